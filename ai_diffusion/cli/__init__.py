@@ -1,0 +1,1 @@
+"""Headless command line over the same code the docker uses: ``python -m ai_diffusion``."""
