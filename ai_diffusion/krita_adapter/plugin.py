@@ -1,0 +1,103 @@
+"""Registration inside Krita: the extension (actions) and the docker factory.
+
+This is the top of the plugin: it builds the state objects and widgets and hands them the
+Krita document adapter. Nothing below imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from krita import (  # type: ignore[import-not-found]
+    DockWidget,
+    DockWidgetFactory,
+    DockWidgetFactoryBase,
+    Extension,
+    Krita,
+)
+
+from ..qt import QtWidgets
+from ..version import __version__
+
+log = logging.getLogger(__name__)
+
+DOCKER_ID = "ai_diffusion_docker"
+DOCKER_TITLE = "AI Image Generation"
+
+# id → (text shown in menus, method of the docker content that handles it)
+ACTIONS = {
+    "ai_diffusion_generate": ("Generate image", "generate"),
+    "ai_diffusion_cancel": ("Cancel generation", "cancel"),
+    "ai_diffusion_apply": ("Apply generated result", "apply_result"),
+    "ai_diffusion_toggle_docker": ("Show/hide AI Image Generation", None),
+}
+
+
+class AIDiffusionExtension(Extension):  # type: ignore[misc]
+    def __init__(self, parent: object) -> None:
+        super().__init__(parent)
+
+    def setup(self) -> None:
+        log.info("ai_diffusion %s loaded", __version__)
+
+    def createActions(self, window: object) -> None:  # noqa: N802 (Krita's name)
+        for action_id, (text, handler) in ACTIONS.items():
+            action = window.createAction(action_id, text, "tools/scripts")  # type: ignore[attr-defined]
+            action.triggered.connect(lambda _=False, h=handler: _dispatch(h))
+
+
+def _docker_content() -> object | None:
+    for docker in Krita.instance().dockers():
+        if docker.objectName() == DOCKER_ID:
+            return docker
+    return None
+
+
+def _dispatch(handler: str | None) -> None:
+    docker = _docker_content()
+    if docker is None:
+        return
+    if handler is None:
+        docker.setVisible(not docker.isVisible())
+        return
+    content = docker.widget()
+    method = getattr(content, handler, None)
+    if callable(method):
+        method()
+
+
+class AIDiffusionDocker(DockWidget):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle(DOCKER_TITLE)
+        self.setWidget(_build_content(self))
+
+    def canvasChanged(self, canvas: object) -> None:  # noqa: N802 (Krita's name)
+        content = self.widget()
+        handler = getattr(content, "canvas_changed", None)
+        if callable(handler):
+            handler()
+
+
+def _build_content(parent: object) -> object:
+    from ..ui.docker_widget import create_docker_widget
+
+    try:
+        return create_docker_widget(parent)
+    except Exception as e:  # the docker must show, with the reason, even when setup fails
+        log.exception("docker setup failed")
+        label = QtWidgets.QLabel(
+            f"AI Image Generation could not start: {e}\n"
+            "Please report this with the log file (Settings > Copy diagnostics).",
+            parent,
+        )
+        label.setWordWrap(True)
+        return label
+
+
+def register() -> None:
+    app = Krita.instance()
+    app.addExtension(AIDiffusionExtension(app))
+    app.addDockWidgetFactory(
+        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockRight, AIDiffusionDocker)
+    )

@@ -1,0 +1,1 @@
+"""Qt state objects and controllers (signals), between the widgets and the lower layers."""

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+
+# Widget tests need no display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    """Folder for artefacts a person may want to look at (screenshots, logs)."""
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
+
+
+@pytest.fixture(scope="session")
+def plugin_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plugin zip exactly as package.py builds it for users."""
+    import package
+
+    return package.build(tmp_path_factory.mktemp("dist"))
