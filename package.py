@@ -180,10 +180,14 @@ def install(zip_path: Path, profile: Path, kritarc: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command")
     parser.add_argument("--out", type=Path, help="folder for the zip (default: dist/)")
-    inst = sub.add_parser("install", help="build, install into a Krita profile and enable the plugin")
+    inst = sub.add_parser(
+        "install", help="build, install into a Krita profile and enable the plugin"
+    )
     inst.add_argument("--profile", type=Path, help="Krita resource folder (default: this user's)")
     inst.add_argument("--kritarc", type=Path, help="Krita settings file (default: this user's)")
     args = parser.parse_args(argv)

@@ -38,7 +38,9 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, "***")
     for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + "***" + (m.group(2) if m.lastindex == 2 else ""), text)
+        text = pattern.sub(
+            lambda m: m.group(1) + "***" + (m.group(2) if m.lastindex == 2 else ""), text
+        )
     return text
 
 
@@ -56,7 +58,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_file_logging(folder: Path, name: str = "ai_diffusion.log", level: int = logging.INFO) -> Path:
+def setup_file_logging(
+    folder: Path, name: str = "ai_diffusion.log", level: int = logging.INFO
+) -> Path:
     """Log everything under the ``ai_diffusion`` logger to ``folder/name`` (redacted)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

@@ -38,12 +38,12 @@ def inside_krita() -> bool:
 
 def krita_qt_major() -> int:
     """Krita's Qt major version, asked of Krita itself."""
-    import pykrita  # type: ignore[import-not-found]  # Krita's builtin C module
+    import pykrita  # type: ignore[import-not-found]  # Krita builtin C module
 
     ask = getattr(pykrita, "qt_major_version", None)
     if ask is not None:
         return int(ask())
-    import krita  # type: ignore[import-not-found]
+    import krita
 
     return int(str(krita.qVersion()).split(".")[0])
 

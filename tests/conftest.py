@@ -9,6 +9,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 
+# Run only inside Krita (by tests/test_krita_*.py), never by the outer pytest.
+collect_ignore = [
+    "krita/inside",
+    "krita/gui_driver",
+    "krita/scenarios.py",
+    "krita/sitecustomize.py",
+]
+
 # Widget tests need no display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if str(ROOT) not in sys.path:

@@ -25,7 +25,9 @@ def test_version_prints_the_plugin_version() -> None:
 
 
 def test_package_imports_without_krita_or_qt() -> None:
-    code = "import sys, ai_diffusion; assert 'krita' not in sys.modules; " \
+    code = (
+        "import sys, ai_diffusion; assert 'krita' not in sys.modules; "
         "assert not any(m.startswith('PyQt') for m in sys.modules); print('ok')"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr

@@ -83,7 +83,9 @@ def _interpreters() -> list[str]:
 
 
 @pytest.mark.parametrize("python", _interpreters())
-def test_vendored_set_runs_without_c_extensions(plugin_zip: Path, tmp_path: Path, python: str) -> None:
+def test_vendored_set_runs_without_c_extensions(
+    plugin_zip: Path, tmp_path: Path, python: str
+) -> None:
     """A clean interpreter (no site-packages) imports the plugin and the vendored libraries
     from the unpacked zip and makes a real HTTP round trip with aiohttp in pure-Python mode."""
     zipfile.ZipFile(plugin_zip).extractall(tmp_path)
@@ -120,7 +122,10 @@ def test_vendored_set_runs_without_c_extensions(plugin_zip: Path, tmp_path: Path
         """
     )
     result = subprocess.run(
-        [python, "-I", "-S", "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60
+        [python, "-I", "-S", "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok")

@@ -23,7 +23,9 @@ def test_no_module_but_qt_names_a_binding() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("forced, expected", [("5", "PyQt5"), ("PyQt6", "PyQt6"), ("pyqt5", "PyQt5")])
+@pytest.mark.parametrize(
+    "forced, expected", [("5", "PyQt5"), ("PyQt6", "PyQt6"), ("pyqt5", "PyQt5")]
+)
 def test_environment_forces_a_binding_outside_krita(forced: str, expected: str) -> None:
     code = "from ai_diffusion import qt; print(qt.BINDING, qt.QT_MAJOR, qt.QAction.__module__)"
     result = subprocess.run(
@@ -63,7 +65,9 @@ def test_inside_krita_the_binding_follows_kritas_qt(monkeypatch: pytest.MonkeyPa
         fake_krita.qVersion = lambda v=version: v  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, "pykrita", fake_pykrita)
         monkeypatch.setitem(sys.modules, "krita", fake_krita)
-        assert qt.choose_binding({"AI_DIFFUSION_QT": "5" if expected == "PyQt6" else "6"}) == expected
+        assert (
+            qt.choose_binding({"AI_DIFFUSION_QT": "5" if expected == "PyQt6" else "6"}) == expected
+        )
         # Newer Krita answers through pykrita directly.
         fake_pykrita.qt_major_version = lambda v=version: int(v[0])  # type: ignore[attr-defined]
         del fake_krita.qVersion

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..errors import UserError
+from ai_diffusion.errors import UserError
 
 # Order is the order shown in --help.
 COMMANDS = ["version"]
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         import logging
 
-        from ..logs import setup_stderr_logging
+        from ai_diffusion.logs import setup_stderr_logging
 
         setup_stderr_logging(logging.DEBUG)
     try:

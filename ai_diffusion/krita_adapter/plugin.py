@@ -7,17 +7,19 @@ Krita document adapter. Nothing below imports it.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from krita import (  # type: ignore[import-not-found]
+from krita import (
     DockWidget,
     DockWidgetFactory,
     DockWidgetFactoryBase,
     Extension,
     Krita,
+    Window,
 )
 
-from ..qt import QtWidgets
-from ..version import __version__
+from ai_diffusion.qt import QtWidgets
+from ai_diffusion.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +35,20 @@ ACTIONS = {
 }
 
 
-class AIDiffusionExtension(Extension):  # type: ignore[misc]
-    def __init__(self, parent: object) -> None:
+class AIDiffusionExtension(Extension):
+    def __init__(self, parent: Any) -> None:
         super().__init__(parent)
 
     def setup(self) -> None:
         log.info("ai_diffusion %s loaded", __version__)
 
-    def createActions(self, window: object) -> None:  # noqa: N802 (Krita's name)
+    def createActions(self, window: Window) -> None:
         for action_id, (text, handler) in ACTIONS.items():
-            action = window.createAction(action_id, text, "tools/scripts")  # type: ignore[attr-defined]
+            action = window.createAction(action_id, text, "tools/scripts")
             action.triggered.connect(lambda _=False, h=handler: _dispatch(h))
 
 
-def _docker_content() -> object | None:
+def _docker_content() -> Any:
     for docker in Krita.instance().dockers():
         if docker.objectName() == DOCKER_ID:
             return docker
@@ -66,21 +68,21 @@ def _dispatch(handler: str | None) -> None:
         method()
 
 
-class AIDiffusionDocker(DockWidget):  # type: ignore[misc]
+class AIDiffusionDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle(DOCKER_TITLE)
         self.setWidget(_build_content(self))
 
-    def canvasChanged(self, canvas: object) -> None:  # noqa: N802 (Krita's name)
+    def canvasChanged(self, canvas: Any) -> None:
         content = self.widget()
         handler = getattr(content, "canvas_changed", None)
         if callable(handler):
             handler()
 
 
-def _build_content(parent: object) -> object:
-    from ..ui.docker_widget import create_docker_widget
+def _build_content(parent: Any) -> Any:
+    from ai_diffusion.ui.docker_widget import create_docker_widget
 
     try:
         return create_docker_widget(parent)

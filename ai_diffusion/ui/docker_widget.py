@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..qt import QtWidgets
-from ..version import __version__
+from ai_diffusion.qt import QtWidgets
+from ai_diffusion.version import __version__
 
 
 class DockerWidget(QtWidgets.QWidget):  # type: ignore[misc]
