@@ -1,0 +1,252 @@
+"""The request contract: everything a generation needs, as plain dataclasses.
+
+The docker fills it, the CLI fills it, the workflow builder reads it, and it round-trips
+through JSON exactly. Images are PNG bytes with their size (no Pillow, no Qt here); the caller
+crops (for inpaint the selection's context crop) and says in ``region`` where the result lands.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import UserError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class InvalidRequest(UserError):
+    """A request value the painter (or a script) can correct."""
+
+
+@dataclass(frozen=True)
+class Extent:
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+@dataclass(frozen=True)
+class Bounds:
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def extent(self) -> Extent:
+        return Extent(self.width, self.height)
+
+
+def png_size(data: bytes) -> Extent:
+    """Width and height from a PNG's IHDR chunk, without decoding it."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise InvalidRequest("This image is not a PNG file. Save it as PNG and try again.")
+    width, height = struct.unpack(">II", data[16:24])
+    return Extent(width, height)
+
+
+@dataclass(frozen=True)
+class Image:
+    """A PNG image and its size."""
+
+    data: bytes = field(repr=False)
+    width: int
+    height: int
+
+    @classmethod
+    def from_png(cls, data: bytes) -> Image:
+        size = png_size(data)
+        return cls(data, size.width, size.height)
+
+    @property
+    def extent(self) -> Extent:
+        return Extent(self.width, self.height)
+
+
+@dataclass(frozen=True)
+class LoraRef:
+    name: str
+    strength: float = 1.0
+
+
+@dataclass(frozen=True)
+class Sampling:
+    sampler: str = "euler"
+    scheduler: str = "normal"
+    steps: int = 20
+    cfg: float = 7.0
+    seed: int = 0
+    batch_size: int = 1
+
+
+class Preprocess(str, Enum):
+    none = "none"
+    canny = "canny"
+
+
+@dataclass(frozen=True)
+class ControlLayer:
+    model: str
+    image: Image
+    strength: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+    preprocess: Preprocess = Preprocess.none
+
+
+@dataclass(frozen=True)
+class UpscaleRef:
+    model: str
+    extent: Extent | None = None  # scale the upscaled image to this size; None = model's factor
+
+
+class Mode(str, Enum):
+    txt2img = "txt2img"
+    img2img = "img2img"
+    inpaint = "inpaint"
+    upscale = "upscale"
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    checkpoint: str = ""
+    prompt: str = ""
+    negative_prompt: str = ""
+    extent: Extent = Extent(512, 512)
+    sampling: Sampling = Sampling()
+    vae: str | None = None
+    family: str | None = None  # model family ("sd15", "sdxl", …); None = detect from the name
+    loras: tuple[LoraRef, ...] = ()
+    image: Image | None = None
+    strength: float = 1.0
+    mask: Image | None = None  # 8-bit grayscale PNG of the image's size, white = repaint
+    controls: tuple[ControlLayer, ...] = ()
+    upscale: UpscaleRef | None = None
+    region: Bounds | None = None  # where the result lands on the canvas (the caller's crop)
+
+    @property
+    def mode(self) -> Mode:
+        if self.image is not None and self.mask is not None:
+            return Mode.inpaint
+        if self.image is not None and not self.checkpoint and self.upscale is not None:
+            return Mode.upscale
+        if self.image is not None and self.strength < 1.0:
+            return Mode.img2img
+        return Mode.txt2img
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidRequest` for values no server could use."""
+        s = self.sampling
+        if self.mode is not Mode.upscale and not self.checkpoint:
+            raise InvalidRequest("Choose a model (checkpoint) to generate with.")
+        if s.steps < 1:
+            raise InvalidRequest(f"Steps must be at least 1 (got {s.steps}).")
+        if not 1 <= s.batch_size <= 64:
+            raise InvalidRequest(f"Batch size must be between 1 and 64 (got {s.batch_size}).")
+        if s.cfg < 0:
+            raise InvalidRequest(f"Guidance (CFG) cannot be negative (got {s.cfg}).")
+        if not 0 <= s.seed < 2**64:
+            raise InvalidRequest(f"The seed must be between 0 and {2**64 - 1}.")
+        if not 0.0 < self.strength <= 1.0:
+            raise InvalidRequest(
+                f"Strength must be above 0% and at most 100% (got {self.strength:.0%})."
+            )
+        if self.extent.width < 8 or self.extent.height < 8:
+            raise InvalidRequest("The image is too small: it needs at least 8×8 pixels.")
+        if self.extent.width > 16384 or self.extent.height > 16384:
+            raise InvalidRequest("The image is too large: at most 16384 pixels on each side.")
+        if self.mask is not None and self.image is None:
+            raise InvalidRequest("Inpainting needs the image as well as the mask.")
+        if (
+            self.mask is not None
+            and self.image is not None
+            and self.mask.extent != self.image.extent
+        ):
+            raise InvalidRequest(
+                f"The mask is {self.mask.width}×{self.mask.height} but the image is "
+                f"{self.image.width}×{self.image.height}; they must be the same size."
+            )
+        for c in self.controls:
+            if not 0.0 <= c.start < c.end <= 1.0:
+                raise InvalidRequest(
+                    f"ControlNet '{c.model}': start must be before end, both between 0 and 1."
+                )
+
+    # JSON --------------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        return json.dumps(_encode(asdict(self)), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationRequest:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidRequest(f"The request file is not valid JSON: {e}") from e
+        return _decode_request(data)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"png_base64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _image(data: dict[str, Any] | None) -> Image | None:
+    if data is None:
+        return None
+    png = base64.b64decode(data["data"]["png_base64"])
+    return Image(png, int(data["width"]), int(data["height"]))
+
+
+def _decode_request(d: dict[str, Any]) -> GenerationRequest:
+    def opt(cls: Any, value: Any) -> Any:
+        return None if value is None else cls(**value)
+
+    controls = []
+    for c in d.get("controls", []):
+        image = _image(c["image"])
+        assert image is not None
+        controls.append(
+            ControlLayer(
+                model=c["model"],
+                image=image,
+                strength=c["strength"],
+                start=c["start"],
+                end=c["end"],
+                preprocess=Preprocess(c["preprocess"]),
+            )
+        )
+    upscale = d.get("upscale")
+    return GenerationRequest(
+        checkpoint=d.get("checkpoint", ""),
+        prompt=d.get("prompt", ""),
+        negative_prompt=d.get("negative_prompt", ""),
+        extent=Extent(**d["extent"]),
+        sampling=Sampling(**d["sampling"]),
+        vae=d.get("vae"),
+        family=d.get("family"),
+        loras=tuple(LoraRef(**lora) for lora in d.get("loras", [])),
+        image=_image(d.get("image")),
+        strength=d.get("strength", 1.0),
+        mask=_image(d.get("mask")),
+        controls=tuple(controls),
+        upscale=None
+        if upscale is None
+        else UpscaleRef(upscale["model"], opt(Extent, upscale.get("extent"))),
+        region=opt(Bounds, d.get("region")),
+    )

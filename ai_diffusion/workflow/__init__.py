@@ -1,0 +1,17 @@
+"""Build ComfyUI API graphs from a :class:`~ai_diffusion.request.GenerationRequest`.
+
+Pure functions, core ComfyUI nodes only, checked against the server's ``/object_info``.
+"""
+
+from .builder import Workflow, build_workflow
+from .geometry import inpaint_region, sampling_extent
+from .validate import WorkflowInvalid, validate_graph
+
+__all__ = [
+    "Workflow",
+    "WorkflowInvalid",
+    "build_workflow",
+    "inpaint_region",
+    "sampling_extent",
+    "validate_graph",
+]
