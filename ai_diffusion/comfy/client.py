@@ -1,0 +1,362 @@
+"""The ComfyUI client: one connection to one server, shared by the docker and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+
+from ..workflow.builder import Workflow
+from .config import ServerConfig
+from .errors import ConnectionFailure, FailureKind
+from .events import ConnectionState, Failed, Interrupted, JobEvent, Queued
+from .http import get_json, network_failure, rejection, system_stats
+from .jobs import JobTracker
+from .messages import parse_binary, parse_text
+from .models import ServerModels
+
+log = logging.getLogger(__name__)
+UploadProgress = Callable[[int, int], None]  # (bytes sent, bytes total)
+CHUNK = 256 * 1024
+
+
+class ComfyClient:
+    """Use :meth:`connect`; then :meth:`enqueue` jobs and read events from :meth:`listen`."""
+
+    def __init__(self, config: ServerConfig, session: aiohttp.ClientSession) -> None:
+        self.config = config
+        self.session = session
+        self.client_id = uuid.uuid4().hex
+        self.models = ServerModels()
+        self.events: asyncio.Queue[JobEvent] = asyncio.Queue()
+        self.jobs = JobTracker(self._emit, self._fetch_image, self._history)
+        self.reconnect_delays = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+        self._uploaded: dict[str, str] = {}  # content hash → server file name
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # Connecting -------------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, config: ServerConfig, *, discover: bool = True) -> ComfyClient:
+        """Connect, prove the server is ComfyUI, discover its models, open the event stream."""
+        config = config.normalized()
+        timeout = aiohttp.ClientTimeout(
+            total=config.request_timeout, sock_connect=config.connect_timeout
+        )
+        connector = aiohttp.TCPConnector(ssl=config.ssl_context() or True)
+        session = aiohttp.ClientSession(
+            headers=config.auth_headers(), timeout=timeout, connector=connector
+        )
+        client = cls(config, session)
+        try:
+            stats = await system_stats(session, config)
+            client.models.device = ServerModels.parse({}, [], stats).device
+            if discover:
+                await client.refresh_models(stats)
+            client._ws = await client._open_websocket()
+        except BaseException:
+            await session.close()
+            raise
+        client._reader = asyncio.create_task(client._read_loop())
+        log.info("connected to %s (%s)", config.url, client.models.device.name)
+        return client
+
+    async def refresh_models(self, stats: dict[str, Any] | None = None) -> ServerModels:
+        stats = stats or await system_stats(self.session, self.config)
+        object_info, embeddings = await asyncio.gather(
+            get_json(self.session, self.config, "/object_info"),
+            get_json(self.session, self.config, "/embeddings"),
+        )
+        if not isinstance(object_info, dict) or not isinstance(embeddings, list):
+            raise ConnectionFailure(
+                FailureKind.NOT_COMFYUI,
+                f"{self.config.url} sent a model list ComfyUI would not send. Check the address.",
+            )
+        self.models = ServerModels.parse(object_info, embeddings, stats)
+        return self.models
+
+    async def _open_websocket(self) -> ClientConnection:
+        url = self.config.websocket_url(self.client_id)
+        try:
+            ws = await ws_connect(
+                url,
+                additional_headers=self.config.auth_headers(),
+                ssl=self.config.ssl_context(),
+                open_timeout=self.config.connect_timeout,
+                max_size=64 * 2**20,
+                ping_interval=20,
+                ping_timeout=60,
+            )
+        except websockets.InvalidStatus as e:
+            raise ConnectionFailure(
+                FailureKind.WEBSOCKET_REFUSED,
+                f"{self.config.url} answers web requests but refused the live connection "
+                f"({e.response.status_code}) that brings progress and results. A proxy in front of "
+                "ComfyUI may block websockets; check its settings (or the pod's exposed port).",
+                details=repr(e),
+            ) from e
+        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as e:
+            failure = network_failure(self.config, e)
+            if failure.kind is FailureKind.HTTP_ERROR:
+                failure = ConnectionFailure(
+                    FailureKind.WEBSOCKET_REFUSED,
+                    f"The live connection to {self.config.url} failed: {e}.",
+                    details=repr(e),
+                )
+            raise failure from e
+        # Ask for previews that name their job (event 4).
+        await ws.send(
+            json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
+        )
+        return ws
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reader:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        await self.session.close()
+
+    # Jobs ---------------------------------------------------------------------------------
+
+    async def enqueue(self, workflow: Workflow, on_upload: UploadProgress | None = None) -> str:
+        """Upload the workflow's inputs and queue it; returns the job id (ComfyUI prompt_id)."""
+        graph = await self._upload_inputs(workflow, on_upload)
+        body = {
+            "prompt": graph,
+            "client_id": self.client_id,
+            "extra_data": {"preview_method": "auto"},
+        }
+        try:
+            async with self.session.post(self.config.endpoint("/prompt"), json=body) as response:
+                text = await response.text(errors="replace")
+                if response.status != 200:
+                    raise rejection(text, response.status)
+                answer = json.loads(text)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise network_failure(self.config, e) from e
+        job_id = str(answer["prompt_id"])
+        position = await self._queue_position(job_id)
+        self._emit(Queued(job_id, position))
+        await self.jobs.add(job_id, workflow.output_node, int(answer.get("number", 0)))
+        return job_id
+
+    async def _upload_inputs(self, workflow: Workflow, on_upload: UploadProgress | None) -> dict:
+        total = sum(len(d) for d in workflow.inputs.values())
+        sent = 0
+        renames: dict[str, str] = {}
+        for name, data in workflow.inputs.items():
+            digest = hashlib.sha256(data).hexdigest()
+            if digest not in self._uploaded:
+                self._uploaded[digest] = await self._upload(name, data, sent, total, on_upload)
+            sent += len(data)
+            if on_upload:
+                on_upload(sent, total)
+            if self._uploaded[digest] != name:
+                renames[name] = self._uploaded[digest]
+        graph = workflow.graph
+        if renames:
+            graph = json.loads(json.dumps(graph))
+            for node in graph.values():
+                image = node["inputs"].get("image")
+                if isinstance(image, str) and image in renames:
+                    node["inputs"]["image"] = renames[image]
+        return graph
+
+    async def _upload(
+        self, name: str, data: bytes, offset: int, total: int, on_upload: UploadProgress | None
+    ) -> str:
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), CHUNK):
+                yield data[start : start + CHUNK]
+                if on_upload:
+                    on_upload(offset + min(start + CHUNK, len(data)), total)
+
+        form = aiohttp.FormData()
+        payload: Any = chunks() if len(data) > 4 * CHUNK else data
+        form.add_field("image", payload, filename=name, content_type="image/png")
+        form.add_field("type", "input")
+        form.add_field("overwrite", "true")
+        url = self.config.endpoint("/upload/image")
+        try:
+            async with self.session.post(url, data=form) as response:
+                text = await response.text(errors="replace")
+                if response.status == 413:
+                    raise ConnectionFailure(
+                        FailureKind.HTTP_ERROR,
+                        "The image is too large for the server (or the proxy in front of it). "
+                        "Use a smaller selection or canvas.",
+                    )
+                if response.status != 200:
+                    raise rejection(text, response.status)
+                answer = json.loads(text)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise network_failure(self.config, e) from e
+        subfolder = answer.get("subfolder") or ""
+        return f"{subfolder}/{answer['name']}" if subfolder else str(answer["name"])
+
+    async def _queue(self) -> dict[str, Any]:
+        queue = await get_json(self.session, self.config, "/queue")
+        return queue if isinstance(queue, dict) else {}
+
+    async def _queue_position(self, job_id: str) -> int:
+        """Jobs ahead of ``job_id`` (0 when it already runs or the queue is unknown)."""
+        try:
+            queue = await self._queue()
+        except ConnectionFailure:
+            return 0
+        running = [str(item[1]) for item in queue.get("queue_running", [])]
+        pending = sorted(queue.get("queue_pending", []), key=lambda item: item[0])
+        ids = running + [str(item[1]) for item in pending]
+        return ids.index(job_id) if job_id in ids else 0
+
+    async def cancel(self, job_id: str) -> None:
+        """Stop this client's job: interrupt it if it runs, remove it if it waits. Never
+        touches other people's jobs on a shared server."""
+        queue = await self._queue()
+        running = {str(item[1]) for item in queue.get("queue_running", [])}
+        pending = {str(item[1]) for item in queue.get("queue_pending", [])}
+        if job_id in running:
+            await self._post("/interrupt", {"prompt_id": job_id})
+        elif job_id in pending:
+            await self._post("/queue", {"delete": [job_id]})
+            if self.jobs.end(job_id):
+                self._emit(Interrupted(job_id))
+
+    async def cancel_all(self) -> None:
+        for job_id in self.jobs.outstanding():
+            await self.cancel(job_id)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> None:
+        try:
+            async with self.session.post(self.config.endpoint(path), json=body) as response:
+                await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise network_failure(self.config, e) from e
+
+    async def _history(self, job_id: str) -> dict[str, Any]:
+        history = await get_json(self.session, self.config, f"/history/{job_id}")
+        return history if isinstance(history, dict) else {}
+
+    async def _fetch_image(self, ref: dict[str, Any]) -> bytes:
+        params = {
+            "filename": str(ref.get("filename", "")),
+            "subfolder": str(ref.get("subfolder", "")),
+            "type": str(ref.get("type", "output")),
+        }
+        async with self.session.get(self.config.endpoint("/view"), params=params) as response:
+            if response.status != 200:
+                raise ConnectionFailure(
+                    FailureKind.HTTP_ERROR,
+                    f"A finished image could not be downloaded ({response.status}).",
+                )
+            return await response.read()
+
+    # Events -------------------------------------------------------------------------------
+
+    def _emit(self, event: JobEvent) -> None:
+        self.events.put_nowait(event)
+
+    async def listen(self) -> AsyncIterator[JobEvent]:
+        """Every event of this client's jobs, and connection changes, in order."""
+        while True:
+            yield await self.events.get()
+
+    async def _read_loop(self) -> None:
+        while not self._closed:
+            ws = self._ws
+            if ws is not None:
+                try:
+                    async for frame in ws:
+                        await self._handle_frame(frame)
+                except websockets.ConnectionClosed:
+                    pass
+                except Exception:  # a bad frame must never stop the stream
+                    log.exception("websocket reader error")
+            if self._closed:
+                return
+            self._ws = None
+            if not await self._reconnect():
+                return
+
+    async def _handle_frame(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            preview = parse_binary(frame)
+            if preview is not None:
+                self.jobs.on_preview(preview)
+            return
+        message = parse_text(frame)
+        if message is not None:
+            await self.jobs.on_message(message)
+
+    async def _reconnect(self) -> bool:
+        """Reconnect with bounded backoff, then settle every outstanding job."""
+        for attempt, delay in enumerate(self.reconnect_delays, 1):
+            self._emit(
+                ConnectionState(
+                    "reconnecting",
+                    f"Connection lost, reconnecting (attempt {attempt} of "
+                    f"{len(self.reconnect_delays)})…",
+                )
+            )
+            await asyncio.sleep(delay)
+            try:
+                self._ws = await self._open_websocket()
+            except (ConnectionFailure, OSError) as e:
+                log.info("reconnect attempt %d failed: %s", attempt, e)
+                continue
+            self._emit(ConnectionState("connected", "Reconnected."))
+            await self.reconcile()
+            return True
+        self._emit(
+            ConnectionState(
+                "disconnected",
+                f"The connection to {self.config.url} is lost. Your running jobs are kept: "
+                "connect again to collect their results.",
+            )
+        )
+        return False
+
+    async def reconcile(self) -> None:
+        """Settle jobs whose messages may have been missed while disconnected: finished ones
+        deliver their images (once), vanished ones fail with a clear message."""
+        try:
+            queue = await self._queue()
+        except ConnectionFailure as e:
+            log.warning("reconcile: queue unavailable: %s", e)
+            return
+        running = {str(item[1]) for item in queue.get("queue_running", [])}
+        pending = {str(item[1]) for item in queue.get("queue_pending", [])}
+        for job_id in self.jobs.outstanding():
+            try:
+                history = await self._history(job_id)
+            except ConnectionFailure as e:
+                log.warning("reconcile: history unavailable: %s", e)
+                return
+            entry = history.get(job_id)
+            if entry:
+                await self.jobs.settle_from_history(job_id, entry)
+            elif job_id not in running and job_id not in pending:
+                if self.jobs.end(job_id):
+                    self._emit(
+                        Failed(
+                            job_id,
+                            "The server lost this job (it was probably restarted). Generate again.",
+                        )
+                    )

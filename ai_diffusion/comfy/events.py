@@ -1,0 +1,58 @@
+"""Typed events a client emits while jobs run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Queued:
+    job_id: str
+    position: int  # jobs ahead of this one (0 = next)
+
+
+@dataclass(frozen=True)
+class Started:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    job_id: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    job_id: str
+    image: bytes = field(repr=False)
+    format: str = "jpeg"  # "jpeg" or "png"
+
+
+@dataclass(frozen=True)
+class Finished:
+    job_id: str
+    images: list[bytes] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Failed:
+    job_id: str
+    message: str
+    node: str | None = None
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    state: str  # "connected", "reconnecting", "disconnected"
+    message: str = ""
+
+
+JobEvent = Queued | Started | Progress | Preview | Finished | Failed | Interrupted | ConnectionState

@@ -1,0 +1,162 @@
+"""Following this client's jobs through websocket messages; delivering results exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import Failed, Finished, Interrupted, JobEvent, Preview, Progress, Started
+from .messages import Message, PreviewFrame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    id: str
+    output_node: str
+    number: int
+    started: bool = False
+    images: list[dict[str, Any]] = field(default_factory=list)
+
+
+class JobTracker:
+    """State of every job this client queued and has not settled yet."""
+
+    def __init__(
+        self,
+        emit: Callable[[JobEvent], None],
+        fetch: Callable[[dict[str, Any]], Awaitable[bytes]],
+        history: Callable[[str], Awaitable[dict[str, Any]]],
+    ) -> None:
+        self.emit = emit
+        self.fetch = fetch
+        self.history = history
+        self.jobs: dict[str, Job] = {}
+        self.running: str | None = None  # job the server reports as executing
+        # Messages for jobs not known yet: the server may report a job's start before the
+        # answer to POST /prompt has reached us. Replayed when the job is added.
+        self.unclaimed: deque[Message | PreviewFrame] = deque(maxlen=1000)
+
+    async def add(self, job_id: str, output_node: str, number: int) -> None:
+        self.jobs[job_id] = Job(job_id, output_node, number)
+        early = [m for m in self.unclaimed if _prompt_id(m) == job_id]
+        for item in early:
+            self.unclaimed.remove(item)
+            if isinstance(item, Message):
+                await self.on_message(item)
+            else:
+                self.on_preview(item)
+
+    def outstanding(self) -> list[str]:
+        return sorted(self.jobs, key=lambda j: self.jobs[j].number)
+
+    def end(self, job_id: str) -> bool:
+        """Forget a job; True if it was still outstanding (so its end is reported once)."""
+        if self.running == job_id:
+            self.running = None
+        return self.jobs.pop(job_id, None) is not None
+
+    def _mark_started(self, job: Job) -> None:
+        self.running = job.id
+        if not job.started:
+            job.started = True
+            self.emit(Started(job.id))
+
+    async def on_message(self, message: Message) -> None:
+        data = message.data
+        job = self.jobs.get(str(data.get("prompt_id", "")))
+        if job is None:
+            if data.get("prompt_id"):
+                self.unclaimed.append(message)  # maybe ours, before POST /prompt answered
+            return
+        kind = message.type
+        if kind in ("execution_start", "execution_cached", "executing"):
+            self._mark_started(job)
+        elif kind == "progress":
+            self._mark_started(job)
+            step, total = data.get("value"), data.get("max")
+            if isinstance(step, int) and isinstance(total, int):
+                self.emit(Progress(job.id, step, total))
+        elif kind == "executed":
+            output = data.get("output") or {}
+            images = output.get("images") if isinstance(output, dict) else None
+            if str(data.get("node")) == job.output_node and isinstance(images, list):
+                job.images.extend(i for i in images if isinstance(i, dict))
+        elif kind == "execution_success":
+            await self._finish(job)
+        elif kind == "execution_error":
+            if self.end(job.id):
+                self.emit(_failure(job.id, data))
+        elif kind == "execution_interrupted":
+            if self.end(job.id):
+                self.emit(Interrupted(job.id))
+
+    def on_preview(self, preview: PreviewFrame) -> None:
+        job_id = preview.prompt_id or self.running
+        if job_id in self.jobs:
+            self.emit(Preview(job_id, preview.image, preview.format))
+        elif preview.prompt_id:
+            self.unclaimed.append(preview)
+
+    async def _finish(self, job: Job) -> None:
+        refs = list(job.images)
+        if self.jobs.pop(job.id, None) is None:
+            return
+        if self.running == job.id:
+            self.running = None
+        try:
+            if not refs:  # the "executed" message was missed: ask the history
+                entry = (await self.history(job.id)).get(job.id) or {}
+                output = (entry.get("outputs") or {}).get(job.output_node) or {}
+                refs = [i for i in output.get("images", []) if isinstance(i, dict)]
+            images = [await self.fetch(ref) for ref in refs]
+        except Exception as e:  # keep the job: reconcile fetches it again later
+            log.warning("fetching results of %s failed: %s", job.id, e)
+            self.jobs[job.id] = job
+            return
+        self.emit(Finished(job.id, images))
+
+    async def settle_from_history(self, job_id: str, entry: dict[str, Any]) -> None:
+        """Settle a job from its /history entry (after a reconnect)."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        status = entry.get("status") or {}
+        if status.get("status_str") == "error" or status.get("completed") is False:
+            messages = {m[0]: m[1] for m in status.get("messages", []) if len(m) == 2}
+            if self.end(job_id):
+                if "execution_interrupted" in messages:
+                    self.emit(Interrupted(job_id))
+                else:
+                    self.emit(_failure(job_id, messages.get("execution_error", {})))
+            return
+        outputs = entry.get("outputs") or {}
+        node_output = outputs.get(job.output_node) or {}
+        job.images = [i for i in node_output.get("images", []) if isinstance(i, dict)]
+        await self._finish(job)
+
+
+def _prompt_id(item: Message | PreviewFrame) -> str | None:
+    if isinstance(item, Message):
+        value = item.data.get("prompt_id")
+        return str(value) if value else None
+    return item.prompt_id
+
+
+def _failure(job_id: str, data: dict[str, Any]) -> Failed:
+    node_type = str(data.get("node_type") or "a node")
+    exception = str(data.get("exception_message") or "unknown error").strip()
+    lower = exception.lower()
+    if "out of memory" in lower or "outofmemory" in str(data.get("exception_type", "")).lower():
+        message = (
+            "The server's GPU ran out of memory. Use a smaller image or batch, or rent a GPU "
+            "with more VRAM."
+        )
+    else:
+        message = f"Generation failed on the server in {node_type}: {exception}"
+    node = data.get("node_id")
+    return Failed(job_id, message, str(node) if node is not None else None, exception)

@@ -1,0 +1,82 @@
+"""What a server offers: model files, samplers, and its device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..workflow.object_info import model_lists
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    name: str = "unknown"
+    type: str = ""
+    vram_total: int = 0
+    vram_free: int = 0
+    comfyui_version: str = ""
+
+    @property
+    def vram_gb(self) -> float:
+        return round(self.vram_total / 2**30, 1)
+
+    @classmethod
+    def from_system_stats(cls, stats: dict[str, Any]) -> DeviceInfo:
+        devices = stats.get("devices") or [{}]
+        d = devices[0] if isinstance(devices[0], dict) else {}
+        system = stats.get("system") or {}
+        return cls(
+            name=str(d.get("name", "unknown")),
+            type=str(d.get("type", "")),
+            vram_total=int(d.get("vram_total") or 0),
+            vram_free=int(d.get("vram_free") or 0),
+            comfyui_version=str(system.get("comfyui_version", "")),
+        )
+
+
+@dataclass
+class ServerModels:
+    checkpoints: list[str] = field(default_factory=list)
+    diffusion_models: list[str] = field(default_factory=list)
+    vaes: list[str] = field(default_factory=list)
+    loras: list[str] = field(default_factory=list)
+    controlnets: list[str] = field(default_factory=list)
+    upscalers: list[str] = field(default_factory=list)
+    embeddings: list[str] = field(default_factory=list)
+    samplers: list[str] = field(default_factory=list)
+    schedulers: list[str] = field(default_factory=list)
+    device: DeviceInfo = field(default_factory=DeviceInfo)
+    object_info: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def parse(
+        cls, object_info: dict[str, Any], embeddings: list[str], system_stats: dict[str, Any]
+    ) -> ServerModels:
+        lists = model_lists(object_info)
+        return cls(
+            **lists,
+            embeddings=[str(e) for e in embeddings],
+            device=DeviceInfo.from_system_stats(system_stats),
+            object_info=object_info,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.device
+        return {
+            "checkpoints": self.checkpoints,
+            "diffusion_models": self.diffusion_models,
+            "loras": self.loras,
+            "controlnets": self.controlnets,
+            "vaes": self.vaes,
+            "upscalers": self.upscalers,
+            "embeddings": self.embeddings,
+            "samplers": self.samplers,
+            "schedulers": self.schedulers,
+            "device": {
+                "name": d.name,
+                "type": d.type,
+                "vram_total": d.vram_total,
+                "vram_free": d.vram_free,
+                "comfyui_version": d.comfyui_version,
+            },
+        }

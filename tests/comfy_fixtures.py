@@ -1,0 +1,81 @@
+"""Fixtures and helpers for tests against the fake ComfyUI server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from PIL import Image as PILImage
+
+from ai_diffusion.comfy import ComfyClient, ServerConfig
+from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
+from ai_diffusion.request import Image
+from tests.fakes.comfy_server import SHARED, FakeComfy
+
+CHECKPOINT = "random-sd15-tiny.safetensors"
+OBJECT_INFO_PATH: Path = SHARED / "object_info.json"
+
+
+def object_info() -> dict:
+    return json.loads(OBJECT_INFO_PATH.read_text())
+
+
+class RunningServer:
+    def __init__(self, fake: FakeComfy, runner: web.AppRunner, port: int) -> None:
+        self.fake = fake
+        self.runner = runner
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+async def start_server(fake: FakeComfy | None = None, port: int = 0) -> RunningServer:
+    fake = fake or FakeComfy.create()
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return RunningServer(fake, runner, actual)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RunningServer]:
+    running = await start_server()
+    yield running
+    await running.runner.cleanup()
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[ComfyClient]:
+    c = await ComfyClient.connect(ServerConfig(server.url))
+    c.reconnect_delays = (0.05, 0.1, 0.2, 0.4)
+    yield c
+    await c.close()
+
+
+def png(width: int, height: int, colour=(200, 100, 50), mode: str = "RGB") -> Image:
+    buffer = io.BytesIO()
+    PILImage.new(mode, (width, height), colour).save(buffer, "PNG")
+    return Image.from_png(buffer.getvalue())
+
+
+async def collect(client: ComfyClient, job_ids: set[str], timeout: float = 20) -> list[JobEvent]:
+    """Events until every job in ``job_ids`` ended (finished, failed or interrupted)."""
+    events: list[JobEvent] = []
+    open_jobs = set(job_ids)
+
+    async def run() -> None:
+        async for event in client.listen():
+            events.append(event)
+            if isinstance(event, (Finished, Failed, Interrupted)):
+                open_jobs.discard(event.job_id)
+                if not open_jobs:
+                    return
+
+    await asyncio.wait_for(run(), timeout)
+    return events

@@ -1,0 +1,613 @@
+"""A fake ComfyUI server that behaves as the real 0.8.0 one does (shared/comfyui/).
+
+It serves the captured /system_stats and /object_info, validates posted graphs against that
+object_info and answers with the real error shapes, runs jobs one at a time with the real
+websocket message sequence (binary previews included) through tests.fakes.executor, and keeps
+history, queue and uploads in memory. Faults can be injected through ``FakeComfy.faults``.
+
+Run alone for GUI tests and benchmarks:  python -m tests.fakes.comfy_server --port 8188
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import struct
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from ai_diffusion.workflow.object_info import combo_options, spec_options
+from tests.fakes.executor import ExecutionError, execute
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "comfyui"
+if not SHARED.exists():
+    SHARED = Path(__file__).resolve().parents[2] / "shared" / "comfyui"
+UPLOAD_INPUTS = {("LoadImage", "image"), ("LoadImageMask", "image")}
+
+
+@dataclass
+class Faults:
+    status: int | None = None  # answer every HTTP request with this status
+    html_200: bool = False  # answer with an HTML "not up yet" page and 200
+    login_page: bool = False
+    token: str | None = None  # require "Authorization: Bearer <token>"
+    delay: float = 0.0  # seconds before each HTTP answer
+    drop_ws_after_steps: int | None = None  # close every socket after N progress messages
+    refuse_ws: bool = False
+    malformed_frames: bool = False  # interleave garbage and unknown messages
+    step_delay: float = 0.0  # seconds per sampler step
+    steps_override: int | None = None
+
+
+@dataclass
+class QueuedJob:
+    number: int
+    prompt_id: str
+    graph: dict[str, Any]
+    client_id: str
+
+
+@dataclass
+class FakeComfy:
+    object_info: dict[str, Any] = field(default_factory=dict)
+    system_stats: dict[str, Any] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)
+    inputs: dict[str, bytes] = field(default_factory=dict)
+    outputs: dict[str, bytes] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)
+    pending: list[QueuedJob] = field(default_factory=list)
+    running: QueuedJob | None = None
+    sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
+    metadata_clients: set[str] = field(default_factory=set)
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    uploads: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    number: int = 0
+    interrupt: set[str] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, extra_models: int = 0) -> FakeComfy:
+        info = json.loads((SHARED / "object_info.json").read_text())
+        stats = json.loads((SHARED / "http" / "system_stats.json").read_text())
+        stats = stats.get("body", stats)
+        if extra_models:
+            for cls_name, name in (
+                ("CheckpointLoaderSimple", "ckpt_name"),
+                ("LoraLoader", "lora_name"),
+            ):
+                options = info[cls_name]["input"]["required"][name][0]
+                options.extend(f"extra/{name}-{i:05d}.safetensors" for i in range(extra_models))
+        return cls(object_info=info, system_stats=stats)
+
+    def restart(self) -> None:
+        """Like a server restart: queue, history and sockets gone (inputs stay on disk)."""
+        self.history.clear()
+        self.pending.clear()
+        self.running = None
+        for sockets in self.sockets.values():
+            for ws in sockets:
+                asyncio.ensure_future(ws.close())
+        self.sockets.clear()
+
+    # HTTP -----------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.middleware], client_max_size=200 * 2**20)
+        r = app.router
+        for prefix in ("", "/api"):
+            r.add_get(prefix + "/system_stats", self.h_system_stats)
+            r.add_get(prefix + "/object_info", self.h_object_info)
+            r.add_get(prefix + "/embeddings", self.h_embeddings)
+            r.add_get(prefix + "/models/{folder}", self.h_models)
+            r.add_post(prefix + "/upload/image", self.h_upload)
+            r.add_post(prefix + "/prompt", self.h_prompt)
+            r.add_get(prefix + "/queue", self.h_queue)
+            r.add_post(prefix + "/queue", self.h_queue_post)
+            r.add_post(prefix + "/interrupt", self.h_interrupt)
+            r.add_get(prefix + "/history/{id}", self.h_history)
+            r.add_get(prefix + "/view", self.h_view)
+        r.add_get("/ws", self.h_ws)
+        app.on_startup.append(self._start_worker)
+        app.on_cleanup.append(self._stop_worker)
+        return app
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        host = request.headers.get("Host", "")
+        if origin and host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]"):
+            if urlsplit(origin).netloc != host:
+                return web.Response(status=403)
+        if self.faults.delay:
+            await asyncio.sleep(self.faults.delay)
+        if self.faults.status:
+            return web.Response(status=self.faults.status, text=f"{self.faults.status} error")
+        if self.faults.html_200:
+            return web.Response(
+                text="<html><body><h1>Port not up yet</h1></body></html>", content_type="text/html"
+            )
+        if self.faults.login_page:
+            return web.Response(
+                text='<html><form><input type="password" name="p"></form></html>',
+                content_type="text/html",
+            )
+        if (
+            self.faults.token
+            and request.headers.get("Authorization") != f"Bearer {self.faults.token}"
+        ):
+            return web.Response(status=401, text="401: Unauthorized")
+        self.bytes_in += request.content_length or 0
+        response = await handler(request)
+        if isinstance(response, web.Response) and response.body is not None:
+            self.bytes_out += len(response.body)  # type: ignore[arg-type]
+        return response
+
+    async def h_system_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.system_stats)
+
+    async def h_object_info(self, request: web.Request) -> web.Response:
+        return web.json_response(self.object_info)
+
+    async def h_embeddings(self, request: web.Request) -> web.Response:
+        return web.json_response(["random-embedding"])
+
+    async def h_models(self, request: web.Request) -> web.Response:
+        folders = {
+            "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
+            "loras": ("LoraLoader", "lora_name"),
+        }
+        folder = folders.get(request.match_info["folder"])
+        if folder is None:
+            return web.Response(status=404)
+        return web.json_response(self.object_info[folder[0]]["input"]["required"][folder[1]][0])
+
+    async def h_upload(self, request: web.Request) -> web.Response:
+        post = await request.post()
+        image = post.get("image")
+        if image is None or not hasattr(image, "file"):
+            return web.Response(status=400)
+        data = image.file.read()
+        name = image.filename
+        overwrite = str(post.get("overwrite", "")).lower() == "true"
+        if not overwrite and name in self.inputs and self.inputs[name] != data:
+            stem, ext = name.rsplit(".", 1)
+            i = 1
+            while f"{stem} ({i}).{ext}" in self.inputs:
+                i += 1
+            name = f"{stem} ({i}).{ext}"
+        self.inputs[name] = data
+        self.uploads += 1
+        return web.json_response({"name": name, "subfolder": "", "type": "input"})
+
+    async def h_prompt(self, request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.text())
+        except ValueError:
+            return web.Response(
+                status=500, text="500 Internal Server Error\n\nServer got itself in trouble"
+            )
+        graph = body.get("prompt")
+        if not isinstance(graph, dict):
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "no_prompt",
+                        "message": "No prompt provided",
+                        "details": "",
+                        "extra_info": {},
+                    },
+                    "node_errors": {},
+                },
+                status=400,
+            )
+        error = self.validate(graph)
+        if error:
+            return web.json_response(error, status=400)
+        self.posted.append(body)
+        prompt_id = str(uuid.uuid4())
+        job = QueuedJob(self.number, prompt_id, graph, str(body.get("client_id", "")))
+        self.number += 1
+        self.pending.append(job)
+        self.wake.set()
+        return web.json_response({"prompt_id": prompt_id, "number": job.number, "node_errors": {}})
+
+    def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+        for node_id, node in graph.items():
+            if node.get("class_type") not in self.object_info:
+                return {
+                    "error": {
+                        "type": "invalid_prompt",
+                        "message": f"Cannot execute because node {node.get('class_type')} does not exist.",
+                        "details": f"Node ID '#{node_id}'",
+                        "extra_info": {},
+                    },
+                    "node_errors": {},
+                }
+        node_errors = {}
+        for node_id, node in graph.items():
+            errors = []
+            spec = self.object_info[node["class_type"]]["input"]
+            for name, input_spec in spec.get("required", {}).items():
+                value = node["inputs"].get(name)
+                if value is None:
+                    errors.append(
+                        {
+                            "type": "required_input_missing",
+                            "message": "Required input is missing",
+                            "details": name,
+                            "extra_info": {"input_name": name},
+                        }
+                    )
+                    continue
+                if isinstance(value, list):
+                    if value[0] not in graph:
+                        errors.append(
+                            {
+                                "type": "exception_during_inner_validation",
+                                "message": "Exception when validating inner node",
+                                "details": f"'{value[0]}'",
+                                "extra_info": {"input_name": name},
+                            }
+                        )
+                    continue
+                options = combo_options(input_spec)
+                if options is not None:
+                    if (node["class_type"], name) in UPLOAD_INPUTS:
+                        if value not in self.inputs:
+                            errors.append(
+                                {
+                                    "type": "custom_validation_failed",
+                                    "message": "Custom validation failed for node",
+                                    "details": f"{name} - Invalid image file: {value}",
+                                    "extra_info": {"input_name": name},
+                                }
+                            )
+                    elif value not in options:
+                        errors.append(
+                            {
+                                "type": "value_not_in_list",
+                                "message": "Value not in list",
+                                "details": f"{name}: '{value}' not in {options}",
+                                "extra_info": {
+                                    "input_name": name,
+                                    "input_config": input_spec,
+                                    "received_value": value,
+                                },
+                            }
+                        )
+                    continue
+                limits = spec_options(input_spec)
+                if input_spec[0] in ("INT", "FLOAT") and isinstance(value, (int, float)):
+                    if ("min" in limits and value < limits["min"]) or (
+                        "max" in limits and value > limits["max"]
+                    ):
+                        errors.append(
+                            {
+                                "type": "value_smaller_than_min"
+                                if value < limits.get("min", value)
+                                else "value_bigger_than_max",
+                                "message": "Value out of range",
+                                "details": f"{name}: {value}",
+                                "extra_info": {"input_name": name, "received_value": value},
+                            }
+                        )
+            if errors:
+                node_errors[node_id] = {
+                    "errors": errors,
+                    "dependent_outputs": [],
+                    "class_type": node["class_type"],
+                }
+        if node_errors:
+            return {
+                "error": {
+                    "type": "prompt_outputs_failed_validation",
+                    "message": "Prompt outputs failed validation",
+                    "details": "",
+                    "extra_info": {},
+                },
+                "node_errors": node_errors,
+            }
+        return None
+
+    def _queue_item(self, job: QueuedJob) -> list[Any]:
+        return [job.number, job.prompt_id, job.graph, {"client_id": job.client_id}, []]
+
+    async def h_queue(self, request: web.Request) -> web.Response:
+        running = [self._queue_item(self.running)] if self.running else []
+        return web.json_response(
+            {
+                "queue_running": running,
+                "queue_pending": [self._queue_item(j) for j in reversed(self.pending)],
+            }
+        )
+
+    async def h_queue_post(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clear"):
+            self.pending.clear()
+        delete = set(body.get("delete", []))
+        self.pending = [j for j in self.pending if j.prompt_id not in delete]
+        return web.Response()
+
+    async def h_interrupt(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {}
+        target = body.get("prompt_id") if isinstance(body, dict) else None
+        if self.running and (target is None or target == self.running.prompt_id):
+            self.interrupt.add(self.running.prompt_id)
+        return web.Response()
+
+    async def h_history(self, request: web.Request) -> web.Response:
+        prompt_id = request.match_info["id"]
+        entry = self.history.get(prompt_id)
+        return web.json_response({prompt_id: entry} if entry else {})
+
+    async def h_view(self, request: web.Request) -> web.Response:
+        data = self.outputs.get(request.query.get("filename", ""))
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/png")
+
+    async def h_ws(self, request: web.Request) -> web.StreamResponse:
+        if self.faults.refuse_ws or self.faults.status:
+            return web.Response(status=self.faults.status or 403)
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        client_id = request.query.get("clientId") or uuid.uuid4().hex
+        self.sockets.setdefault(client_id, []).append(ws)
+        await ws.send_json(
+            {
+                "type": "status",
+                "data": {
+                    "status": {"exec_info": {"queue_remaining": len(self.pending)}},
+                    "sid": client_id,
+                },
+            }
+        )
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    try:
+                        data = json.loads(msg.data)
+                    except ValueError:
+                        continue
+                    if data.get("type") == "feature_flags" and data.get("data", {}).get(
+                        "supports_preview_metadata"
+                    ):
+                        self.metadata_clients.add(client_id)
+        finally:
+            if ws in self.sockets.get(client_id, []):
+                self.sockets[client_id].remove(ws)
+        return ws
+
+    # Execution ------------------------------------------------------------------------------
+
+    async def _start_worker(self, app: web.Application) -> None:
+        self.wake = asyncio.Event()
+        self.worker = asyncio.ensure_future(self._work())
+
+    async def _stop_worker(self, app: web.Application) -> None:
+        self.worker.cancel()
+        for sockets in list(self.sockets.values()):
+            for ws in list(sockets):
+                await ws.close()
+
+    async def send(self, client_id: str, type_: str, data: dict[str, Any]) -> None:
+        for ws in list(self.sockets.get(client_id, [])):
+            try:
+                await ws.send_json({"type": type_, "data": data})
+            except (ConnectionError, RuntimeError):
+                pass
+
+    async def send_binary(self, client_id: str, prompt_id: str, node: str, jpeg: bytes) -> None:
+        for ws in list(self.sockets.get(client_id, [])):
+            if client_id in self.metadata_clients:
+                meta = json.dumps(
+                    {
+                        "node_id": node,
+                        "prompt_id": prompt_id,
+                        "display_node_id": node,
+                        "parent_node_id": None,
+                        "real_node_id": node,
+                        "image_type": "image/jpeg",
+                    }
+                ).encode()
+                frame = struct.pack(">II", 4, len(meta)) + meta + jpeg
+            else:
+                frame = struct.pack(">II", 1, 1) + jpeg
+            try:
+                await ws.send_bytes(frame)
+            except (ConnectionError, RuntimeError):
+                pass
+
+    async def _work(self) -> None:
+        while True:
+            if not self.pending:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            job = self.pending.pop(0)
+            self.running = job
+            try:
+                await self._run(job)
+            except Exception as e:  # keep serving; record like the real server would
+                self.history[job.prompt_id] = {
+                    "prompt": self._queue_item(job),
+                    "outputs": {},
+                    "status": {
+                        "status_str": "error",
+                        "completed": False,
+                        "messages": [
+                            [
+                                "execution_error",
+                                {
+                                    "prompt_id": job.prompt_id,
+                                    "node_id": None,
+                                    "node_type": "",
+                                    "exception_message": str(e),
+                                },
+                            ]
+                        ],
+                    },
+                }
+            finally:
+                if self.running is job:
+                    self.running = None
+
+    async def _run(self, job: QueuedJob) -> None:
+        c, pid = job.client_id, job.prompt_id
+        messages: list[list[Any]] = []
+
+        async def say(type_: str, data: dict[str, Any]) -> None:
+            data = {**data, "prompt_id": pid}
+            if type_ in (
+                "execution_start",
+                "execution_cached",
+                "execution_success",
+                "execution_error",
+                "execution_interrupted",
+            ):
+                messages.append([type_, data])
+            await self.send(c, type_, data)
+
+        await say("execution_start", {"timestamp": 0})
+        await say("execution_cached", {"nodes": [], "timestamp": 0})
+        if self.faults.malformed_frames:
+            for ws in self.sockets.get(c, []):
+                await ws.send_str("{not json")
+                await ws.send_str(json.dumps({"type": "mystery", "data": {"prompt_id": pid}}))
+                await ws.send_str(json.dumps(["a", "list"]))
+                await ws.send_bytes(b"\x00\x00\x00\x04\xff\xff\xff\xff")
+                await ws.send_bytes(b"\x00\x01")
+        sampler = next(
+            (
+                i
+                for i, n in job.graph.items()
+                if n["class_type"] in ("KSampler", "KSamplerAdvanced")
+            ),
+            None,
+        )
+        steps = self.faults.steps_override or (
+            job.graph[sampler]["inputs"].get("steps", 1) if sampler else 0
+        )
+        sent = 0
+        for node_id in job.graph:
+            await say("executing", {"node": node_id, "display_node": node_id})
+            await say(
+                "progress_state",
+                {
+                    "nodes": {
+                        node_id: {"value": 0, "max": 1, "state": "running", "node_id": node_id}
+                    }
+                },
+            )
+            if node_id == sampler:
+                for step in range(1, steps + 1):
+                    if pid in self.interrupt:
+                        self.interrupt.discard(pid)
+                        await say(
+                            "execution_interrupted",
+                            {"node_id": node_id, "node_type": "KSampler", "executed": []},
+                        )
+                        self.history[pid] = {
+                            "prompt": self._queue_item(job),
+                            "outputs": {},
+                            "status": {
+                                "status_str": "error",
+                                "completed": False,
+                                "messages": messages,
+                            },
+                        }
+                        await self.send(c, "executing", {"node": None, "prompt_id": pid})
+                        return
+                    await asyncio.sleep(self.faults.step_delay)
+                    await say("progress", {"value": step, "max": steps, "node": node_id})
+                    await self.send_binary(c, pid, node_id, _preview_jpeg(step))
+                    sent += 1
+                    if (
+                        self.faults.drop_ws_after_steps is not None
+                        and sent == self.faults.drop_ws_after_steps
+                    ):
+                        for ws in list(self.sockets.get(c, [])):
+                            await ws.close()
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(
+                None, execute, job.graph, self.inputs.__getitem__
+            )
+        except ExecutionError as e:
+            await say(
+                "execution_error",
+                {
+                    "node_id": e.node_id,
+                    "node_type": e.node_type,
+                    "executed": [],
+                    "exception_message": str(e),
+                    "exception_type": "RuntimeError",
+                    "traceback": [],
+                    "current_inputs": {},
+                    "current_outputs": [],
+                },
+            )
+            self.history[pid] = {
+                "prompt": self._queue_item(job),
+                "outputs": {},
+                "status": {"status_str": "error", "completed": False, "messages": messages},
+            }
+            await self.send(c, "executing", {"node": None, "prompt_id": pid})
+            return
+        outputs = {}
+        for node_id, images in results.items():
+            refs = []
+            for i, data in enumerate(images):
+                name = f"ai_diffusion_{pid[:8]}_{node_id}_{i:03d}.png"
+                self.outputs[name] = data
+                refs.append({"filename": name, "subfolder": "", "type": "output"})
+            outputs[node_id] = {"images": refs}
+            await say(
+                "executed", {"node": node_id, "display_node": node_id, "output": {"images": refs}}
+            )
+        await say("execution_success", {"timestamp": 0})
+        self.history[pid] = {
+            "prompt": self._queue_item(job),
+            "outputs": outputs,
+            "status": {"status_str": "success", "completed": True, "messages": messages},
+        }
+        await self.send(
+            c, "status", {"status": {"exec_info": {"queue_remaining": len(self.pending)}}}
+        )
+        await self.send(c, "executing", {"node": None, "prompt_id": pid})
+
+
+def _preview_jpeg(step: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (step * 20 % 256, 80, 160)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Fake ComfyUI server for tests and benchmarks")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8188)
+    parser.add_argument("--extra-models", type=int, default=0)
+    parser.add_argument("--step-delay", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = FakeComfy.create(args.extra_models)
+    fake.faults.step_delay = args.step_delay
+    print(f"fake ComfyUI on http://{args.host}:{args.port}", flush=True)
+    web.run_app(fake.app(), host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

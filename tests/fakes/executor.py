@@ -1,0 +1,302 @@
+"""A tiny executor of ComfyUI core nodes for the fake server (numpy + Pillow, tests only).
+
+Image nodes are implemented for real (scaling, masks, blur, compositing, alpha), so an inpaint
+graph run through it really leaves the pixels outside the mask unchanged. "Sampling" paints a
+deterministic colour derived from seed, prompt, LoRAs and ControlNets, blended by denoise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+
+class ExecutionError(Exception):
+    def __init__(self, node_id: str, node_type: str, message: str) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+        self.node_type = node_type
+
+
+def _to_png(array: np.ndarray) -> bytes:
+    data = (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
+    mode = "RGBA" if data.shape[-1] == 4 else "RGB"
+    buffer = io.BytesIO()
+    Image.fromarray(data, mode).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    channels = [
+        np.asarray(
+            Image.fromarray(array[..., c].astype(np.float32), "F").resize(
+                (width, height), Image.BILINEAR
+            )
+        )
+        for c in range(array.shape[-1])
+    ]
+    return np.stack(channels, -1)
+
+
+def _colour(*parts: Any) -> np.ndarray:
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return np.array([digest[0], digest[1], digest[2]], np.float32) / 255
+
+
+class Executor:
+    def __init__(self, graph: dict[str, Any], load_input: Callable[[str], bytes]) -> None:
+        self.graph = graph
+        self.load_input = load_input
+        self.cache: dict[str, tuple[Any, ...]] = {}
+        self.outputs: dict[str, list[bytes]] = {}
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+            return self.run(value[0])[value[1]]
+        return value
+
+    def run(self, node_id: str) -> tuple[Any, ...]:
+        if node_id not in self.cache:
+            node = self.graph[node_id]
+            inputs = {k: self.value(v) for k, v in node["inputs"].items()}
+            method = getattr(self, "n_" + node["class_type"], None)
+            if method is None:
+                raise ExecutionError(
+                    node_id,
+                    node["class_type"],
+                    f"node {node['class_type']} is not supported by the fake executor",
+                )
+            try:
+                self.cache[node_id] = method(node_id=node_id, **inputs)
+            except ExecutionError:
+                raise
+            except Exception as e:
+                raise ExecutionError(node_id, node["class_type"], str(e)) from e
+        return self.cache[node_id]
+
+    # Models and conditioning
+    def n_CheckpointLoaderSimple(self, node_id: str, ckpt_name: str) -> tuple[Any, ...]:
+        return (("model", ckpt_name, ()), ("clip", ckpt_name), ("vae", ckpt_name))
+
+    def n_VAELoader(self, node_id: str, vae_name: str) -> tuple[Any, ...]:
+        return (("vae", vae_name),)
+
+    def n_LoraLoader(
+        self,
+        node_id: str,
+        model: Any,
+        clip: Any,
+        lora_name: str,
+        strength_model: float,
+        strength_clip: float,
+    ) -> tuple[Any, ...]:
+        return ((model[0], model[1], (*model[2], (lora_name, strength_model))), clip)
+
+    def n_CLIPTextEncode(self, node_id: str, text: str, clip: Any) -> tuple[Any, ...]:
+        return (("cond", text, ()),)
+
+    def n_ControlNetLoader(self, node_id: str, control_net_name: str) -> tuple[Any, ...]:
+        return (("controlnet", control_net_name),)
+
+    def n_ControlNetApplyAdvanced(
+        self,
+        node_id: str,
+        positive: Any,
+        negative: Any,
+        control_net: Any,
+        image: np.ndarray,
+        strength: float,
+        start_percent: float,
+        end_percent: float,
+        vae: Any = None,
+    ) -> tuple[Any, ...]:
+        mark = (control_net[1], round(strength, 3), float(image.mean()))
+        return ((positive[0], positive[1], (*positive[2], mark)), negative)
+
+    # Latents
+    def n_EmptyLatentImage(
+        self, node_id: str, width: int, height: int, batch_size: int
+    ) -> tuple[Any, ...]:
+        return (
+            {
+                "samples": np.zeros((batch_size, height // 8, width // 8, 3), np.float32),
+                "mask": None,
+            },
+        )
+
+    def _encode(self, pixels: np.ndarray) -> np.ndarray:
+        b, h, w, _ = pixels.shape
+        return np.stack([_resize(p[..., :3], max(1, w // 8), max(1, h // 8)) for p in pixels])
+
+    def n_VAEEncode(self, node_id: str, pixels: np.ndarray, vae: Any) -> tuple[Any, ...]:
+        return ({"samples": self._encode(pixels), "mask": None},)
+
+    def n_VAEEncodeForInpaint(
+        self, node_id: str, pixels: np.ndarray, vae: Any, mask: np.ndarray, grow_mask_by: int
+    ) -> tuple[Any, ...]:
+        return ({"samples": self._encode(pixels), "mask": mask},)
+
+    def n_SetLatentNoiseMask(
+        self, node_id: str, samples: dict, mask: np.ndarray
+    ) -> tuple[Any, ...]:
+        return ({"samples": samples["samples"], "mask": mask},)
+
+    def n_RepeatLatentBatch(self, node_id: str, samples: dict, amount: int) -> tuple[Any, ...]:
+        return (
+            {"samples": np.concatenate([samples["samples"]] * amount), "mask": samples["mask"]},
+        )
+
+    def n_KSampler(
+        self,
+        node_id: str,
+        model: Any,
+        seed: int,
+        steps: int,
+        cfg: float,
+        sampler_name: str,
+        scheduler: str,
+        positive: Any,
+        negative: Any,
+        latent_image: dict,
+        denoise: float,
+    ) -> tuple[Any, ...]:
+        samples = latent_image["samples"]
+        out = []
+        for i, latent in enumerate(samples):
+            colour = _colour(seed + i, positive[1], model[2], positive[2])
+            result = latent * (1 - denoise) + colour * denoise
+            mask = latent_image["mask"]
+            if mask is not None:
+                h, w = latent.shape[:2]
+                m = _resize(mask[min(i, len(mask) - 1)][..., None], w, h)
+                result = latent * (1 - m) + result * m
+            out.append(result)
+        return ({"samples": np.stack(out).astype(np.float32), "mask": None},)
+
+    def n_VAEDecode(self, node_id: str, samples: dict, vae: Any) -> tuple[Any, ...]:
+        return (np.stack([np.repeat(np.repeat(s, 8, 0), 8, 1) for s in samples["samples"]]),)
+
+    # Images and masks
+    def n_LoadImage(self, node_id: str, image: str) -> tuple[Any, ...]:
+        pil = Image.open(io.BytesIO(self.load_input(image))).convert("RGBA")
+        array = np.asarray(pil, np.float32) / 255
+        return (array[None, ..., :3], (1 - array[..., 3])[None])
+
+    def n_LoadImageMask(self, node_id: str, image: str, channel: str) -> tuple[Any, ...]:
+        pil = Image.open(io.BytesIO(self.load_input(image))).convert("RGBA")
+        array = np.asarray(pil, np.float32) / 255
+        mask = array[..., "rgba".index(channel[0])]
+        return ((1 - mask if channel == "alpha" else mask)[None],)
+
+    def n_ImageScale(
+        self,
+        node_id: str,
+        image: np.ndarray,
+        upscale_method: str,
+        width: int,
+        height: int,
+        crop: str,
+    ) -> tuple[Any, ...]:
+        return (np.stack([_resize(i, width, height) for i in image]),)
+
+    def n_MaskToImage(self, node_id: str, mask: np.ndarray) -> tuple[Any, ...]:
+        return (np.repeat(mask[..., None], 3, -1),)
+
+    def n_ImageToMask(self, node_id: str, image: np.ndarray, channel: str) -> tuple[Any, ...]:
+        return (image[..., "rgba".index(channel[0])],)
+
+    def n_InvertMask(self, node_id: str, mask: np.ndarray) -> tuple[Any, ...]:
+        return (1 - mask,)
+
+    def n_GrowMask(
+        self, node_id: str, mask: np.ndarray, expand: int, tapered_corners: bool
+    ) -> tuple[Any, ...]:
+        size = 2 * abs(expand) + 1
+        f = ImageFilter.MaxFilter(size) if expand > 0 else ImageFilter.MinFilter(size)
+        grown = [np.asarray(Image.fromarray(m.astype(np.float32), "F").filter(f)) for m in mask]
+        return (np.stack(grown),)
+
+    def n_ImageBlur(
+        self, node_id: str, image: np.ndarray, blur_radius: int, sigma: float
+    ) -> tuple[Any, ...]:
+        out = []
+        for i in image:
+            channels = [
+                np.asarray(
+                    Image.fromarray(i[..., c].astype(np.float32), "F").filter(
+                        ImageFilter.GaussianBlur(sigma)
+                    )
+                )
+                for c in range(i.shape[-1])
+            ]
+            out.append(np.stack(channels, -1))
+        return (np.clip(np.stack(out), 0, 1),)
+
+    def n_ImageCompositeMasked(
+        self,
+        node_id: str,
+        destination: np.ndarray,
+        source: np.ndarray,
+        x: int,
+        y: int,
+        resize_source: bool,
+        mask: np.ndarray | None = None,
+    ) -> tuple[Any, ...]:
+        h, w = destination.shape[1:3]
+        src = source[:, :h, :w, :3]
+        m = np.ones((1, h, w), np.float32) if mask is None else mask[:, :h, :w]
+        m = m[..., None]
+        return (destination[..., :3] * (1 - m) + src * m,)
+
+    def n_JoinImageWithAlpha(
+        self, node_id: str, image: np.ndarray, alpha: np.ndarray
+    ) -> tuple[Any, ...]:
+        a = 1 - alpha  # ComfyUI stores 1 - mask as alpha
+        a = np.broadcast_to(a, image.shape[:3])
+        return (np.concatenate([image[..., :3], a[..., None]], -1),)
+
+    def n_RepeatImageBatch(self, node_id: str, image: np.ndarray, amount: int) -> tuple[Any, ...]:
+        return (np.concatenate([image] * amount),)
+
+    def n_Canny(
+        self, node_id: str, image: np.ndarray, low_threshold: float, high_threshold: float
+    ) -> tuple[Any, ...]:
+        gray = image[..., :3].mean(-1)
+        gx = np.abs(np.diff(gray, axis=2, prepend=gray[:, :, :1]))
+        gy = np.abs(np.diff(gray, axis=1, prepend=gray[:, :1, :]))
+        edges = ((gx + gy) > low_threshold * 0.25).astype(np.float32)
+        return (np.repeat(edges[..., None], 3, -1),)
+
+    def n_UpscaleModelLoader(self, node_id: str, model_name: str) -> tuple[Any, ...]:
+        return (("upscaler", model_name),)
+
+    def n_ImageUpscaleWithModel(
+        self, node_id: str, upscale_model: Any, image: np.ndarray
+    ) -> tuple[Any, ...]:
+        return (np.repeat(np.repeat(image, 4, 1), 4, 2),)
+
+    def n_SaveImage(
+        self, node_id: str, images: np.ndarray, filename_prefix: str
+    ) -> tuple[Any, ...]:
+        self.outputs[node_id] = [_to_png(i) for i in images]
+        return ()
+
+    def n_PreviewImage(self, node_id: str, images: np.ndarray) -> tuple[Any, ...]:
+        return self.n_SaveImage(node_id, images, "preview")
+
+
+OUTPUT_NODES = ("SaveImage", "PreviewImage")
+
+
+def execute(graph: dict[str, Any], load_input: Callable[[str], bytes]) -> dict[str, list[bytes]]:
+    """Run ``graph``; return PNG bytes per output node. Raises ExecutionError."""
+    executor = Executor(graph, load_input)
+    for node_id, node in graph.items():
+        if node["class_type"] in OUTPUT_NODES:
+            executor.run(node_id)
+    return executor.outputs
