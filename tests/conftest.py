@@ -36,3 +36,7 @@ def plugin_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import package
 
     return package.build(tmp_path_factory.mktemp("dist"))
+
+
+# Fixtures for tests against the fake ComfyUI server.
+from tests.comfy_fixtures import client, server  # noqa: E402, F401

@@ -21,7 +21,7 @@ from ai_diffusion.comfy.events import (
 )
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
-from tests.comfy_fixtures import CHECKPOINT, RunningServer, client, collect, png, server  # noqa: F401
+from tests.comfy_fixtures import CHECKPOINT, RunningServer, collect, png
 
 
 def txt2img(seed: int = 1, batch: int = 1, size: int = 64) -> GenerationRequest:
