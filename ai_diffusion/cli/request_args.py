@@ -1,0 +1,179 @@
+"""Command-line options that describe a generation, shared by ``workflow`` and ``generate``.
+
+Images are read with Pillow (the CLI's own dependency, never used inside Krita).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..request import (
+    Bounds,
+    ControlLayer,
+    Extent,
+    GenerationRequest,
+    Image,
+    LoraRef,
+    Preprocess,
+    Sampling,
+    UpscaleRef,
+)
+from ..workflow import inpaint_region
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("generation")
+    g.add_argument("--checkpoint", default="", help="model file on the server")
+    g.add_argument("--prompt", default="")
+    g.add_argument("--negative", default="", help="negative prompt")
+    g.add_argument("--width", type=int, default=512)
+    g.add_argument("--height", type=int, default=512)
+    g.add_argument("--steps", type=int, default=20)
+    g.add_argument("--cfg", type=float, default=7.0)
+    g.add_argument("--sampler", default="euler")
+    g.add_argument("--scheduler", default="normal")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--batch", type=int, default=1)
+    g.add_argument("--vae", default=None)
+    g.add_argument(
+        "--arch", default=None, help="model family: sd15, sdxl, … (default: from the name)"
+    )
+    g.add_argument("--image", type=Path, help="input image: img2img, or inpaint with --mask")
+    g.add_argument("--strength", type=float, default=None, help="0-1; below 1 refines the input")
+    g.add_argument(
+        "--mask", type=Path, help="inpaint mask: white = repaint (or RGBA: transparent = repaint)"
+    )
+    g.add_argument("--lora", action="append", default=[], metavar="NAME[:STRENGTH]")
+    g.add_argument(
+        "--control", action="append", default=[], metavar="MODEL:IMAGE[:STRENGTH[:START:END]]"
+    )
+    g.add_argument("--control-preprocess", choices=[p.value for p in Preprocess], default="none")
+    g.add_argument("--upscale", default=None, metavar="MODEL")
+
+
+def _read_image(path: Path) -> Any:
+    from PIL import Image as PILImage
+
+    try:
+        return PILImage.open(path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"Cannot read the image {path}: {e}") from e
+
+
+def _png(image: Any) -> Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return Image.from_png(buffer.getvalue())
+
+
+def _mask_from(path: Path, size: tuple[int, int]) -> Any:
+    """White = repaint; an RGBA image's transparent pixels = repaint."""
+    from PIL import ImageOps
+
+    image = _read_image(path)
+    if image.size != size:
+        raise UserError(
+            f"The mask is {image.size[0]}×{image.size[1]} but the image is {size[0]}×{size[1]}."
+        )
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        return ImageOps.invert(image.convert("RGBA").getchannel("A"))
+    return image.convert("L")
+
+
+def _split_number(text: str, default: float) -> tuple[str, float]:
+    name, _, value = text.rpartition(":")
+    try:
+        return (name, float(value)) if name else (text, default)
+    except ValueError:
+        return text, default
+
+
+def _controls(args: argparse.Namespace) -> tuple[ControlLayer, ...]:
+    result = []
+    for spec in args.control:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3, 5):
+            raise UserError(f"--control '{spec}' should be MODEL:IMAGE[:STRENGTH[:START:END]].")
+        numbers = [float(p) for p in parts[2:]]
+        strength = numbers[0] if numbers else 1.0
+        start, end = (numbers[1], numbers[2]) if len(numbers) == 3 else (0.0, 1.0)
+        image = _png(_read_image(Path(parts[1])).convert("RGB"))
+        preprocess = Preprocess(args.control_preprocess)
+        result.append(ControlLayer(parts[0], image, strength, start, end, preprocess))
+    return tuple(result)
+
+
+@dataclass
+class CliRequest:
+    """The request, plus what the CLI needs to write results of the input's size."""
+
+    request: GenerationRequest
+    original: Any = None  # the full input image (Pillow) for inpaint, to paste results into
+    region: Bounds | None = None
+
+
+def request_from_args(args: argparse.Namespace) -> CliRequest:
+    sampling = Sampling(args.sampler, args.scheduler, args.steps, args.cfg, args.seed, args.batch)
+    loras = tuple(LoraRef(*_split_number(spec, 1.0)) for spec in args.lora)
+    upscale = UpscaleRef(args.upscale) if args.upscale else None
+    base = dict(
+        checkpoint=args.checkpoint, prompt=args.prompt, negative_prompt=args.negative,
+        extent=Extent(args.width, args.height), sampling=sampling, vae=args.vae,
+        family=args.arch, loras=loras, controls=_controls(args), upscale=upscale,
+    )  # fmt: skip
+    if args.image is None:
+        if args.mask is not None:
+            raise UserError("--mask needs --image: the picture to inpaint.")
+        return CliRequest(GenerationRequest(**base))  # type: ignore[arg-type]
+    picture = _read_image(args.image).convert("RGB")
+    if args.mask is None:
+        strength = 0.6 if args.strength is None else args.strength
+        image = _png(picture)
+        request = GenerationRequest(**base, image=image, strength=strength)  # type: ignore[arg-type]
+        return CliRequest(request)
+    mask = _mask_from(args.mask, picture.size)
+    box = mask.getbbox()
+    if box is None:
+        raise UserError("The mask is empty: paint white where the image should change.")
+    canvas = Extent(*picture.size)
+    region = inpaint_region(canvas, Bounds(box[0], box[1], box[2] - box[0], box[3] - box[1]))
+    crop = (region.x, region.y, region.x + region.width, region.y + region.height)
+    strength = 1.0 if args.strength is None else args.strength
+    request = GenerationRequest(
+        **base,  # type: ignore[arg-type]
+        image=_png(picture.crop(crop)),
+        mask=_png(mask.crop(crop)),
+        strength=strength,
+        region=region,
+    )
+    return CliRequest(request, picture, region)
+
+
+def paste_result(original: Any, result_png: bytes, region: Bounds) -> bytes:
+    """The original with the RGBA result alpha-composited at ``region`` (pixels where the
+    result is transparent, i.e. outside the mask, stay exactly as they were)."""
+    from PIL import Image as PILImage
+
+    result = PILImage.open(io.BytesIO(result_png)).convert("RGBA")
+    if result.size != (region.width, region.height):
+        result = result.resize((region.width, region.height), PILImage.Resampling.LANCZOS)
+    canvas = original.convert("RGBA")
+    canvas.alpha_composite(result, (region.x, region.y))
+    buffer = io.BytesIO()
+    canvas.convert(original.mode if original.mode in ("RGB", "RGBA") else "RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def load_object_info(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UserError(f"Cannot read the object_info file {path}: {e}") from e
