@@ -39,4 +39,4 @@ def plugin_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Fixtures for tests against the fake ComfyUI server.
-from tests.comfy_fixtures import client, server  # noqa: E402, F401
+from tests.comfy_fixtures import client, fake_server, server  # noqa: E402, F401

@@ -1,23 +1,431 @@
-"""The docker's content widget."""
+"""The docker's content: connection, prompt, models, LoRAs, ControlNet layers, generate,
+progress with live preview, and the results history.
+
+Object names of the interactive widgets (the GUI tests drive the docker by them):
+ai_server_url, ai_token, ai_verify_tls, ai_connect, ai_refresh, ai_status, ai_checkpoint,
+ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
+ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
+ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
+ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from ai_diffusion.qt import QtWidgets
-from ai_diffusion.version import __version__
+from ..comfy import ServerConfig
+from ..qt import Qt, QtCore, QtGui, QtWidgets
+from ..request import LoraRef
+from ..secrets import SecretStore
+from ..settings import Settings
+from ..state.controller import ControlChoice, Controller, Params, Result
+from ..state.document import DocumentSource
+
+TOKEN_SECRET = "server_token"
 
 
-class DockerWidget(QtWidgets.QWidget):  # type: ignore[misc]
-    def __init__(self, parent: Any = None) -> None:
+def _named(widget: Any, name: str) -> Any:
+    widget.setObjectName(name)
+    return widget
+
+
+class DockerWidget(QtWidgets.QWidget):
+    def __init__(
+        self,
+        controller: Controller,
+        settings: Settings,
+        settings_dir: Path | None,
+        secrets: SecretStore,
+        parent: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("ai_diffusion_content")
+        self.controller = controller
+        self.settings = settings
+        self.settings_dir = settings_dir
+        self.secrets = secrets
         layout = QtWidgets.QVBoxLayout(self)
-        self.status = QtWidgets.QLabel(f"AI Image Generation {__version__}: not connected", self)
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._connection_box())
+        layout.addWidget(self._prompt_box())
+        layout.addWidget(self._lora_box())
+        layout.addWidget(self._control_box())
+        layout.addLayout(self._generate_row())
+        self.progress = _named(QtWidgets.QProgressBar(self), "ai_progress")
+        self.progress.setTextVisible(False)
+        self.message = _named(QtWidgets.QLabel("", self), "ai_message")
+        self.message.setWordWrap(True)
+        self.preview = _named(QtWidgets.QLabel(self), "ai_preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(96)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.preview)
+        layout.addWidget(self._history_box())
         layout.addStretch()
+        self._wire()
+        self._load_settings()
+
+    # Layout -------------------------------------------------------------------------------
+
+    def _connection_box(self) -> Any:
+        box = QtWidgets.QGroupBox("Server", self)
+        form = QtWidgets.QFormLayout(box)
+        self.url = _named(QtWidgets.QLineEdit(box), "ai_server_url")
+        self.url.setPlaceholderText("https://abc123-8188.proxy.runpod.net or 127.0.0.1:8188")
+        self.token = _named(QtWidgets.QLineEdit(box), "ai_token")
+        self.token.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("token, if the server needs one")
+        self.token.setToolTip(self.secrets.status)
+        self.verify_tls = _named(
+            QtWidgets.QCheckBox("Verify TLS certificate", box), "ai_verify_tls"
+        )
+        self.connect_button = _named(QtWidgets.QPushButton("Connect", box), "ai_connect")
+        self.refresh = _named(QtWidgets.QPushButton("Refresh models", box), "ai_refresh")
+        self.status = _named(QtWidgets.QLabel("Not connected.", box), "ai_status")
+        self.status.setWordWrap(True)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.connect_button)
+        buttons.addWidget(self.refresh)
+        form.addRow("Address", self.url)
+        form.addRow("Token", self.token)
+        form.addRow(self.verify_tls)
+        form.addRow(buttons)
+        form.addRow(self.status)
+        return box
+
+    def _prompt_box(self) -> Any:
+        box = QtWidgets.QGroupBox("Prompt", self)
+        col = QtWidgets.QVBoxLayout(box)
+        self.checkpoint = _named(QtWidgets.QComboBox(box), "ai_checkpoint")
+        self.prompt = _named(QtWidgets.QPlainTextEdit(box), "ai_prompt")
+        self.prompt.setPlaceholderText(
+            "Describe the image, e.g. a lighthouse at dusk, oil painting"
+        )
+        self.prompt.setMaximumHeight(80)
+        self.negative = _named(QtWidgets.QPlainTextEdit(box), "ai_negative")
+        self.negative.setPlaceholderText("What to avoid (negative prompt)")
+        self.negative.setMaximumHeight(48)
+        col.addWidget(self.checkpoint)
+        col.addWidget(self.prompt)
+        col.addWidget(self.negative)
+        return box
+
+    def _lora_box(self) -> Any:
+        box = QtWidgets.QGroupBox("LoRAs", self)
+        col = QtWidgets.QVBoxLayout(box)
+        row = QtWidgets.QHBoxLayout()
+        self.lora_pick = _named(QtWidgets.QComboBox(box), "ai_lora_pick")
+        self.lora_strength = _named(QtWidgets.QDoubleSpinBox(box), "ai_lora_strength")
+        self.lora_strength.setRange(-4.0, 4.0)
+        self.lora_strength.setSingleStep(0.05)
+        self.lora_strength.setValue(1.0)
+        self.lora_add = _named(QtWidgets.QPushButton("Add", box), "ai_lora_add")
+        row.addWidget(self.lora_pick, 1)
+        row.addWidget(self.lora_strength)
+        row.addWidget(self.lora_add)
+        self.loras = _named(QtWidgets.QListWidget(box), "ai_loras")
+        self.loras.setMaximumHeight(60)
+        self.lora_remove = _named(QtWidgets.QPushButton("Remove", box), "ai_lora_remove")
+        col.addLayout(row)
+        col.addWidget(self.loras)
+        col.addWidget(self.lora_remove)
+        return box
+
+    def _control_box(self) -> Any:
+        box = QtWidgets.QGroupBox("ControlNet layers", self)
+        col = QtWidgets.QVBoxLayout(box)
+        row = QtWidgets.QHBoxLayout()
+        self.control_layer = _named(QtWidgets.QComboBox(box), "ai_control_layer")
+        self.control_model = _named(QtWidgets.QComboBox(box), "ai_control_model")
+        row.addWidget(self.control_layer, 1)
+        row.addWidget(self.control_model, 1)
+        row2 = QtWidgets.QHBoxLayout()
+        self.control_strength = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_strength")
+        self.control_strength.setRange(0.0, 2.0)
+        self.control_strength.setValue(1.0)
+        self.control_start = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_start")
+        self.control_end = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_end")
+        for spin, value in ((self.control_start, 0.0), (self.control_end, 1.0)):
+            spin.setRange(0.0, 1.0)
+            spin.setSingleStep(0.05)
+            spin.setValue(value)
+        self.control_add = _named(QtWidgets.QPushButton("Add", box), "ai_control_add")
+        for label, widget in (
+            ("strength", self.control_strength),
+            ("start", self.control_start),
+            ("end", self.control_end),
+        ):
+            row2.addWidget(QtWidgets.QLabel(label, box))
+            row2.addWidget(widget)
+        row2.addWidget(self.control_add)
+        self.controls = _named(QtWidgets.QListWidget(box), "ai_controls")
+        self.controls.setMaximumHeight(60)
+        self.control_remove = _named(QtWidgets.QPushButton("Remove", box), "ai_control_remove")
+        col.addLayout(row)
+        col.addLayout(row2)
+        col.addWidget(self.controls)
+        col.addWidget(self.control_remove)
+        return box
+
+    def _generate_row(self) -> Any:
+        grid = QtWidgets.QGridLayout()
+        self.strength = _named(QtWidgets.QSlider(Qt.Orientation.Horizontal, self), "ai_strength")
+        self.strength.setRange(5, 100)
+        self.strength.setValue(100)
+        self.strength_label = QtWidgets.QLabel("", self)
+        self.batch = _named(QtWidgets.QSpinBox(self), "ai_batch")
+        self.batch.setRange(1, 8)
+        self.seed = _named(QtWidgets.QSpinBox(self), "ai_seed")
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed_random = _named(QtWidgets.QCheckBox("random", self), "ai_seed_random")
+        self.seed_random.setChecked(True)
+        self.generate_button = _named(QtWidgets.QPushButton("Generate", self), "ai_generate")
+        self.cancel_button = _named(QtWidgets.QPushButton("Cancel", self), "ai_cancel")
+        self.cancel_button.setEnabled(False)
+        grid.addWidget(QtWidgets.QLabel("Strength", self), 0, 0)
+        grid.addWidget(self.strength, 0, 1, 1, 2)
+        grid.addWidget(self.strength_label, 0, 3)
+        grid.addWidget(QtWidgets.QLabel("Batch", self), 1, 0)
+        grid.addWidget(self.batch, 1, 1)
+        grid.addWidget(QtWidgets.QLabel("Seed", self), 2, 0)
+        grid.addWidget(self.seed, 2, 1)
+        grid.addWidget(self.seed_random, 2, 2)
+        grid.addWidget(self.generate_button, 3, 0, 1, 3)
+        grid.addWidget(self.cancel_button, 3, 3)
+        return grid
+
+    def _history_box(self) -> Any:
+        box = QtWidgets.QGroupBox("Results", self)
+        col = QtWidgets.QVBoxLayout(box)
+        self.history = _named(QtWidgets.QListWidget(box), "ai_history")
+        self.history.setViewMode(QtWidgets.QListView.ViewMode.IconMode)
+        self.history.setIconSize(QtCore.QSize(64, 64))
+        self.history.setMaximumHeight(90)
+        self.history.setFlow(QtWidgets.QListView.Flow.LeftToRight)
+        row = QtWidgets.QHBoxLayout()
+        self.apply_button = _named(QtWidgets.QPushButton("Apply", box), "ai_apply")
+        self.discard_button = _named(QtWidgets.QPushButton("Discard", box), "ai_discard")
+        row.addWidget(self.apply_button)
+        row.addWidget(self.discard_button)
+        col.addWidget(self.history)
+        col.addLayout(row)
+        return box
+
+    # Behaviour ----------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        c = self.controller
+        self.connect_button.clicked.connect(self.toggle_connection)
+        self.refresh.clicked.connect(c.refresh_models)
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.apply_button.clicked.connect(self.apply_result)
+        self.discard_button.clicked.connect(self.discard_result)
+        self.history.itemClicked.connect(self._show_result)
+        self.lora_add.clicked.connect(self._add_lora)
+        self.lora_remove.clicked.connect(lambda: self.loras.takeItem(self.loras.currentRow()))
+        self.control_add.clicked.connect(self._add_control)
+        self.control_remove.clicked.connect(
+            lambda: self.controls.takeItem(self.controls.currentRow())
+        )
+        self.strength.valueChanged.connect(self._update_strength_label)
+        c.connection_changed.connect(self._on_connection)
+        c.models_changed.connect(self._on_models)
+        c.status.connect(self.message.setText)
+        c.progress.connect(self._on_progress)
+        c.preview.connect(self._on_preview)
+        c.history_changed.connect(self.refresh_history)
+        c.busy_changed.connect(self.cancel_button.setEnabled)
+        self._update_strength_label(self.strength.value())
+
+    def _load_settings(self) -> None:
+        s = self.settings
+        self.url.setText(s.server_url)
+        self.verify_tls.setChecked(s.verify_tls)
+        self.negative.setPlainText(s.negative_prompt)
+        self.batch.setValue(s.batch_size)
+        self.token.setText(self.secrets.get(TOKEN_SECRET) or "")
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.server_url = self.url.text().strip()
+        s.verify_tls = self.verify_tls.isChecked()
+        s.negative_prompt = self.negative.toPlainText()
+        s.batch_size = self.batch.value()
+        if self.checkpoint.currentText():
+            s.checkpoint = self.checkpoint.currentText()
+        self.secrets.set(TOKEN_SECRET, self.token.text().strip())
+        if self.settings_dir is not None:
+            s.save(self.settings_dir)
+
+    def _update_strength_label(self, value: int) -> None:
+        self.strength_label.setText(f"{value}%")
+        self.strength.setToolTip(
+            "100% = generate (fill the selection); lower = refine what is there"
+        )
+
+    def toggle_connection(self) -> None:
+        if self.controller.state in ("connected", "reconnecting"):
+            self.controller.disconnect_server()
+            return
+        self.save_settings()
+        config = ServerConfig(
+            self.url.text(),
+            token=self.token.text().strip() or None,
+            verify_tls=self.verify_tls.isChecked(),
+        )
+        self.controller.connect_server(config)
+
+    def _on_connection(self, state: str, message: str) -> None:
+        self.status.setText(message or state)
+        connected = state in ("connected", "reconnecting")
+        self.connect_button.setText("Disconnect" if connected else "Connect")
+        self.refresh.setEnabled(state == "connected")
+
+    def _on_models(self) -> None:
+        client = self.controller.client
+        if client is None:
+            return
+        m = client.models
+        for combo, names, keep in (
+            (self.checkpoint, m.checkpoints, self.settings.checkpoint),
+            (self.lora_pick, m.loras, None),
+            (self.control_model, m.controlnets, None),
+        ):
+            current = keep or combo.currentText()
+            combo.clear()
+            combo.addItems(names)
+            if current in names:
+                combo.setCurrentText(current)
+        self.canvas_changed()
+
+    def canvas_changed(self) -> None:
+        """The active document changed: layer choices and its results history."""
+        self.control_layer.clear()
+        document = self.controller.documents.active()
+        if document is not None:
+            for layer in document.layers():
+                self.control_layer.addItem(layer.name, layer.id)
+        self.refresh_history()
+
+    def _add_lora(self) -> None:
+        name = self.lora_pick.currentText()
+        if name:
+            item = QtWidgets.QListWidgetItem(f"{name} ({self.lora_strength.value():.2f})")
+            item.setData(Qt.ItemDataRole.UserRole, (name, self.lora_strength.value()))
+            self.loras.addItem(item)
+
+    def _add_control(self) -> None:
+        layer_id = self.control_layer.currentData()
+        model = self.control_model.currentText()
+        if layer_id is None or not model:
+            self.message.setText("Choose a layer and a ControlNet model first.")
+            return
+        choice = ControlChoice(
+            layer_id,
+            model,
+            self.control_strength.value(),
+            self.control_start.value(),
+            self.control_end.value(),
+        )
+        item = QtWidgets.QListWidgetItem(
+            f"{self.control_layer.currentText()} → {model} ({choice.strength:.2f})"
+        )
+        item.setData(Qt.ItemDataRole.UserRole, choice)
+        self.controls.addItem(item)
+
+    def params(self) -> Params:
+        s = self.settings
+        loras = [
+            LoraRef(*self.loras.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.loras.count())
+        ]
+        controls = [
+            self.controls.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.controls.count())
+        ]
+        return Params(
+            checkpoint=self.checkpoint.currentText(),
+            prompt=self.prompt.toPlainText(),
+            negative_prompt=self.negative.toPlainText(),
+            strength=self.strength.value() / 100,
+            batch_size=self.batch.value(),
+            seed=None if self.seed_random.isChecked() else self.seed.value(),
+            steps=s.steps,
+            cfg=s.cfg,
+            sampler=s.sampler,
+            scheduler=s.scheduler,
+            loras=loras,
+            controls=controls,
+        )
+
+    # Actions (also triggered by Krita shortcuts) ---------------------------------------
+
+    def generate(self) -> None:
+        self.save_settings()
+        self.progress.setValue(0)
+        self.controller.generate(self.params())
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+
+    def _selected_result(self) -> Result | None:
+        item = self.history.currentItem()
+        if item is None and self.history.count():
+            item = self.history.item(self.history.count() - 1)
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _show_result(self, item: Any) -> None:
+        result = item.data(Qt.ItemDataRole.UserRole)
+        if result is not None:
+            self.controller.show(result)
+
+    def apply_result(self) -> None:
+        result = self._selected_result()
+        if result is None:
+            self.message.setText("Nothing to apply yet: generate first.")
+            return
+        self.controller.apply(result)
+
+    def discard_result(self) -> None:
+        result = self._selected_result()
+        if result is not None:
+            self.controller.discard(result)
+
+    def refresh_history(self) -> None:
+        self.history.clear()
+        for result in self.controller.history():
+            pixmap = QtGui.QPixmap()
+            pixmap.loadFromData(result.image.data)
+            item = QtWidgets.QListWidgetItem(QtGui.QIcon(pixmap), "")
+            item.setToolTip(result.name)
+            item.setData(Qt.ItemDataRole.UserRole, result)
+            self.history.addItem(item)
+
+    def _on_progress(self, value: int, maximum: int) -> None:
+        self.progress.setMaximum(maximum)
+        self.progress.setValue(value)
+
+    def _on_preview(self, data: bytes) -> None:
+        pixmap = QtGui.QPixmap()
+        if pixmap.loadFromData(data):
+            self.preview.setPixmap(pixmap.scaled(160, 160, Qt.AspectRatioMode.KeepAspectRatio))
 
 
-def create_docker_widget(parent: Any = None) -> DockerWidget:
-    return DockerWidget(parent)
+def create_docker_widget(
+    parent: Any = None,
+    documents: DocumentSource | None = None,
+    settings_dir: Path | None = None,
+    secrets: SecretStore | None = None,
+) -> DockerWidget:
+    """The docker content. Inside Krita the plugin passes Krita's documents and the app-data
+    folder; tests pass doubles."""
+    if documents is None:
+        from ..state.no_documents import NoDocuments
+
+        documents = NoDocuments()
+    settings = Settings.load(settings_dir) if settings_dir is not None else Settings()
+    secrets = secrets or SecretStore()
+    return DockerWidget(Controller(documents), settings, settings_dir, secrets, parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from ai_diffusion import qt
@@ -19,17 +20,14 @@ def test_widgets_use_the_requested_binding(qtbot) -> None:
     assert widget.isVisible()
 
 
-def test_async_code_runs_on_the_qt_loop(qtbot, qapp) -> None:
-    import asyncio
-
+def test_async_code_runs_on_the_qt_loop(qtbot, qapp, qt_loop) -> None:
     from ai_diffusion import eventloop
 
-    loop = eventloop.install(qapp, already_running=False)
     results = []
 
     async def job():
         await asyncio.sleep(0.01)
         results.append(qt.QtCore.QThread.currentThread() == qapp.thread())
 
-    loop.run_until_complete(job())
-    assert results == [True]
+    eventloop.run(job())
+    qtbot.waitUntil(lambda: results == [True], timeout=5000)

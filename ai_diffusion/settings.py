@@ -1,0 +1,58 @@
+"""The plugin's settings: one typed object, persisted as JSON. Secrets are never in it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+FILE_NAME = "settings.json"
+
+
+@dataclass
+class Settings:
+    server_url: str = ""
+    verify_tls: bool = True
+    username: str = ""  # basic auth user name; the password and tokens live in the key store
+    checkpoint: str = ""
+    negative_prompt: str = ""
+    steps: int = 20
+    cfg: float = 7.0
+    sampler: str = "euler"
+    scheduler: str = "normal"
+    batch_size: int = 1
+    idle_stop_minutes: int = 30
+
+    @classmethod
+    def load(cls, folder: Path) -> Settings:
+        path = folder / FILE_NAME
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as e:
+            backup = path.with_suffix(".json.bak")
+            shutil.copyfile(path, backup)
+            log.warning(
+                "settings file unreadable (%s); defaults used, old file kept as %s", e, backup
+            )
+            return cls()
+        known = {f.name: f.type for f in fields(cls)}
+        values = {}
+        defaults = cls()
+        for key, value in data.items():
+            if key in known and type(value) is type(getattr(defaults, key)):
+                values[key] = value
+        return cls(**values)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FILE_NAME
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)

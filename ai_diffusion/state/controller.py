@@ -1,0 +1,314 @@
+"""The docker's brain: connection, generation jobs, and results per document.
+
+A Qt object with signals; it talks to a client (``ComfyClient`` or a test double with the same
+methods) and to documents through ``state.document`` protocols. No widgets, no Krita.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import eventloop
+from ..comfy import ComfyClient, ServerConfig
+from ..comfy.events import (
+    ConnectionState,
+    Failed,
+    Finished,
+    Interrupted,
+    Preview,
+    Progress,
+    Queued,
+    Started,
+)
+from ..errors import UserError
+from ..qt import QObject, Signal
+from ..request import (
+    Bounds,
+    ControlLayer,
+    Extent,
+    GenerationRequest,
+    Image,
+    LoraRef,
+    Sampling,
+)
+from ..workflow import build_workflow, inpaint_region
+from .document import CanvasDocument, DocumentSource
+
+log = logging.getLogger(__name__)
+Connector = Callable[[ServerConfig], Awaitable[Any]]
+
+
+@dataclass
+class ControlChoice:
+    layer_id: str
+    model: str
+    strength: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+
+
+@dataclass
+class Params:
+    """What the panel's fields say."""
+
+    checkpoint: str
+    prompt: str
+    negative_prompt: str = ""
+    strength: float = 1.0
+    batch_size: int = 1
+    seed: int | None = None  # None = random
+    steps: int = 20
+    cfg: float = 7.0
+    sampler: str = "euler"
+    scheduler: str = "normal"
+    loras: list[LoraRef] = field(default_factory=list)
+    controls: list[ControlChoice] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    id: str
+    document_id: str
+    bounds: Bounds
+    prompt: str
+    seed: int
+
+
+@dataclass
+class Result:
+    job_id: str
+    document_id: str
+    image: Image
+    bounds: Bounds
+    name: str
+
+
+def layer_name(prompt: str, seed: int) -> str:
+    words = re.sub(r"<[^>]*>", "", prompt).strip()
+    words = re.sub(r"\s+", " ", words)[:40].rstrip(" ,")
+    return f"[AI] {words or 'result'} ({seed})"
+
+
+class Controller(QObject):
+    connection_changed = Signal(str, str)  # state, message
+    models_changed = Signal()
+    status = Signal(str)  # one line for the painter: progress or error
+    progress = Signal(int, int)  # value, maximum
+    preview = Signal(bytes)
+    history_changed = Signal()
+    busy_changed = Signal(bool)
+
+    def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
+        super().__init__()
+        self.documents = documents
+        self.connector: Connector = connector or ComfyClient.connect
+        self.client: Any = None
+        self.state = "disconnected"
+        self.jobs: dict[str, Job] = {}
+        self.results: list[Result] = []
+        self._listener: Any = None
+
+    # Connection ---------------------------------------------------------------------------
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        self.connection_changed.emit(state, message)
+
+    def connect_server(self, config: ServerConfig) -> Any:
+        return eventloop.run(self._connect(config), on_error=self._report)
+
+    async def _connect(self, config: ServerConfig) -> None:
+        await self._disconnect()
+        self._set_state("connecting", f"Connecting to {config.url.strip()}…")
+        try:
+            self.client = await self.connector(config)
+        except UserError as e:
+            self._set_state("error", e.message)
+            return
+        device = self.client.models.device
+        self._set_state("connected", f"Connected: {device.name} ({device.vram_gb} GB VRAM)")
+        self.models_changed.emit()
+        self._listener = eventloop.run(self._listen(self.client), on_error=self._report)
+
+    def disconnect_server(self) -> Any:
+        return eventloop.run(self._disconnect(), on_error=self._report)
+
+    async def _disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            self._listener = None
+        if self.client is not None:
+            client, self.client = self.client, None
+            await client.close()
+            self._set_state("disconnected", "Disconnected.")
+
+    def refresh_models(self) -> Any:
+        async def refresh() -> None:
+            if self.client is None:
+                raise UserError("Connect to a server first.")
+            await self.client.refresh_models()
+            self.models_changed.emit()
+            self.status.emit("Model list refreshed.")
+
+        return eventloop.run(refresh(), on_error=self._report)
+
+    def _report(self, error: BaseException) -> None:
+        message = error.message if isinstance(error, UserError) else f"Unexpected error: {error}"
+        if not isinstance(error, UserError):
+            log.error("unexpected error", exc_info=error)
+        self.status.emit(message)
+
+    # Generation ---------------------------------------------------------------------------
+
+    def build_request(
+        self, document: CanvasDocument, params: Params
+    ) -> tuple[GenerationRequest, Bounds]:
+        canvas = document.extent()
+        seed = params.seed if params.seed is not None else random.randrange(2**31)
+        selection = document.selection_bounds()
+        if selection is not None:
+            bounds = inpaint_region(canvas, selection)
+        else:
+            bounds = Bounds(0, 0, canvas.width, canvas.height)
+        image: Image | None = None
+        mask: Image | None = None
+        if selection is not None:
+            image = document.read_image(bounds)
+            mask = document.selection_mask(bounds)
+        elif params.strength < 1.0:
+            image = document.read_image(bounds)
+        controls = tuple(
+            ControlLayer(
+                c.model, document.read_layer(c.layer_id, bounds), c.strength, c.start, c.end
+            )
+            for c in params.controls
+        )
+        request = GenerationRequest(
+            checkpoint=params.checkpoint,
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt,
+            extent=Extent(bounds.width, bounds.height),
+            sampling=Sampling(
+                params.sampler, params.scheduler, params.steps, params.cfg, seed, params.batch_size
+            ),
+            loras=tuple(params.loras),
+            image=image,
+            strength=params.strength,
+            mask=mask,
+            controls=controls,
+            region=bounds,
+        )
+        return request, bounds
+
+    def generate(self, params: Params) -> Any:
+        return eventloop.run(self._generate(params), on_error=self._report)
+
+    async def _generate(self, params: Params) -> None:
+        if self.client is None:
+            raise UserError("Connect to a server first (paste its address above, then Connect).")
+        document = self.documents.active()
+        if document is None:
+            raise UserError("Open or create an image in Krita first.")
+        request, bounds = self.build_request(document, params)
+        workflow = build_workflow(request, self.client.models.object_info)
+        self.status.emit("Uploading…" if workflow.inputs else "Queueing…")
+        job_id = await self.client.enqueue(workflow)
+        self.jobs[job_id] = Job(job_id, document.id, bounds, request.prompt, request.sampling.seed)
+        self.busy_changed.emit(True)
+
+    def cancel(self) -> Any:
+        async def cancel() -> None:
+            if self.client is not None:
+                for job_id in list(self.jobs):
+                    await self.client.cancel(job_id)
+
+        return eventloop.run(cancel(), on_error=self._report)
+
+    async def _listen(self, client: Any) -> None:
+        async for event in client.listen():
+            self.handle(event)
+
+    def handle(self, event: Any) -> None:
+        if isinstance(event, ConnectionState):
+            self._set_state(event.state, event.message)
+            return
+        job = self.jobs.get(event.job_id)
+        if job is None:
+            return
+        if isinstance(event, Queued):
+            text = f"Queued: {event.position} job(s) ahead" if event.position else "Queued"
+            self.status.emit(text)
+        elif isinstance(event, Started):
+            self.status.emit("Generating…")
+        elif isinstance(event, Progress):
+            self.progress.emit(event.step, event.total)
+            self.status.emit(f"Step {event.step} of {event.total}")
+        elif isinstance(event, Preview):
+            self.preview.emit(event.image)
+            document = self.documents.find(job.document_id)
+            if document is not None:
+                preview = Image(event.image, job.bounds.width, job.bounds.height)
+                document.show_preview(preview, job.bounds)
+        elif isinstance(event, Finished):
+            self._finish(job, event.images)
+        elif isinstance(event, Failed):
+            self._end(job)
+            self.status.emit(event.message)
+        elif isinstance(event, Interrupted):
+            self._end(job)
+            self.status.emit("Cancelled.")
+
+    def _end(self, job: Job) -> None:
+        self.jobs.pop(job.id, None)
+        document = self.documents.find(job.document_id)
+        if document is not None:
+            document.hide_preview()
+        self.busy_changed.emit(bool(self.jobs))
+
+    def _finish(self, job: Job, images: list[bytes]) -> None:
+        self._end(job)
+        if self.documents.find(job.document_id) is None:
+            return  # the document was closed: its results are dropped quietly
+        for i, data in enumerate(images):
+            name = layer_name(job.prompt, job.seed + i)
+            self.results.append(
+                Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
+            )
+        self.status.emit(f"Done: {len(images)} result(s). Click one to see it, Apply to keep it.")
+        self.history_changed.emit()
+
+    # Results --------------------------------------------------------------------------------
+
+    def history(self) -> list[Result]:
+        """Results of the active document, oldest first."""
+        document = self.documents.active()
+        if document is None:
+            return []
+        return [r for r in self.results if r.document_id == document.id]
+
+    def show(self, result: Result) -> None:
+        document = self.documents.find(result.document_id)
+        if document is not None:
+            document.show_preview(result.image, result.bounds)
+
+    def apply(self, result: Result) -> str | None:
+        document = self.documents.find(result.document_id)
+        if document is None:
+            return None
+        document.hide_preview()
+        layer = document.apply_result(result.image, result.bounds, result.name)
+        self.status.emit(f"Added layer '{result.name}'.")
+        return layer
+
+    def discard(self, result: Result) -> None:
+        if result in self.results:
+            self.results.remove(result)
+        document = self.documents.find(result.document_id)
+        if document is not None:
+            document.hide_preview()
+        self.history_changed.emit()
