@@ -1,0 +1,187 @@
+"""Krita documents behind the state layer's document protocols.
+
+The only module that reads or writes Krita pixels. Pixel facts (Krita 5): for an RGBA/U8
+document ``pixelData`` bytes are BGRA, row-major, which is QImage's ARGB32 layout on
+little-endian machines; after writing, ``refreshProjection()`` and ``waitForDone()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from krita import Document, Krita, Node
+
+from ..errors import UserError
+from ..qt import QtCore, QtGui
+from ..request import Bounds, Extent, Image
+from ..state.document import LayerInfo
+
+PREVIEW_LAYER = "[AI] preview"
+ARGB32 = QtGui.QImage.Format.Format_ARGB32
+
+
+def _png(image: Any) -> bytes:
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+def _bgra_to_image(data: bytes, width: int, height: int) -> Image:
+    qimage = QtGui.QImage(data, width, height, width * 4, ARGB32)
+    return Image(_png(qimage), width, height)
+
+
+def _image_to_bgra(image: Image, bounds: Bounds) -> bytes:
+    qimage = QtGui.QImage()
+    if not qimage.loadFromData(image.data):
+        raise UserError("A result image from the server could not be read.")
+    if (qimage.width(), qimage.height()) != (bounds.width, bounds.height):
+        qimage = qimage.scaled(
+            bounds.width,
+            bounds.height,
+            QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
+        )
+    qimage = qimage.convertToFormat(ARGB32)
+    size = qimage.bytesPerLine() * qimage.height()
+    return bytes(qimage.constBits().asarray(size))
+
+
+def _walk(node: Node) -> list[Node]:
+    nodes = []
+    for child in node.childNodes():
+        nodes.append(child)
+        nodes.extend(_walk(child))
+    return nodes
+
+
+class KritaDocument:
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self._id = document.rootNode().uniqueId().toString()
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def title(self) -> str:
+        return self.document.name() or "untitled"
+
+    def is_open(self) -> bool:
+        return any(KritaDocument(d).id == self._id for d in Krita.instance().documents())
+
+    def check_format(self) -> None:
+        model, depth = self.document.colorModel(), self.document.colorDepth()
+        if (model, depth) != ("RGBA", "U8"):
+            raise UserError(
+                f"This image is {model} {depth}; AI generation works on RGB 8-bit images. Convert "
+                "it with Image › Convert Image Color Space (RGB/Alpha, 8-bit integer), or work "
+                "on a copy."
+            )
+
+    def extent(self) -> Extent:
+        return Extent(self.document.width(), self.document.height())
+
+    def selection_bounds(self) -> Bounds | None:
+        selection = self.document.selection()
+        if selection is None or selection.width() <= 0 or selection.height() <= 0:
+            return None
+        return Bounds(selection.x(), selection.y(), selection.width(), selection.height())
+
+    def selection_mask(self, bounds: Bounds) -> Image:
+        selection = self.document.selection()
+        if selection is None:
+            raise UserError("There is no selection to inpaint.")
+        data = selection.pixelData(bounds.x, bounds.y, bounds.width, bounds.height)
+        qimage = QtGui.QImage(
+            bytes(data),
+            bounds.width,
+            bounds.height,
+            bounds.width,
+            QtGui.QImage.Format.Format_Grayscale8,
+        )
+        return Image(_png(qimage), bounds.width, bounds.height)
+
+    def read_image(self, bounds: Bounds) -> Image:
+        self.check_format()
+        data = self.document.pixelData(bounds.x, bounds.y, bounds.width, bounds.height)
+        return _bgra_to_image(bytes(data), bounds.width, bounds.height)
+
+    def layers(self) -> list[LayerInfo]:
+        return [
+            LayerInfo(n.uniqueId().toString(), n.name(), n.type())
+            for n in _walk(self.document.rootNode())
+            if n.name() != PREVIEW_LAYER
+        ]
+
+    def _node(self, layer_id: str) -> Node | None:
+        return next(
+            (n for n in _walk(self.document.rootNode()) if n.uniqueId().toString() == layer_id),
+            None,
+        )
+
+    def read_layer(self, layer_id: str, bounds: Bounds) -> Image:
+        node = self._node(layer_id)
+        if node is None:
+            raise UserError("A ControlNet layer was deleted. Remove it from the ControlNet list.")
+        data = node.projectionPixelData(bounds.x, bounds.y, bounds.width, bounds.height)
+        return _bgra_to_image(bytes(data), bounds.width, bounds.height)
+
+    def _preview_node(self) -> Node | None:
+        return next(
+            (n for n in self.document.rootNode().childNodes() if n.name() == PREVIEW_LAYER), None
+        )
+
+    def show_preview(self, image: Image, bounds: Bounds) -> None:
+        node = self._preview_node()
+        if node is None:
+            node = self.document.createNode(PREVIEW_LAYER, "paintlayer")
+            self.document.rootNode().addChildNode(node, None)
+        else:
+            # Clear what an earlier preview left outside the new bounds.
+            old = node.bounds()
+            if old.width() > 0:
+                node.setPixelData(
+                    bytes(old.width() * old.height() * 4),
+                    old.x(),
+                    old.y(),
+                    old.width(),
+                    old.height(),
+                )
+        node.setPixelData(
+            _image_to_bgra(image, bounds), bounds.x, bounds.y, bounds.width, bounds.height
+        )
+        self.document.refreshProjection()
+
+    def hide_preview(self) -> None:
+        node = self._preview_node()
+        if node is not None:
+            node.remove()
+            self.document.refreshProjection()
+
+    def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
+        pixels = _image_to_bgra(image, bounds)
+        self.hide_preview()
+        node = self.document.createNode(name, "paintlayer")
+        node.setPixelData(pixels, bounds.x, bounds.y, bounds.width, bounds.height)
+        self.document.rootNode().addChildNode(node, None)
+        self.document.refreshProjection()
+        self.document.waitForDone()
+        return node.uniqueId().toString()
+
+
+class KritaDocuments:
+    """The painter's open documents; the active one is the one in the active view."""
+
+    def active(self) -> KritaDocument | None:
+        document = Krita.instance().activeDocument()
+        return KritaDocument(document) if document is not None else None
+
+    def find(self, document_id: str) -> KritaDocument | None:
+        for document in Krita.instance().documents():
+            wrapped = KritaDocument(document)
+            if wrapped.id == document_id:
+                return wrapped
+        return None

@@ -1,0 +1,112 @@
+"""Runs inside Krita (kritarunner): the document adapter on real Krita documents."""
+
+import pytest
+from krita import Krita, Selection
+
+from ai_diffusion.errors import UserError
+from ai_diffusion.krita_adapter.document import PREVIEW_LAYER, KritaDocument, KritaDocuments
+from ai_diffusion.qt import QtGui
+from ai_diffusion.request import Bounds, Image
+
+
+def _document(width=64, height=48, model="RGBA", depth="U8"):
+    doc = Krita.instance().createDocument(width, height, "test", model, depth, "", 72.0)
+    return doc
+
+
+def _fill(doc, bgra):
+    layer = doc.rootNode().childNodes()[0]
+    layer.setPixelData(bytes(bgra) * (doc.width() * doc.height()), 0, 0, doc.width(), doc.height())
+    doc.refreshProjection()
+    doc.waitForDone()
+    return layer
+
+
+def _decode(image: Image) -> QtGui.QImage:
+    qimage = QtGui.QImage()
+    assert qimage.loadFromData(image.data)
+    return qimage
+
+
+def _png(width, height, rgba) -> Image:
+    qimage = QtGui.QImage(width, height, QtGui.QImage.Format.Format_ARGB32)
+    qimage.fill(QtGui.QColor(*rgba))
+    from ai_diffusion.krita_adapter.document import _png as encode
+
+    return Image(encode(qimage), width, height)
+
+
+def test_reads_the_canvas_as_png_with_the_right_colours():
+    doc = _document()
+    _fill(doc, [0, 0, 255, 255])  # BGRA: pure red
+    adapter = KritaDocument(doc)
+    assert (adapter.extent().width, adapter.extent().height) == (64, 48)
+    image = adapter.read_image(Bounds(8, 8, 16, 12))
+    assert (image.width, image.height) == (16, 12)
+    pixel = _decode(image).pixelColor(3, 3)
+    assert (pixel.red(), pixel.green(), pixel.blue(), pixel.alpha()) == (255, 0, 0, 255)
+    doc.close()
+
+
+def test_selection_becomes_bounds_and_a_grayscale_mask():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    assert adapter.selection_bounds() is None
+    selection = Selection()
+    selection.select(10, 12, 20, 8, 255)
+    doc.setSelection(selection)
+    assert adapter.selection_bounds() == Bounds(10, 12, 20, 8)
+    mask = _decode(adapter.selection_mask(Bounds(0, 0, 64, 48)))
+    assert QtGui.qGray(mask.pixel(15, 15)) == 255
+    assert QtGui.qGray(mask.pixel(2, 2)) == 0
+    doc.close()
+
+
+def test_apply_result_adds_one_layer_with_soft_alpha_at_the_bounds():
+    doc = _document()
+    _fill(doc, [255, 0, 0, 255])  # blue background
+    adapter = KritaDocument(doc)
+    before = len(doc.rootNode().childNodes())
+    layer_id = adapter.apply_result(
+        _png(16, 16, (0, 255, 0, 128)), Bounds(4, 4, 16, 16), "[AI] test (1)"
+    )
+    nodes = doc.rootNode().childNodes()
+    assert len(nodes) == before + 1
+    top = nodes[-1]
+    assert top.name() == "[AI] test (1)" and top.uniqueId().toString() == layer_id
+    b, g, r, a = bytes(top.pixelData(10, 10, 1, 1))
+    assert (r, g, b) == (0, 255, 0) and abs(a - 128) <= 1
+    assert bytes(top.pixelData(0, 0, 1, 1)) == bytes(4)  # outside: untouched
+    doc.close()
+
+
+def test_preview_layer_is_created_updated_and_removed():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    adapter.show_preview(_png(8, 8, (255, 255, 0, 255)), Bounds(0, 0, 32, 32))
+    adapter.show_preview(_png(8, 8, (0, 255, 255, 255)), Bounds(0, 0, 32, 32))
+    previews = [n for n in doc.rootNode().childNodes() if n.name() == PREVIEW_LAYER]
+    assert len(previews) == 1
+    b, g, r, a = bytes(previews[0].pixelData(20, 20, 1, 1))
+    assert (r, g, b, a) == (0, 255, 255, 255)  # scaled to the bounds, latest preview shown
+    assert PREVIEW_LAYER not in [layer.name for layer in adapter.layers()]
+    adapter.hide_preview()
+    assert not [n for n in doc.rootNode().childNodes() if n.name() == PREVIEW_LAYER]
+    doc.close()
+
+
+def test_documents_are_found_by_id_until_closed():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    documents = KritaDocuments()
+    assert documents.find(adapter.id) is not None
+    doc.close()
+    assert documents.find(adapter.id) is None
+
+
+def test_other_colour_models_get_a_clear_message():
+    doc = _document(model="GRAYA", depth="U8")
+    with pytest.raises(UserError) as error:
+        KritaDocument(doc).read_image(Bounds(0, 0, 8, 8))
+    assert "Convert Image Color Space" in error.value.message
+    doc.close()
