@@ -176,7 +176,14 @@ class KritaDocuments:
     """The painter's open documents; the active one is the one in the active view."""
 
     def active(self) -> KritaDocument | None:
-        document = Krita.instance().activeDocument()
+        app = Krita.instance()
+        document = app.activeDocument()
+        if document is None and app.activeWindow() is not None:
+            view = app.activeWindow().activeView()  # type: ignore[union-attr]
+            document = view.document() if view is not None else None
+        if document is None:
+            open_documents = app.documents()
+            document = open_documents[0] if len(open_documents) == 1 else None
         return KritaDocument(document) if document is not None else None
 
     def find(self, document_id: str) -> KritaDocument | None:

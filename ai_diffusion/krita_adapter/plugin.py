@@ -7,6 +7,7 @@ Krita document adapter. Nothing below imports it.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from krita import (
@@ -82,15 +83,19 @@ class AIDiffusionDocker(DockWidget):
 
 
 def _build_content(parent: Any) -> Any:
-    from ai_diffusion.ui.docker_widget import create_docker_widget
+    from ..logs import setup_file_logging
+    from ..ui.docker_widget import create_docker_widget
+    from .document import KritaDocuments
 
+    folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
-        return create_docker_widget(parent)
+        setup_file_logging(folder / "logs")
+        return create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
     except Exception as e:  # the docker must show, with the reason, even when setup fails
         log.exception("docker setup failed")
         label = QtWidgets.QLabel(
             f"AI Image Generation could not start: {e}\n"
-            "Please report this with the log file (Settings > Copy diagnostics).",
+            f"Please report this with the log file in {folder / 'logs'}.",
             parent,
         )
         label.setWordWrap(True)

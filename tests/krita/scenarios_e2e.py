@@ -1,0 +1,111 @@
+"""End-to-end in real Krita: connect to the fake ComfyUI from the docker, txt2img and inpaint
+from a selection, apply both as layers, check pixels, take a screenshot."""
+
+import os
+
+from krita import Krita, Selection
+
+from ai_diffusion.qt import QtWidgets
+
+DOCKER_ID = "ai_diffusion_docker"
+CHECKPOINT = "random-sd15-tiny.safetensors"
+
+
+def _pixel(node_or_doc, x, y):
+    b, g, r, a = bytes(node_or_doc.pixelData(x, y, 1, 1))
+    return (r, g, b, a)
+
+
+def _results(driver, panel, count):
+    def check():
+        driver.result["message"] = panel.message.text()
+        return panel.history.count() == count
+
+    return check
+
+
+def generate_and_inpaint(driver):
+    app = Krita.instance()
+    doc = app.createDocument(256, 192, "e2e", "RGBA", "U8", "", 72.0)
+    background = doc.rootNode().childNodes()[0]
+    background.setPixelData(bytes([40, 90, 200, 255]) * (256 * 192), 0, 0, 256, 192)
+    doc.refreshProjection()
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    # Make room: hide the other dockers so the AI docker is large in the screenshot.
+    for dock in driver.qwindow.findChildren(QtWidgets.QDockWidget):
+        if dock.objectName() not in (DOCKER_ID, "KisLayerBox"):
+            dock.hide()
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    dock.show()
+    panel = dock.widget()
+    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
+
+    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
+    panel.connect_button.click()
+    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
+    assert panel.controller.state == "connected", panel.status.text()
+    driver.result["status"] = panel.status.text()
+
+    # txt2img on the whole canvas
+    panel.checkpoint.setCurrentText(CHECKPOINT)
+    panel.prompt.setPlainText("a lighthouse at dusk")
+    panel.settings.steps = 3
+    panel.seed_random.setChecked(False)
+    panel.seed.setValue(11)
+    panel.generate_button.click()
+    yield (
+        _results(driver, panel, 1),
+        30000,
+        "txt2img result",
+    )
+    assert panel.history.count() == 1, panel.message.text()
+    panel.history.setCurrentRow(0)
+    panel.apply_button.click()
+    yield 300
+    layers = [n for n in doc.rootNode().childNodes() if n.name().startswith("[AI] a lighthouse")]
+    assert len(layers) == 1, [n.name() for n in doc.rootNode().childNodes()]
+    txt_layer = layers[0]
+    corner, centre = _pixel(txt_layer, 2, 2), _pixel(txt_layer, 128, 96)
+    assert corner == centre and corner[3] == 255, (corner, centre)
+    driver.result["txt2img_pixel"] = corner
+    txt_layer.setVisible(False)
+    doc.refreshProjection()
+    doc.waitForDone()
+
+    # inpaint inside a selection
+    before_inside = _pixel(doc, 150, 100)
+    before_outside = _pixel(doc, 5, 5)
+    selection = Selection()
+    selection.select(130, 80, 50, 40, 255)
+    doc.setSelection(selection)
+    panel.prompt.setPlainText("a red hat")
+    panel.seed.setValue(12)
+    panel.generate_button.click()
+    yield (
+        _results(driver, panel, 2),
+        30000,
+        "inpaint result",
+    )
+    assert panel.history.count() == 2, panel.message.text()
+    panel.history.setCurrentRow(1)
+    panel.apply_button.click()
+    yield 500
+    doc.refreshProjection()
+    doc.waitForDone()
+    inpainted = [n for n in doc.rootNode().childNodes() if n.name().startswith("[AI] a red hat")]
+    assert len(inpainted) == 1
+    after_inside, after_outside = _pixel(doc, 150, 100), _pixel(doc, 5, 5)
+    driver.result["inpaint"] = {
+        "inside": [before_inside, after_inside],
+        "outside": [before_outside, after_outside],
+    }
+    assert after_inside != before_inside
+    assert after_outside == before_outside
+    assert _pixel(inpainted[0], 5, 5)[3] == 0  # transparent outside the mask
+    doc.setSelection(Selection())
+    txt_layer.setVisible(True)
+    doc.refreshProjection()
+    yield 1000
+    driver.screenshot("krita-docker-result.png")
