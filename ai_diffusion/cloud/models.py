@@ -1,0 +1,92 @@
+"""Pods, GPU options and what a pod is created from."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class PodState(str, Enum):
+    provisioning = "provisioning"
+    starting = "starting"
+    running = "running"
+    stopped = "stopped"
+    error = "error"
+    terminated = "terminated"
+    unknown = "unknown"
+
+
+@dataclass(frozen=True)
+class GpuOption:
+    provider: str
+    ref: str  # RunPod GPU type id, or vast offer id
+    gpu_name: str
+    vram_gb: float
+    price_per_hour: float
+    availability: str = ""  # RunPod: HIGH/MEDIUM/LOW/NONE; vast: reliability
+    gpu_count: int = 1
+    location: str = ""
+    cuda: str = ""
+
+
+@dataclass(frozen=True)
+class ServerImage:
+    """A container image running ComfyUI, and how the plugin talks to it."""
+
+    name: str
+    image: str
+    port: int  # ComfyUI's HTTP port as exposed by the image
+    models_path: str
+    token_env: str | None = None  # env variable through which the image takes an auth token
+    args: str = ""
+    min_cuda: str = ""
+    notes: str = ""
+
+
+def new_pod_name() -> str:
+    return f"krita-{uuid.uuid4().hex[:8]}"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    image: ServerImage
+    name: str = field(default_factory=new_pod_name)
+    disk_gb: int = 50
+    volume_gb: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    token: str | None = field(default=None, repr=False)
+    cloud: str = "SECURE"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(self.env)
+        if self.token and self.image.token_env:
+            env[self.image.token_env] = self.token
+        return env
+
+
+@dataclass
+class Pod:
+    provider: str
+    id: str
+    name: str
+    state: PodState
+    price_per_hour: float = 0.0
+    gpu_name: str = ""
+    gpu_count: int = 1
+    uptime_seconds: float = 0.0
+    raw_status: str = ""
+    message: str = ""
+    url: str | None = None
+    seen_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def cost_so_far(self) -> float:
+        """Money spent on compute while running, from uptime × price (an estimate)."""
+        return round(self.uptime_seconds / 3600 * self.price_per_hour, 4)

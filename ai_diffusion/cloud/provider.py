@@ -1,0 +1,67 @@
+"""The provider interface, and strategies on top of it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from .errors import NoCapacity
+from .models import GpuOption, Pod, PodSpec, PodState
+
+log = logging.getLogger(__name__)
+
+
+class Provider(Protocol):
+    name: str
+
+    async def list_gpus(self, **filters: object) -> list[GpuOption]: ...
+
+    async def create_pod(self, spec: PodSpec, gpu: GpuOption) -> Pod: ...
+
+    async def get_pod(self, pod_id: str) -> Pod | None: ...
+
+    async def list_pods(self) -> list[Pod]: ...
+
+    async def stop(self, pod_id: str) -> None: ...
+
+    async def resume(self, pod_id: str) -> None: ...
+
+    async def terminate(self, pod_id: str) -> None: ...
+
+    def service_url(self, pod: Pod, port: int) -> str | None: ...
+
+
+async def create_pod_with_fallback(
+    provider: Provider,
+    spec: PodSpec,
+    candidates: Sequence[GpuOption],
+    on_skip: Callable[[GpuOption, str], None] | None = None,
+) -> tuple[Pod, GpuOption]:
+    """Create the pod on the first candidate with capacity (cheapest first is the caller's
+    order). Other errors (auth, funds, invalid request) stop at once."""
+    reasons = []
+    for gpu in candidates:
+        try:
+            return await provider.create_pod(spec, gpu), gpu
+        except NoCapacity as e:
+            reasons.append(f"{gpu.gpu_name}: {e.message}")
+            log.info("no capacity for %s, trying the next GPU", gpu.gpu_name)
+            if on_skip:
+                on_skip(gpu, e.message)
+    tried = ", ".join(g.gpu_name for g in candidates) or "none"
+    raise NoCapacity(
+        f"None of the chosen GPUs is available on {provider.name} right now (tried: {tried}). "
+        "Choose other GPU types or try again in a few minutes.",
+        details="; ".join(reasons),
+    )
+
+
+async def find_orphans(provider: Provider) -> list[Pod]:
+    """Pods created by this plugin (named krita-…) that still run and cost money."""
+    return [
+        p
+        for p in await provider.list_pods()
+        if p.name.startswith("krita-")
+        and p.state in (PodState.running, PodState.starting, PodState.provisioning)
+    ]

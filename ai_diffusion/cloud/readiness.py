@@ -1,0 +1,83 @@
+"""Waiting until a new pod really serves ComfyUI: provider says running AND ComfyUI answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from .errors import PodFailed
+from .models import PodState
+from .provider import Provider
+
+Probe = Callable[[str, str | None], Awaitable[bool]]
+OnState = Callable[[str], None]
+
+
+async def comfyui_answers(url: str, token: str | None = None) -> bool:
+    """True when ``url/system_stats`` is ComfyUI's JSON. An HTML page (a pod whose ComfyUI is
+    still starting), a proxy error or no connection are all "not yet"."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        timeout = aiohttp.ClientTimeout(total=15)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            async with session.get(url.rstrip("/") + "/system_stats") as response:
+                if response.status != 200:
+                    return False
+                data = json.loads(await response.text())
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "system" in data and "devices" in data
+
+
+async def wait_until_ready(
+    provider: Provider,
+    pod_id: str,
+    port: int,
+    *,
+    token: str | None = None,
+    on_state: OnState | None = None,
+    probe: Probe = comfyui_answers,
+    timeout: float = 1800,
+    poll: float = 5.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """Return the pod's ComfyUI URL once it answers; report states as they pass
+    ("provisioning", "starting", "loading models", "ready")."""
+    deadline = clock() + timeout
+    last = None
+
+    def report(state: str) -> None:
+        nonlocal last
+        if state != last and on_state is not None:
+            on_state(state)
+        last = state
+
+    while True:
+        pod = await provider.get_pod(pod_id)
+        if pod is None or pod.state is PodState.terminated:
+            raise PodFailed("The pod was terminated while starting. Create a new one.")
+        if pod.state in (PodState.error, PodState.stopped):
+            reason = f" ({pod.message})" if pod.message else ""
+            raise PodFailed(
+                f"The pod stopped while starting: it is {pod.raw_status or pod.state.value}{reason}. "
+                "Terminate it and create a new one, perhaps with another GPU.",
+            )
+        url = provider.service_url(pod, port) if pod.state is PodState.running else None
+        if url is None:
+            report(pod.state.value)
+        elif await probe(url, token):
+            report("ready")
+            return url
+        else:
+            report("loading models")
+        if clock() > deadline:
+            raise PodFailed(
+                f"The pod did not become ready within {int(timeout / 60)} minutes. It may still be "
+                "downloading models: check it in the provider's console, or stop it to save money."
+            )
+        await sleep(poll)

@@ -1,0 +1,207 @@
+"""RunPod, REST API v2 (https://api.runpod.io/v2/…)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import (
+    AuthError,
+    Conflict,
+    InsufficientFunds,
+    InvalidRequest,
+    NoCapacity,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    ResumeRefused,
+    TransientError,
+)
+from .http import ProviderHttp, Sleep, parse_retry_after
+from .models import GpuOption, Pod, PodSpec, PodState
+
+DEFAULT_API = "https://api.runpod.io"
+DEFAULT_PROXY = "https://{pod_id}-{port}.proxy.runpod.net"
+STATES = {
+    "PROVISIONING": PodState.provisioning,
+    "STARTING": PodState.starting,
+    "RUNNING": PodState.running,
+    "EXITED": PodState.stopped,
+    "ERROR": PodState.error,
+    "TERMINATED": PodState.terminated,
+}
+
+
+def _error(status: int, body: Any, retry_after: str) -> ProviderError:
+    detail = body.get("detail", "") if isinstance(body, dict) else str(body)[:200]
+    errors = body.get("errors", []) if isinstance(body, dict) else []
+    if status == 401:
+        return AuthError(
+            "RunPod refused the API key. Check it in the pod settings (RunPod › Settings › API Keys).",
+            status=status,
+        )
+    if status == 403:
+        return AuthError(
+            "This RunPod API key may not do that (it lacks permission). Use a key with read and write access.",
+            status=status,
+        )
+    if status == 402:
+        return InsufficientFunds(
+            "Your RunPod balance is too low to start a pod. Add funds at runpod.io › Billing.",
+            status=status,
+        )
+    if status == 429:
+        return RateLimited(
+            "RunPod asks to slow down; retrying shortly.",
+            parse_retry_after(retry_after),
+            status=status,
+        )
+    if status == 422:
+        listed = "; ".join(map(str, errors)) or detail
+        return InvalidRequest(f"RunPod rejected the pod settings: {listed}", status=status)
+    if status == 409:
+        return Conflict(
+            f"RunPod cannot do that in the pod's current state: {detail}", status=status
+        )
+    if status == 404:
+        return NotFound("RunPod has no such pod (it may have been terminated).", status=status)
+    if status == 400 and "not enough free gpus" in detail.lower():
+        return ResumeRefused(
+            "The machine this pod was on has no free GPU now, so it cannot resume. Terminate it "
+            "and create a new pod (files outside the volume are lost).",
+            status=status,
+        )
+    if status == 400 and (
+        "no longer any instances" in detail.lower() or "available" in detail.lower()
+    ):
+        return NoCapacity(f"RunPod has no free GPU of this type right now: {detail}", status=status)
+    if status == 400:
+        return InvalidRequest(f"RunPod rejected the request: {detail}", status=status)
+    if status >= 500:
+        return TransientError(
+            f"RunPod had a temporary problem ({status}); retrying.", status=status
+        )
+    return ProviderError(f"RunPod answered {status}: {detail}", status=status)
+
+
+def _uptime(data: dict[str, Any]) -> float:
+    runtime = data.get("runtime") or {}
+    if isinstance(runtime, dict) and runtime.get("uptime") is not None:
+        return float(runtime["uptime"])
+    started = data.get("startedAt")
+    if started and data.get("status") == "RUNNING":
+        try:
+            t = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+            return max(0.0, (datetime.now(timezone.utc) - t).total_seconds())
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+class RunPodProvider:
+    name = "runpod"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_API,
+        proxy_template: str = DEFAULT_PROXY,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.http = ProviderHttp(base_url, api_key, _error, provider="RunPod", sleep=sleep)
+        self.proxy_template = proxy_template
+
+    def _pod(self, data: dict[str, Any]) -> Pod:
+        status = str(data.get("status", ""))
+        gpu = data.get("gpu") or {}
+        return Pod(
+            provider=self.name,
+            id=str(data["id"]),
+            name=str(data.get("name", "")),
+            state=STATES.get(status, PodState.unknown),
+            price_per_hour=float(data.get("cost") or 0.0),
+            gpu_name=str(gpu.get("id", "")),
+            gpu_count=int(gpu.get("count", 1) or 1),
+            uptime_seconds=_uptime(data),
+            raw_status=status,
+        )
+
+    async def list_gpus(
+        self,
+        cloud: str = "SECURE",
+        min_vram: float = 0,
+        max_price: float | None = None,
+        **_: object,
+    ) -> list[GpuOption]:
+        params = {"include": "AVAILABILITY", "product": "POD", "cloud": cloud}
+        data = await self.http.request("GET", "/v2/catalog/gpus", params=params)
+        options = []
+        key = "community" if cloud == "COMMUNITY" else "secure"
+        for g in data.get("gpus", []):
+            price = (g.get("price") or {}).get(key)
+            if price is None or float(g.get("memory", 0)) < min_vram:
+                continue
+            if max_price is not None and price > max_price:
+                continue
+            if g.get("availability") == "NONE":
+                continue
+            options.append(
+                GpuOption(
+                    self.name,
+                    g["id"],
+                    g.get("name", g["id"]),
+                    float(g.get("memory", 0)),
+                    float(price),
+                    str(g.get("availability", "")),
+                )
+            )
+        return sorted(options, key=lambda o: o.price_per_hour)
+
+    async def create_pod(self, spec: PodSpec, gpu: GpuOption) -> Pod:
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "image": spec.image.image,
+            "gpu": {"id": gpu.ref, "count": gpu.gpu_count},
+            "cloud": spec.cloud,
+            "disk": spec.disk_gb,
+            "ports": [f"{spec.image.port}/http", "22/tcp"],
+            "env": spec.environment(),
+        }
+        if spec.image.min_cuda:
+            body["gpu"]["minCudaVersion"] = spec.image.min_cuda
+        if spec.image.args:
+            body["args"] = spec.image.args
+        if spec.volume_gb:
+            body["mounts"] = {"persistent": {"size": max(10, spec.volume_gb), "path": "/workspace"}}
+        pod = self._pod(await self.http.request("POST", "/v2/pods", body))
+        pod.price_per_hour = pod.price_per_hour or gpu.price_per_hour
+        return pod
+
+    async def get_pod(self, pod_id: str) -> Pod | None:
+        try:
+            return self._pod(await self.http.request("GET", f"/v2/pods/{pod_id}"))
+        except NotFound:
+            return None
+
+    async def list_pods(self) -> list[Pod]:
+        data = await self.http.request("GET", "/v2/pods")
+        return [self._pod(p) for p in data.get("pods", [])]
+
+    async def _action(self, pod_id: str, action: str) -> None:
+        await self.http.request("POST", f"/v2/pods/{pod_id}/action", {"action": action})
+
+    async def stop(self, pod_id: str) -> None:
+        await self._action(pod_id, "stop")
+
+    async def resume(self, pod_id: str) -> None:
+        await self._action(pod_id, "start")
+
+    async def terminate(self, pod_id: str) -> None:
+        await self.http.request("DELETE", f"/v2/pods/{pod_id}")
+
+    def service_url(self, pod: Pod, port: int) -> str | None:
+        if pod.state is not PodState.running:
+            return None
+        return self.proxy_template.format(pod_id=pod.id, port=port)

@@ -1,0 +1,207 @@
+"""vast.ai (https://console.vast.ai/api/v0/…)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from .errors import (
+    AuthError,
+    Conflict,
+    InsufficientFunds,
+    InvalidRequest,
+    NoCapacity,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    ResumeRefused,
+    TransientError,
+)
+from .http import ProviderHttp, Sleep, parse_retry_after
+from .models import GpuOption, Pod, PodSpec, PodState
+
+DEFAULT_API = "https://console.vast.ai"
+STATES = {
+    None: PodState.provisioning,
+    "loading": PodState.starting,
+    "rebooting": PodState.starting,
+    "running": PodState.running,
+    "stopped": PodState.stopped,
+    "frozen": PodState.stopped,
+    "exited": PodState.error,
+    "unknown": PodState.error,
+    "offline": PodState.error,
+}
+
+
+def _error(status: int, body: Any, retry_after: str) -> ProviderError:
+    if isinstance(body, dict):
+        code = str(body.get("error", ""))
+        msg = str(body.get("msg") or body.get("detail") or "")
+    else:
+        code, msg = "", str(body)[:200]
+    if status == 401 or code == "auth_error" or "invalid user key" in msg.lower():
+        return AuthError(
+            "vast.ai refused the API key. Check it (vast.ai › Account › Keys).", status=status
+        )
+    if status == 403 and "not your own" not in msg:
+        return AuthError("This vast.ai API key may not do that.", status=status)
+    if status == 429:
+        return RateLimited(
+            "vast.ai asks to slow down; retrying shortly.",
+            parse_retry_after(retry_after, 2.0),
+            status=status,
+        )
+    if code == "missing_billing" or status == 402:
+        return InsufficientFunds(
+            "Your vast.ai credit is too low. Add credit at vast.ai › Billing.", status=status
+        )
+    if status in (404, 410) and "no_such_ask" in (code + msg):
+        return NoCapacity("This vast.ai offer was just taken by someone else.", status=status)
+    if status == 404:
+        return NotFound("vast.ai has no such instance (it may have been destroyed).", status=status)
+    if "gpu" in msg.lower() and "not" in msg.lower() and "available" in msg.lower():
+        return ResumeRefused(
+            "The machine this instance was on has no free GPU now. Destroy it and create a new one.",
+            status=status,
+        )
+    if status == 409:
+        return Conflict(f"vast.ai cannot do that now: {msg}", status=status)
+    if status == 400:
+        return InvalidRequest(f"vast.ai rejected the request: {msg}", status=status)
+    if status >= 500:
+        return TransientError(
+            f"vast.ai had a temporary problem ({status}); retrying.", status=status
+        )
+    return ProviderError(f"vast.ai answered {status}: {msg}", status=status)
+
+
+class VastProvider:
+    name = "vast"
+
+    def __init__(
+        self, api_key: str, *, base_url: str = DEFAULT_API, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        self.http = ProviderHttp(base_url, api_key, _error, provider="vast.ai", sleep=sleep)
+        self._ports: dict[str, Any] = {}
+
+    def _pod(self, d: dict[str, Any]) -> Pod:
+        actual = d.get("actual_status")
+        state = STATES.get(actual, PodState.unknown)
+        if d.get("cur_state") == "unloaded":
+            state = PodState.terminated
+        start = d.get("start_date")
+        uptime = (
+            max(0.0, time.time() - float(start)) if start and state is PodState.running else 0.0
+        )
+        pod = Pod(
+            provider=self.name,
+            id=str(d["id"]),
+            name=str(d.get("label") or ""),
+            state=state,
+            price_per_hour=float(d.get("dph_total") or 0.0),
+            gpu_name=str(d.get("gpu_name", "")),
+            gpu_count=int(d.get("num_gpus") or 1),
+            uptime_seconds=uptime,
+            raw_status=str(actual),
+            message=str(d.get("status_msg") or ""),
+        )
+        self._ports[pod.id] = (d.get("public_ipaddr"), d.get("ports") or {})
+        return pod
+
+    async def list_gpus(
+        self,
+        gpu_names: list[str] | None = None,
+        min_vram: float = 0,
+        min_reliability: float = 0.98,
+        min_cuda: float = 0,
+        max_price: float | None = None,
+        disk_gb: int = 50,
+        **_: object,
+    ) -> list[GpuOption]:
+        query: dict[str, Any] = {
+            "verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}, "rented": {"eq": False},
+            "num_gpus": {"eq": 1}, "reliability": {"gte": min_reliability}, "disk_space": {"gte": disk_gb},
+            "direct_port_count": {"gte": 2}, "order": [["dph_total", "asc"]], "type": "on-demand", "limit": 20,
+            "allocated_storage": disk_gb,
+        }  # fmt: skip
+        if gpu_names:
+            query["gpu_name"] = {"in": gpu_names}
+        if min_vram:
+            query["gpu_ram"] = {"gte": min_vram * 1000}
+        if min_cuda:
+            query["cuda_max_good"] = {"gte": min_cuda}
+        if max_price is not None:
+            query["dph_total"] = {"lte": max_price}
+        data = await self.http.request("POST", "/api/v0/bundles/", query)
+        return [
+            GpuOption(self.name, str(o["id"]), o.get("gpu_name", ""), round(float(o.get("gpu_ram", 0)) / 1024, 1),
+                      float(o.get("dph_total", 0)), f"{float(o.get('reliability2', o.get('reliability', 0))):.3f}",
+                      int(o.get("num_gpus", 1)), str(o.get("geolocation", "")), str(o.get("cuda_max_good", "")))
+            for o in data.get("offers", [])
+        ]  # fmt: skip
+
+    async def create_pod(self, spec: PodSpec, gpu: GpuOption) -> Pod:
+        env: dict[str, str] = {f"-p {spec.image.port}:{spec.image.port}": "1", "-p 22:22": "1"}
+        env.update(spec.environment())
+        body = {
+            "client_id": "me", "image": spec.image.image, "disk": spec.disk_gb, "label": spec.name,
+            "runtype": "args", "env": env, "args": spec.image.args.split() or None, "cancel_unavail": True,
+        }  # fmt: skip
+        data = await self.http.request("PUT", f"/api/v0/asks/{gpu.ref}/", body)
+        if not data or not data.get("success"):
+            raise ProviderError("vast.ai did not create the instance.", details=str(data)[:300])
+        return Pod(
+            self.name,
+            str(data["new_contract"]),
+            spec.name,
+            PodState.provisioning,
+            gpu.price_per_hour,
+            gpu.gpu_name,
+        )
+
+    async def get_pod(self, pod_id: str) -> Pod | None:
+        try:
+            data = await self.http.request(
+                "GET", f"/api/v0/instances/{pod_id}/", params={"owner": "me"}
+            )
+        except NotFound:
+            return None
+        instance = data.get("instances") if isinstance(data, dict) else None
+        return self._pod(instance) if isinstance(instance, dict) else None
+
+    async def list_pods(self) -> list[Pod]:
+        pods: list[Pod] = []
+        token = None
+        for _ in range(100):  # bounded paging
+            params = {"limit": "25"}
+            if token:
+                params["after_token"] = token
+            data = await self.http.request("GET", "/api/v1/instances/", params=params)
+            pods.extend(self._pod(i) for i in data.get("instances", []))
+            token = data.get("next_token")
+            if not token:
+                break
+        return pods
+
+    async def _state(self, pod_id: str, state: str) -> None:
+        data = await self.http.request("PUT", f"/api/v0/instances/{pod_id}/", {"state": state})
+        if isinstance(data, dict) and data.get("success") is False:
+            raise _error(400, data, "")
+
+    async def stop(self, pod_id: str) -> None:
+        await self._state(pod_id, "stopped")
+
+    async def resume(self, pod_id: str) -> None:
+        await self._state(pod_id, "running")
+
+    async def terminate(self, pod_id: str) -> None:
+        await self.http.request("DELETE", f"/api/v0/instances/{pod_id}/", {})
+
+    def service_url(self, pod: Pod, port: int) -> str | None:
+        ip, ports = self._ports.get(pod.id, (None, {}))
+        mapping = ports.get(f"{port}/tcp") if isinstance(ports, dict) else None
+        if pod.state is not PodState.running or not ip or not mapping:
+            return None
+        return f"http://{ip}:{mapping[0]['HostPort']}"

@@ -1,0 +1,192 @@
+"""A fake RunPod REST v2 API (shared/providers/README.md §1.1 and §7), on aiohttp."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+PROBLEM = "application/problem+json"
+NEXT = {"PROVISIONING": "STARTING", "STARTING": "RUNNING"}
+ACTIONS = {
+    "RUNNING": ["stop", "restart", "terminate"],
+    "EXITED": ["start", "terminate"],
+    "ERROR": ["start", "terminate"],
+    "PROVISIONING": ["stop", "terminate"],
+    "STARTING": ["stop", "terminate"],
+}
+GPUS = [
+    {
+        "id": "NVIDIA GeForce RTX 4090",
+        "name": "RTX 4090",
+        "memory": 24,
+        "price": {"secure": 0.69, "community": 0.34},
+        "availability": "HIGH",
+    },
+    {
+        "id": "NVIDIA RTX A5000",
+        "name": "RTX A5000",
+        "memory": 24,
+        "price": {"secure": 0.27, "community": 0.16},
+        "availability": "MEDIUM",
+    },
+    {
+        "id": "NVIDIA GeForce RTX 3090",
+        "name": "RTX 3090",
+        "memory": 24,
+        "price": {"secure": 0.43, "community": 0.22},
+        "availability": "LOW",
+    },
+]
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> web.Response:
+    return web.json_response(
+        {"title": title, "status": status, "detail": detail, **extra},
+        status=status,
+        content_type=PROBLEM,
+    )
+
+
+@dataclass
+class FakeRunPod:
+    api_key: str = "rp-test-key-0123456789"
+    pods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    no_capacity: set[str] = field(default_factory=set)
+    status_once: list[int] = field(default_factory=list)  # answer the next requests with these
+    retry_after: str = "1"
+    refuse_resume: bool = False
+    fail_with_error: bool = False  # pods go to ERROR instead of RUNNING
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.middleware])
+        r = app.router
+        r.add_get("/v2/catalog/gpus", self.gpus)
+        r.add_post("/v2/pods", self.create)
+        r.add_get("/v2/pods", self.list)
+        r.add_get("/v2/pods/{id}", self.get)
+        r.add_post("/v2/pods/{id}/action", self.action)
+        r.add_delete("/v2/pods/{id}", self.delete)
+        return app
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append((request.method, request.path))
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return problem(401, "Unauthorized", "missing bearer token")
+        if self.status_once:
+            status = self.status_once.pop(0)
+            if status == 429:
+                resp = problem(
+                    429, "Too Many Requests", "rate limit exceeded for the minute window"
+                )
+                resp.headers["Retry-After"] = self.retry_after
+                return resp
+            if status == 402:
+                return problem(402, "Payment Required", "insufficient balance")
+            return problem(status, "Error", "upstream failure")
+        return await handler(request)
+
+    async def gpus(self, request: web.Request) -> web.Response:
+        return web.json_response({"gpus": GPUS})
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        allowed = {
+            "name",
+            "image",
+            "gpu",
+            "cloud",
+            "dataCenterIds",
+            "disk",
+            "mounts",
+            "ports",
+            "env",
+            "args",
+            "startSsh",
+            "startJupyter",
+            "templateId",
+        }
+        unknown = set(body) - allowed
+        if unknown or "name" not in body or "image" not in body:
+            return problem(
+                422,
+                "Unprocessable Entity",
+                "Request validation failed.",
+                errors=[
+                    f"$: additional properties {sorted(unknown)} not allowed"
+                    if unknown
+                    else "$: missing name or image"
+                ],
+            )
+        gpu = body.get("gpu", {}).get("id")
+        if gpu in self.no_capacity:
+            return problem(
+                400,
+                "Bad Request",
+                "There are no longer any instances available with the requested specifications.",
+            )
+        price = next((g["price"]["secure"] for g in GPUS if g["id"] == gpu), 0.5)
+        pod = {
+            "id": uuid.uuid4().hex[:10], "name": body["name"], "image": body["image"], "env": body.get("env", {}),
+            "ports": body.get("ports", []), "status": "PROVISIONING", "actions": ACTIONS["PROVISIONING"],
+            "gpu": {"id": gpu, "count": 1}, "cost": price, "runtime": {}, "price": price,
+        }  # fmt: skip
+        self.pods[pod["id"]] = pod
+        return web.json_response(pod, status=201)
+
+    def _advance(self, pod: dict[str, Any]) -> None:
+        status = pod["status"]
+        if status in NEXT:
+            pod["status"] = (
+                "ERROR" if self.fail_with_error and NEXT[status] == "RUNNING" else NEXT[status]
+            )
+        pod["actions"] = ACTIONS.get(pod["status"], [])
+        pod["cost"] = 0.0 if pod["status"] == "EXITED" else pod["price"]
+        if pod["status"] == "RUNNING":
+            pod["runtime"] = {"uptime": pod.get("uptime", 0) + 600, "ports": []}
+            pod["uptime"] = pod["runtime"]["uptime"]
+
+    async def list(self, request: web.Request) -> web.Response:
+        return web.json_response({"pods": list(self.pods.values())})
+
+    async def get(self, request: web.Request) -> web.Response:
+        pod = self.pods.get(request.match_info["id"])
+        if pod is None:
+            return problem(404, "Not Found", "resource not found")
+        self._advance(pod)
+        return web.json_response(pod)
+
+    async def action(self, request: web.Request) -> web.Response:
+        pod = self.pods.get(request.match_info["id"])
+        if pod is None:
+            return problem(404, "Not Found", "resource not found")
+        action = (await request.json()).get("action")
+        if action not in pod["actions"]:
+            return problem(
+                409, "Conflict", f"action {action} is not valid for a pod in status {pod['status']}"
+            )
+        if action == "terminate":
+            del self.pods[pod["id"]]
+            return web.Response(status=204)
+        if action == "stop":
+            pod["status"] = "EXITED"
+        elif action == "start":
+            if self.refuse_resume:
+                return problem(
+                    400,
+                    "Bad Request",
+                    "There are not enough free GPUs on the host machine to start this pod.",
+                )
+            pod["status"] = "STARTING"
+        pod["actions"] = ACTIONS[pod["status"]]
+        pod["cost"] = 0.0 if pod["status"] == "EXITED" else pod["price"]
+        return web.json_response(pod)
+
+    async def delete(self, request: web.Request) -> web.Response:
+        if self.pods.pop(request.match_info["id"], None) is None:
+            return problem(404, "Not Found", "resource not found")
+        return web.Response(status=204)

@@ -1,0 +1,158 @@
+"""A fake vast.ai API (shared/providers/README.md §2 and §7), on aiohttp."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+STEPS = [None, "loading", "running"]
+
+
+@dataclass
+class FakeVast:
+    api_key: str = "vast-test-key-0123456789"
+    comfy_port: int = 8188  # where "running" instances point (a fake ComfyUI on 127.0.0.1)
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    instances: dict[int, dict[str, Any]] = field(default_factory=dict)
+    taken: set[int] = field(default_factory=set)  # offers answered with 410 no_such_ask
+    status_once: list[int] = field(default_factory=list)
+    next_id: int = 1000
+
+    def __post_init__(self) -> None:
+        if not self.offers:
+            self.offers = [
+                {
+                    "id": 501,
+                    "gpu_name": "RTX 3090",
+                    "num_gpus": 1,
+                    "gpu_ram": 24576,
+                    "dph_total": 0.21,
+                    "reliability2": 0.995,
+                    "cuda_max_good": 13.0,
+                    "geolocation": "Oslo, NO",
+                },
+                {
+                    "id": 502,
+                    "gpu_name": "RTX 4090",
+                    "num_gpus": 1,
+                    "gpu_ram": 24564,
+                    "dph_total": 0.35,
+                    "reliability2": 0.999,
+                    "cuda_max_good": 13.0,
+                    "geolocation": "Ohio, US",
+                },
+            ]
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.middleware])
+        r = app.router
+        r.add_post("/api/v0/bundles/", self.bundles)
+        r.add_put("/api/v0/asks/{id}/", self.create)
+        r.add_get("/api/v0/instances/{id}/", self.show)
+        r.add_get("/api/v1/instances/", self.list)
+        r.add_put("/api/v0/instances/{id}/", self.manage)
+        r.add_delete("/api/v0/instances/{id}/", self.destroy)
+        return app
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response(
+                {"success": False, "error": "auth_error", "msg": "Invalid user key"}, status=401
+            )
+        if self.status_once:
+            status = self.status_once.pop(0)
+            if status == 429:
+                return web.json_response(
+                    {"detail": "API requests too frequent endpoint threshold=4.5"}, status=429
+                )
+            return web.json_response(
+                {"success": False, "error": "server_error", "msg": "oops"}, status=status
+            )
+        return await handler(request)
+
+    async def bundles(self, request: web.Request) -> web.Response:
+        query = await request.json()
+        offers = [o for o in self.offers if o["id"] not in self.taken]
+        names = query.get("gpu_name", {}).get("in")
+        if names:
+            offers = [o for o in offers if o["gpu_name"] in names]
+        if "dph_total" in query:
+            offers = [o for o in offers if o["dph_total"] <= query["dph_total"]["lte"]]
+        offers.sort(key=lambda o: o["dph_total"])
+        return web.json_response({"offers": offers[: query.get("limit", 20)]})
+
+    async def create(self, request: web.Request) -> web.Response:
+        offer_id = int(request.match_info["id"])
+        offer = next((o for o in self.offers if o["id"] == offer_id), None)
+        if offer is None or offer_id in self.taken:
+            return web.json_response(
+                {
+                    "success": False,
+                    "error": "no_such_ask",
+                    "msg": f"error 410/3907: no_such_ask Instance type {offer_id} is no longer available.",
+                },
+                status=410,
+            )
+        body = await request.json()
+        self.next_id += 1
+        self.instances[self.next_id] = {
+            "id": self.next_id, "label": body.get("label"), "actual_status": None, "intended_status": "running",
+            "cur_state": "running", "image_uuid": body["image"], "env": body.get("env"), "gpu_name": offer["gpu_name"],
+            "num_gpus": 1, "dph_total": offer["dph_total"], "step": 0, "start_date": time.time() - 120,
+        }  # fmt: skip
+        self.taken.add(offer_id)
+        return web.json_response(
+            {"success": True, "new_contract": self.next_id, "instance_api_key": "restricted"}
+        )
+
+    def _view(self, inst: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in inst.items() if k not in ("step", "env")}
+        if inst["actual_status"] == "running":
+            view["public_ipaddr"] = "127.0.0.1"
+            view["ports"] = {"3001/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(self.comfy_port)}]}
+        return view
+
+    async def show(self, request: web.Request) -> web.Response:
+        inst = self.instances.get(int(request.match_info["id"]))
+        if inst is None:
+            return web.json_response({"instances": None})
+        if inst["intended_status"] == "running" and inst["step"] < len(STEPS) - 1:
+            inst["step"] += 1
+            inst["actual_status"] = STEPS[inst["step"]]
+        return web.json_response({"instances": self._view(inst)})
+
+    async def list(self, request: web.Request) -> web.Response:
+        items = sorted(self.instances.values(), key=lambda i: i["id"])
+        after = int(request.query.get("after_token") or 0)
+        page = [i for i in items if i["id"] > after][:2]  # small pages to exercise paging
+        more = len([i for i in items if i["id"] > after]) > 2
+        return web.json_response(
+            {
+                "success": True,
+                "instances": [self._view(i) for i in page],
+                "next_token": str(page[-1]["id"]) if more and page else None,
+            }
+        )
+
+    async def manage(self, request: web.Request) -> web.Response:
+        inst = self.instances.get(int(request.match_info["id"]))
+        if inst is None:
+            return web.json_response(
+                {"success": False, "error": "no_such_instance", "msg": "Instance not found"},
+                status=404,
+            )
+        state = (await request.json()).get("state")
+        inst["intended_status"] = state
+        inst["actual_status"] = "stopped" if state == "stopped" else "running"
+        return web.json_response({"success": True})
+
+    async def destroy(self, request: web.Request) -> web.Response:
+        if self.instances.pop(int(request.match_info["id"]), None) is None:
+            return web.json_response(
+                {"success": False, "error": "not_found", "msg": "Instance not found"}, status=404
+            )
+        return web.json_response({"success": True, "msg": "destroyed"})

@@ -1,0 +1,274 @@
+"""Cloud pods against fake RunPod v2 and vast.ai APIs that follow the shared contracts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from ai_diffusion.cloud import (
+    AuthError,
+    Conflict,
+    IdleAction,
+    IdleWatch,
+    InsufficientFunds,
+    NoCapacity,
+    PodFailed,
+    PodSpec,
+    PodState,
+    ResumeRefused,
+    RunPodProvider,
+    VastProvider,
+    create_pod_with_fallback,
+    find_orphans,
+    wait_until_ready,
+)
+from ai_diffusion.cloud.images import DEFAULT_IMAGE
+from ai_diffusion.cloud.readiness import comfyui_answers
+from tests.comfy_fixtures import RunningServer, start_server
+from tests.fakes.runpod_server import FakeRunPod
+from tests.fakes.vast_server import FakeVast
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+async def comfy() -> AsyncIterator[RunningServer]:
+    running = await start_server()
+    yield running
+    await running.runner.cleanup()
+
+
+@pytest.fixture
+async def runpod(comfy: RunningServer) -> AsyncIterator[tuple[FakeRunPod, RunPodProvider, Sleeps]]:
+    fake = FakeRunPod()
+    runner, url = await _serve(fake.app())
+    sleeps = Sleeps()
+    # The proxy template points every pod at the fake ComfyUI.
+    provider = RunPodProvider(fake.api_key, base_url=url, proxy_template=comfy.url, sleep=sleeps)
+    yield fake, provider, sleeps
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def vast(comfy: RunningServer) -> AsyncIterator[tuple[FakeVast, VastProvider, Sleeps]]:
+    fake = FakeVast(comfy_port=comfy.port)
+    runner, url = await _serve(fake.app())
+    sleeps = Sleeps()
+    yield fake, VastProvider(fake.api_key, base_url=url, sleep=sleeps), sleeps
+    await runner.cleanup()
+
+
+def spec() -> PodSpec:
+    return PodSpec(DEFAULT_IMAGE, token="pod-token-abcdef")
+
+
+async def test_runpod_create_ready_stop_resume_terminate(runpod) -> None:
+    fake, provider, sleeps = runpod
+    gpus = await provider.list_gpus()
+    assert [g.price_per_hour for g in gpus] == sorted(g.price_per_hour for g in gpus)
+    assert gpus[0].gpu_name == "RTX A5000" and gpus[0].price_per_hour == 0.27
+    pod, _ = await create_pod_with_fallback(provider, spec(), gpus)
+    assert pod.name.startswith("krita-") and pod.state is PodState.provisioning
+    states: list[str] = []
+    url = await wait_until_ready(
+        provider, pod.id, 3001, on_state=states.append, sleep=sleeps, poll=0
+    )
+    assert states == ["starting", "ready"] or states[-1] == "ready"
+    assert await comfyui_answers(url)
+    running = await provider.get_pod(pod.id)
+    assert running.price_per_hour == 0.27 and running.cost_so_far > 0
+    await provider.stop(pod.id)
+    assert (await provider.get_pod(pod.id)).state is PodState.stopped
+    await provider.resume(pod.id)
+    await provider.terminate(pod.id)
+    assert await provider.get_pod(pod.id) is None
+
+
+async def test_runpod_capacity_falls_back_to_the_next_gpu(runpod) -> None:
+    fake, provider, _ = runpod
+    gpus = await provider.list_gpus()
+    fake.no_capacity.add(gpus[0].ref)
+    skipped = []
+    pod, gpu = await create_pod_with_fallback(
+        provider, spec(), gpus, on_skip=lambda g, why: skipped.append(g.gpu_name)
+    )
+    assert skipped == [gpus[0].gpu_name] and gpu == gpus[1]
+    fake.no_capacity.update(g.ref for g in gpus)
+    with pytest.raises(NoCapacity) as error:
+        await create_pod_with_fallback(provider, spec(), gpus)
+    assert "None of the chosen GPUs is available" in error.value.message
+
+
+async def test_runpod_429_honours_retry_after(runpod) -> None:
+    fake, provider, sleeps = runpod
+    fake.retry_after = "7"
+    fake.status_once = [429, 429]
+    assert await provider.list_gpus()
+    assert sleeps.calls == [7.0, 7.0]
+
+
+async def test_runpod_transient_5xx_is_retried_with_backoff(runpod) -> None:
+    fake, provider, sleeps = runpod
+    fake.status_once = [503, 502]
+    assert await provider.list_pods() == []
+    assert sleeps.calls == [1, 2]
+
+
+async def test_runpod_401_and_402_are_worded_and_not_retried(runpod, caplog) -> None:
+    fake, provider, sleeps = runpod
+    bad = RunPodProvider("wrong-key-0000000", base_url=provider.http.base_url, sleep=sleeps)
+    with pytest.raises(AuthError) as error:
+        await bad.list_pods()
+    assert "API key" in error.value.message and "wrong-key-0000000" not in error.value.message
+    fake.status_once = [402]
+    with pytest.raises(InsufficientFunds) as funds:
+        await provider.create_pod(spec(), (await provider.list_gpus())[0])
+    assert "Add funds" in funds.value.message
+    assert sleeps.calls == []
+
+
+async def test_runpod_409_and_refused_resume(runpod) -> None:
+    fake, provider, sleeps = runpod
+    pod = await provider.create_pod(spec(), (await provider.list_gpus())[0])
+    await wait_until_ready(provider, pod.id, 3001, sleep=sleeps, poll=0, timeout=30)
+    with pytest.raises(Conflict):
+        await provider.resume(pod.id)  # already running
+    await provider.stop(pod.id)
+    fake.refuse_resume = True
+    with pytest.raises(ResumeRefused) as error:
+        await provider.resume(pod.id)
+    assert "Terminate it and create a new pod" in error.value.message
+
+
+async def test_runpod_error_status_stops_the_wait(runpod) -> None:
+    fake, provider, sleeps = runpod
+    fake.fail_with_error = True
+    pod = await provider.create_pod(spec(), (await provider.list_gpus())[0])
+    with pytest.raises(PodFailed) as error:
+        await wait_until_ready(provider, pod.id, 3001, sleep=sleeps, poll=0, timeout=30)
+    assert "ERROR" in error.value.message
+
+
+async def test_html_200_is_not_ready(runpod, comfy: RunningServer) -> None:
+    fake, provider, sleeps = runpod
+    comfy.fake.faults.html_200 = True
+    pod = await provider.create_pod(spec(), (await provider.list_gpus())[0])
+    states: list[str] = []
+    ticks = iter(range(1000))
+    with pytest.raises(PodFailed) as error:
+        await wait_until_ready(
+            provider,
+            pod.id,
+            3001,
+            on_state=states.append,
+            sleep=sleeps,
+            poll=0,
+            timeout=5,
+            clock=lambda: next(ticks),
+        )
+    assert "loading models" in states and "ready" not in states
+    assert "did not become ready" in error.value.message
+
+
+async def test_vast_create_ready_stop_resume_destroy(vast) -> None:
+    fake, provider, sleeps = vast
+    offers = await provider.list_gpus(gpu_names=["RTX 3090", "RTX 4090"])
+    assert [o.ref for o in offers] == ["501", "502"] and offers[0].price_per_hour == 0.21
+    pod, _ = await create_pod_with_fallback(provider, spec(), offers)
+    states: list[str] = []
+    url = await wait_until_ready(
+        provider, pod.id, 3001, on_state=states.append, sleep=sleeps, poll=0
+    )
+    assert url.startswith("http://127.0.0.1:") and states[-1] == "ready"
+    await provider.stop(pod.id)
+    assert (await provider.get_pod(pod.id)).state is PodState.stopped
+    await provider.resume(pod.id)
+    await provider.terminate(pod.id)
+    assert await provider.get_pod(pod.id) is None
+
+
+async def test_vast_taken_offer_falls_back(vast) -> None:
+    fake, provider, _ = vast
+    offers = await provider.list_gpus()
+    fake.taken.add(501)
+    pod, offer = await create_pod_with_fallback(provider, spec(), offers)
+    assert offer.ref == "502"
+
+
+async def test_vast_auth_and_rate_limit(vast) -> None:
+    fake, provider, sleeps = vast
+    with pytest.raises(AuthError):
+        await VastProvider(
+            "nope-nope-nope", base_url=provider.http.base_url, sleep=sleeps
+        ).list_pods()
+    fake.status_once = [429]
+    await provider.list_pods()
+    assert sleeps.calls == [2.0]
+
+
+async def test_orphans_are_the_running_krita_pods(vast) -> None:
+    fake, provider, sleeps = vast
+    offers = await provider.list_gpus()
+    mine = [await provider.create_pod(spec(), o) for o in offers]
+    for pod in mine:
+        await wait_until_ready(provider, pod.id, 3001, sleep=sleeps, poll=0, timeout=30)
+    fake.instances[9999] = {**fake.instances[int(mine[0].id)], "id": 9999, "label": "someone-else"}
+    await provider.stop(mine[1].id)
+    orphans = await find_orphans(provider)
+    assert [p.id for p in orphans] == [mine[0].id]
+
+
+def test_idle_auto_stop_warns_a_minute_before() -> None:
+    watch = IdleWatch(minutes=30, now=0)
+    assert watch.tick(60) is IdleAction.none
+    watch.job_started(100)
+    assert watch.tick(100 + 3600) is IdleAction.none  # never while a job runs
+    watch.job_finished(4000)
+    assert watch.tick(4000 + 29 * 60 - 1) is IdleAction.none
+    assert watch.tick(4000 + 29 * 60 + 1) is IdleAction.warn
+    assert watch.tick(4000 + 29 * 60 + 30) is IdleAction.none  # warned once
+    assert watch.tick(4000 + 30 * 60) is IdleAction.stop
+    assert watch.tick(4000 + 31 * 60) is IdleAction.none
+    assert IdleWatch(minutes=0, now=0).tick(10**9) is IdleAction.none  # 0 = off
+
+
+async def test_api_key_never_reaches_logs(runpod, caplog, tmp_path: Path) -> None:
+    from ai_diffusion.logs import setup_file_logging
+
+    fake, provider, sleeps = runpod
+    log_file = setup_file_logging(tmp_path, "cloud.log", logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    fake.status_once = [429, 503]
+    logging.getLogger("ai_diffusion.test").info("key is %s", fake.api_key)
+    await provider.list_gpus()
+    try:
+        await RunPodProvider(
+            "bad-key-1234567", base_url=provider.http.base_url, sleep=sleeps
+        ).list_pods()
+    except AuthError as e:
+        logging.getLogger("ai_diffusion.test").warning("failed: %s", e)
+    text = log_file.read_text()
+    assert "key is ***" in text
+    assert fake.api_key not in text and "bad-key-1234567" not in text
+    for handler in list(logging.getLogger("ai_diffusion").handlers):
+        if getattr(handler, "baseFilename", "") == str(log_file):
+            logging.getLogger("ai_diffusion").removeHandler(handler)
+            handler.close()
