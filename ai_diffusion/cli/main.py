@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ai_diffusion.errors import UserError
 
 # Order is the order shown in --help.
-COMMANDS = ["version", "models", "workflow", "generate"]
+COMMANDS = ["version", "models", "workflow", "generate", "pod"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,13 @@ log = logging.getLogger(__name__)
 class Provider(Protocol):
     name: str
 
-    async def list_gpus(self, **filters: object) -> list[GpuOption]: ...
+    async def list_gpus(
+        self,
+        *,
+        min_vram: float = 0,
+        max_price: float | None = None,
+        gpu_names: list[str] | None = None,
+    ) -> list[GpuOption]: ...
 
     async def create_pod(self, spec: PodSpec, gpu: GpuOption) -> Pod: ...
 

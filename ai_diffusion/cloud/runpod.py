@@ -130,10 +130,10 @@ class RunPodProvider:
 
     async def list_gpus(
         self,
-        cloud: str = "SECURE",
         min_vram: float = 0,
         max_price: float | None = None,
-        **_: object,
+        gpu_names: list[str] | None = None,
+        cloud: str = "SECURE",
     ) -> list[GpuOption]:
         params = {"include": "AVAILABILITY", "product": "POD", "cloud": cloud}
         data = await self.http.request("GET", "/v2/catalog/gpus", params=params)
@@ -146,6 +146,8 @@ class RunPodProvider:
             if max_price is not None and price > max_price:
                 continue
             if g.get("availability") == "NONE":
+                continue
+            if gpu_names and not {g["id"], g.get("name")} & set(gpu_names):
                 continue
             options.append(
                 GpuOption(

@@ -112,13 +112,12 @@ class VastProvider:
 
     async def list_gpus(
         self,
-        gpu_names: list[str] | None = None,
         min_vram: float = 0,
+        max_price: float | None = None,
+        gpu_names: list[str] | None = None,
         min_reliability: float = 0.98,
         min_cuda: float = 0,
-        max_price: float | None = None,
         disk_gb: int = 50,
-        **_: object,
     ) -> list[GpuOption]:
         query: dict[str, Any] = {
             "verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}, "rented": {"eq": False},

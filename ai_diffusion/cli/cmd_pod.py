@@ -1,0 +1,168 @@
+"""``pod``: rent, watch and stop a cloud GPU running ComfyUI (RunPod or vast.ai)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from ..cloud import GpuOption, Pod, PodSpec, Provider, RunPodProvider, VastProvider
+from ..cloud import runpod as runpod_api
+from ..cloud import vast as vast_api
+from ..cloud.images import DEFAULT_IMAGE, IMAGES
+from ..cloud.models import new_token
+from ..cloud.provider import create_pod_with_fallback
+from ..cloud.readiness import wait_until_ready
+from ..errors import UserError
+from ..secrets import SecretStore
+
+ENV_KEYS = {"runpod": "RUNPOD_API_KEY", "vast": "VAST_API_KEY"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("pod", help="rent, list and stop cloud GPUs running ComfyUI")
+    parser.add_argument(
+        "action", choices=["gpus", "create", "list", "status", "stop", "resume", "terminate", "url"]
+    )
+    parser.add_argument("pod_id", nargs="?", help="the pod (status, stop, resume, terminate, url)")
+    parser.add_argument("--provider", choices=["runpod", "vast"], default="runpod")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--gpu",
+        action="append",
+        default=[],
+        help="GPU name to consider (repeatable; default: all, cheapest first)",
+    )
+    parser.add_argument("--max-price", type=float, help="highest $/h to consider")
+    parser.add_argument("--min-vram", type=float, default=12, help="GB of GPU memory (default 12)")
+    parser.add_argument(
+        "--image", default=DEFAULT_IMAGE.name, help=f"server image: {', '.join(IMAGES)}"
+    )
+    parser.add_argument("--disk", type=int, default=50, help="container disk in GB")
+    parser.add_argument(
+        "--no-wait", action="store_true", help="create without waiting until ComfyUI answers"
+    )
+    parser.add_argument("--yes", action="store_true", help="terminate without asking")
+    parser.set_defaults(handler=run)
+
+
+def make_provider(name: str, secrets: SecretStore | None = None) -> Provider:
+    key = os.environ.get(ENV_KEYS[name]) or (secrets or SecretStore()).get(f"{name}_api_key")
+    if not key:
+        raise UserError(
+            f"No {name} API key: set {ENV_KEYS[name]}, or save the key in the docker's Cloud GPU settings."
+        )
+    if name == "runpod":
+        return RunPodProvider(
+            key,
+            base_url=os.environ.get("AI_DIFFUSION_RUNPOD_API", runpod_api.DEFAULT_API),
+            proxy_template=os.environ.get("AI_DIFFUSION_RUNPOD_PROXY", runpod_api.DEFAULT_PROXY),
+        )
+    return VastProvider(key, base_url=os.environ.get("AI_DIFFUSION_VAST_API", vast_api.DEFAULT_API))
+
+
+def _pod_json(pod: Pod, provider: Provider, port: int) -> dict[str, Any]:
+    data = asdict(pod)
+    data.pop("seen_at", None)
+    data["state"] = pod.state.value
+    data["cost_so_far"] = pod.cost_so_far
+    data["url"] = provider.service_url(pod, port)
+    return data
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _run(args: argparse.Namespace) -> Any:
+    provider = make_provider(args.provider)
+    image = IMAGES.get(args.image)
+    if image is None:
+        raise UserError(f"Unknown image '{args.image}'. Known: {', '.join(IMAGES)}.")
+    port = image.port
+    needs_pod = args.action in ("status", "stop", "resume", "terminate", "url")
+    if needs_pod and not args.pod_id:
+        raise UserError(f"'pod {args.action}' needs the pod's id (see 'pod list').")
+    if args.action == "gpus":
+        return [asdict(g) for g in await _gpus(provider, args)]
+    if args.action == "list":
+        return [_pod_json(p, provider, port) for p in await provider.list_pods()]
+    if args.action == "create":
+        gpus = await _gpus(provider, args)
+        if not gpus:
+            raise UserError(
+                "No GPU matches those filters right now. Relax --max-price or --min-vram."
+            )
+        token = new_token() if image.token_env else None
+        created, gpu = await create_pod_with_fallback(
+            provider, PodSpec(image, disk_gb=args.disk, token=token), gpus,
+            on_skip=lambda g, why: _say(f"{g.gpu_name}: not available, trying the next GPU"),
+        )  # fmt: skip
+        _say(
+            f"created {created.name} ({created.id}) on {gpu.gpu_name} at ${gpu.price_per_hour:.2f}/h"
+        )
+        result = _pod_json(created, provider, port)
+        if not args.no_wait:
+            result["url"] = await wait_until_ready(
+                provider, created.id, port, token=token, on_state=_say
+            )
+        if token:
+            result["token"] = token
+        return result
+    pod = await provider.get_pod(args.pod_id)
+    if pod is None:
+        raise UserError(
+            f"There is no pod '{args.pod_id}' on {args.provider} (it may be terminated)."
+        )
+    if args.action == "status":
+        return _pod_json(pod, provider, port)
+    if args.action == "url":
+        url = provider.service_url(pod, port)
+        if url is None:
+            raise UserError(f"Pod {pod.id} is {pod.state.value}: it has no address until it runs.")
+        return url
+    if args.action == "terminate" and not args.yes:
+        answer = (
+            input(f"Terminate {pod.name} ({pod.id})? Its disk is deleted. [y/N] ")
+            if sys.stdin.isatty()
+            else ""
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            raise UserError("Not terminated (pass --yes to confirm without asking).")
+    await getattr(provider, args.action)(pod.id)
+    _say(f"{args.action}: {pod.id} done")
+    updated = await provider.get_pod(pod.id)
+    return _pod_json(updated, provider, port) if updated else {"id": pod.id, "state": "terminated"}
+
+
+async def _gpus(provider: Provider, args: argparse.Namespace) -> list[GpuOption]:
+    gpus = await provider.list_gpus(
+        min_vram=args.min_vram, max_price=args.max_price, gpu_names=args.gpu or None
+    )
+    if args.gpu:
+        wanted = {g.lower() for g in args.gpu}
+        gpus = [g for g in gpus if g.gpu_name.lower() in wanted or g.ref.lower() in wanted]
+    return gpus
+
+
+def run(args: argparse.Namespace) -> int:
+    result = asyncio.run(_run(args))
+    if args.json or not isinstance(result, (list, dict)):
+        print(json.dumps(result, indent=1) if args.json else result)
+        return 0
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        if "price_per_hour" in row and "ref" in row:
+            print(
+                f"{row['gpu_name']:<22} {row['vram_gb']:>5.0f} GB  ${row['price_per_hour']:.2f}/h  {row['availability']}  ({row['ref']})"
+            )
+        else:
+            print(
+                f"{row.get('name', ''):<16} {row['id']:<12} {row['state']:<12} "
+                f"${row.get('price_per_hour', 0):.2f}/h  spent ${row.get('cost_so_far', 0):.2f}  {row.get('url') or ''}"
+            )
+    return 0
