@@ -20,10 +20,11 @@ from ..workflow.builder import Workflow
 from .config import ServerConfig
 from .errors import ConnectionFailure, FailureKind
 from .events import ConnectionState, Failed, Interrupted, JobEvent, Queued
-from .http import get_json, network_failure, rejection, system_stats
+from .http import get_json, network_failure, system_stats
 from .jobs import JobTracker
 from .messages import parse_binary, parse_text
 from .models import ServerModels
+from .rejection import rejection
 
 log = logging.getLogger(__name__)
 UploadProgress = Callable[[int, int], None]  # (bytes sent, bytes total)
@@ -141,7 +142,7 @@ class ComfyClient:
         body = {
             "prompt": graph,
             "client_id": self.client_id,
-            "extra_data": {"preview_method": "auto"},
+            "extra_data": {"preview_method": self.config.preview_method},
         }
         try:
             async with self.session.post(self.config.endpoint("/prompt"), json=body) as response:
@@ -274,7 +275,8 @@ class ComfyClient:
         self.events.put_nowait(event)
 
     async def listen(self) -> AsyncIterator[JobEvent]:
-        """Every event of this client's jobs, and connection changes, in order."""
+        """Every event of this client's jobs, and connection changes, in order. Meant for one
+        consumer: two loops reading at once would each get part of the events."""
         while True:
             yield await self.events.get()
 
@@ -306,31 +308,39 @@ class ComfyClient:
             await self.jobs.on_message(message)
 
     async def _reconnect(self) -> bool:
-        """Reconnect with bounded backoff, then settle every outstanding job."""
-        for attempt, delay in enumerate(self.reconnect_delays, 1):
-            self._emit(
-                ConnectionState(
-                    "reconnecting",
+        """Reconnect with bounded exponential backoff, then settle every outstanding job.
+
+        After the quick attempts fail, "disconnected" is reported once and the client keeps
+        trying at the longest interval until it is closed: jobs on the server are kept, and
+        their results arrive when it answers again."""
+        attempt = 0
+        while not self._closed:
+            delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
+            attempt += 1
+            if attempt <= len(self.reconnect_delays):
+                message = (
                     f"Connection lost, reconnecting (attempt {attempt} of "
-                    f"{len(self.reconnect_delays)})…",
+                    f"{len(self.reconnect_delays)})…"
                 )
-            )
+                self._emit(ConnectionState("reconnecting", message))
             await asyncio.sleep(delay)
             try:
                 self._ws = await self._open_websocket()
             except (ConnectionFailure, OSError) as e:
                 log.info("reconnect attempt %d failed: %s", attempt, e)
+                if attempt == len(self.reconnect_delays):
+                    self._emit(
+                        ConnectionState(
+                            "disconnected",
+                            f"The connection to {self.config.url} is lost. Still trying every "
+                            f"{delay:g} s; jobs already on the server are kept and their results "
+                            "arrive when it answers again.",
+                        )
+                    )
                 continue
             self._emit(ConnectionState("connected", "Reconnected."))
             await self.reconcile()
             return True
-        self._emit(
-            ConnectionState(
-                "disconnected",
-                f"The connection to {self.config.url} is lost. Your running jobs are kept: "
-                "connect again to collect their results.",
-            )
-        )
         return False
 
     async def reconcile(self) -> None:

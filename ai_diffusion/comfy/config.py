@@ -22,6 +22,9 @@ class ServerConfig:
     verify_tls: bool = True
     connect_timeout: float = 15.0
     request_timeout: float = 60.0
+    # Sent as the job's extra_data.preview_method: "auto" asks for step previews even when
+    # the server runs with the default --preview-method none; "none" turns them off.
+    preview_method: str = "auto"
 
     def normalized(self) -> ServerConfig:
         """URL cleaned up; ``user:pass@`` moved out of it into basic-auth fields."""
@@ -75,40 +78,59 @@ def normalize_url(text: str) -> tuple[str, str | None, str | None]:
 
     ``localhost:8188`` → ``http://localhost:8188``; ``1.2.3.4:40123`` (vast.ai) → http;
     ``abc-8188.proxy.runpod.net`` → ``https://…``; stray spaces and trailing slashes go; a path
-    prefix is kept; ``user:pass@`` becomes basic auth.
+    prefix is kept; ``user:pass@`` becomes basic auth. Without a scheme, localhost, IP
+    addresses and single-label LAN names get http (ComfyUI itself has no TLS); any other
+    domain name gets https (RunPod's proxy, reverse proxies, tunnels all serve TLS).
     """
     raw = text.strip().strip("'\"").strip()
+    shown = _without_credentials(raw)
     if not raw:
         raise ConnectionFailure(
             FailureKind.INVALID_URL, "Enter the address of your ComfyUI server."
         )
-    if "://" not in raw:
-        host = urlsplit("//" + raw).hostname or ""
-        raw = ("http://" if _is_plain_host(host) else "https://") + raw
-    parts = urlsplit(raw)
+    not_an_address = ConnectionFailure(
+        FailureKind.INVALID_URL,
+        f"'{shown}' is not a server address. It should look like "
+        "https://abc123-8188.proxy.runpod.net or 127.0.0.1:8188.",
+    )
+    try:
+        if "://" not in raw:
+            host = urlsplit("//" + raw).hostname or ""
+            raw = ("http://" if _is_plain_host(host) else "https://") + raw
+        parts = urlsplit(raw)
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise not_an_address from None
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
-        raise ConnectionFailure(
-            FailureKind.INVALID_URL,
-            f"'{text.strip()}' is not a server address. It should look like "
-            "https://abc123-8188.proxy.runpod.net or 127.0.0.1:8188.",
-        )
+        raise not_an_address
+    if any(c.isspace() for c in parts.netloc):
+        raise not_an_address
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
     try:
         port = parts.port
     except ValueError:
         raise ConnectionFailure(
             FailureKind.INVALID_URL,
-            f"The port in '{text.strip()}' is not a number from 1 to 65535.",
+            f"The port in '{shown}' is not a number from 1 to 65535.",
         ) from None
     host = parts.hostname
     if ":" in host:
         host = f"[{host}]"
     netloc = host + (f":{port}" if port else "")
     path = parts.path.rstrip("/")
-    for suffix in ("/ws", "/system_stats", "/api"):
-        if path.endswith(suffix) and suffix != "/api":
-            path = path[: -len(suffix)]
+    for suffix in ("/ws", "/system_stats"):  # a pasted endpoint instead of the server
+        if path.endswith(suffix):
+            path = path[: -len(suffix)].rstrip("/")
     url = urlunsplit((scheme, netloc, path, "", ""))
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
+    register_secret(password)
     return url, user, password
+
+
+def _without_credentials(text: str) -> str:
+    """``text`` for an error message: any ``user:password@`` part is left out."""
+    scheme, sep, rest = text.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = authority.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{authority}{slash}{path}"

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from .config import ServerConfig
-from .errors import ConnectionFailure, FailureKind, ServerRejected
+from .errors import ConnectionFailure, FailureKind
 
 PROXY_STATUSES = {502, 503, 504, 520, 521, 522, 523, 524}
 
@@ -25,6 +25,13 @@ def network_failure(config: ServerConfig, error: BaseException) -> ConnectionFai
             FailureKind.TIMEOUT,
             f"{url} did not answer in time. The server may be busy or still starting, or the "
             "address is wrong. Check the address and try again in a minute.",
+            details=repr(error),
+        )
+    if isinstance(error, aiohttp.ClientSSLError) and "WRONG_VERSION_NUMBER" in str(error):
+        return ConnectionFailure(
+            FailureKind.TLS,
+            f"{url} does not speak https on that port. If it is a plain ComfyUI (or an SSH "
+            "tunnel to one), use an address starting with http:// instead.",
             details=repr(error),
         )
     if isinstance(error, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
@@ -148,63 +155,3 @@ async def system_stats(session: aiohttp.ClientSession, config: ServerConfig) -> 
             f"{config.url} answered, but it is not a ComfyUI server. Check the address and port.",
         )
     return stats
-
-
-def rejection(body: str, status: int) -> ServerRejected:
-    """One sentence from a /prompt error body (HTTP 400 with node_errors, or a 500)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ServerRejected(
-            f"The server could not accept the job ({status}). Try again; if it persists, "
-            "restart ComfyUI.",
-            details=body[:300],
-        )
-    error = data.get("error") or {}
-    node_errors = data.get("node_errors") or {}
-    sentences = []
-    first_node = None
-    for node_id, entry in node_errors.items():
-        first_node = first_node or node_id
-        class_type = entry.get("class_type", "")
-        for e in entry.get("errors", []):
-            sentences.append(_node_error_sentence(class_type, e))
-    if not sentences:
-        message = str(error.get("message", "the job was refused"))
-        if error.get("type") == "invalid_prompt" and "does not exist" in message:
-            node = message.split("node ")[-1].split(" does not exist")[0]
-            sentences.append(
-                f"The server has no node '{node}'. Update ComfyUI, or install the extension "
-                "that provides it."
-            )
-        else:
-            sentences.append(f"The server refused the job: {message}.")
-    text = " ".join(dict.fromkeys(sentences[:3]))
-    return ServerRejected(text, node=first_node, details=json.dumps(node_errors)[:2000])
-
-
-def _node_error_sentence(class_type: str, e: dict[str, Any]) -> str:
-    info = e.get("extra_info") or {}
-    name = info.get("input_name", "")
-    value = info.get("received_value")
-    kind = e.get("type")
-    if kind == "value_not_in_list":
-        what = {
-            "ckpt_name": "model",
-            "lora_name": "LoRA",
-            "vae_name": "VAE",
-            "control_net_name": "ControlNet model",
-            "model_name": "upscale model",
-            "sampler_name": "sampler",
-            "scheduler": "scheduler",
-        }.get(name, f"'{name}' option")
-        return (
-            f"The server has no {what} named '{value}'. Choose one it has (Refresh models), or "
-            "copy the file into the server's models folder."
-        )
-    if kind == "required_input_missing":
-        return f"The {class_type} node is missing its '{name}' input."
-    if kind == "custom_validation_failed" and class_type.startswith("LoadImage"):
-        return "An input image did not reach the server. Generate again to upload it."
-    details = e.get("details") or e.get("message", "")
-    return f"{class_type}: {e.get('message', 'invalid input')} ({details})."
