@@ -18,17 +18,27 @@ def rejection(body: str, status: int) -> ServerRejected:
             "restart ComfyUI.",
             details=body[:300],
         )
+    if not isinstance(data, dict):
+        data = {"error": {"message": str(data)[:200]}}
     error = data.get("error") or {}
+    if not isinstance(error, dict):
+        error = {"message": str(error)[:200]}
     node_errors = data.get("node_errors") or {}
+    if not isinstance(node_errors, dict):
+        node_errors = {}
     sentences = []
     first_node = None
     for node_id, entry in node_errors.items():
+        if not isinstance(entry, dict):
+            continue
         first_node = first_node or node_id
-        class_type = entry.get("class_type", "")
-        for e in entry.get("errors", []):
-            sentences.append(_node_error_sentence(class_type, e))
+        class_type = str(entry.get("class_type", ""))
+        errors = entry.get("errors", [])
+        for e in errors if isinstance(errors, list) else []:
+            if isinstance(e, dict):
+                sentences.append(_node_error_sentence(class_type, e))
     if not sentences:
-        message = str(error.get("message", "the job was refused"))
+        message = " ".join(str(error.get("message", "the job was refused")).split())
         if error.get("type") == "invalid_prompt" and "does not exist" in message:
             node = message.split("node ")[-1].split(" does not exist")[0]
             sentences.append(
@@ -42,7 +52,7 @@ def rejection(body: str, status: int) -> ServerRejected:
             )
         else:
             sentences.append(f"The server refused the job: {message}.")
-    text = " ".join(dict.fromkeys(sentences[:3]))
+    text = " ".join(" ".join(s.split()) for s in dict.fromkeys(sentences[:3]))
     return ServerRejected(text, node=first_node, details=json.dumps(node_errors)[:2000])
 
 
@@ -59,6 +69,8 @@ SETTING_INPUTS = {"sampler_name": "sampler", "scheduler": "scheduler"}
 
 def _node_error_sentence(class_type: str, e: dict[str, Any]) -> str:
     info = e.get("extra_info") or {}
+    if not isinstance(info, dict):
+        info = {}
     name = str(info.get("input_name", ""))
     value = info.get("received_value")
     kind = e.get("type")

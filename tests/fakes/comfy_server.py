@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import io
 import json
+import random
 import struct
 import uuid
 from dataclasses import dataclass, field
@@ -23,13 +24,24 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from ai_diffusion.workflow.object_info import combo_options, spec_options
+from ai_diffusion.workflow.object_info import combo_options
+from tests.fakes.comfy_validation import validate
 from tests.fakes.executor import ExecutionError, execute
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "comfyui"
 if not SHARED.exists():
     SHARED = Path(__file__).resolve().parents[2] / "shared" / "comfyui"
-UPLOAD_INPUTS = {("LoadImage", "image"), ("LoadImageMask", "image")}
+SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": 104857600}
+# GET /models/{folder}: where each folder's files are listed in object_info.
+MODEL_FOLDERS = {
+    "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
+    "diffusion_models": ("UNETLoader", "unet_name"),
+    "loras": ("LoraLoader", "lora_name"),
+    "vae": ("VAELoader", "vae_name"),
+    "controlnet": ("ControlNetLoader", "control_net_name"),
+    "upscale_models": ("UpscaleModelLoader", "model_name"),
+    "embeddings": ("", ""),
+}
 
 
 @dataclass
@@ -40,6 +52,8 @@ class Faults:
     token: str | None = None  # require "Authorization: Bearer <token>"
     delay: float = 0.0  # seconds before each HTTP answer
     drop_ws_after_steps: int | None = None  # close every socket after N progress messages
+    drop_chance: float = 0.0  # chance to close the job's sockets after each progress message
+    seed: int = 0
     refuse_ws: bool = False
     malformed_frames: bool = False  # interleave garbage and unknown messages
     step_delay: float = 0.0  # seconds per sampler step
@@ -52,6 +66,7 @@ class QueuedJob:
     prompt_id: str
     graph: dict[str, Any]
     client_id: str
+    previews: bool = True  # the server's --preview-method, or the job's extra_data override
 
 
 @dataclass
@@ -72,6 +87,7 @@ class FakeComfy:
     bytes_out: int = 0
     number: int = 0
     interrupt: set[str] = field(default_factory=set)
+    preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
 
     @classmethod
     def create(cls, extra_models: int = 0) -> FakeComfy:
@@ -88,7 +104,12 @@ class FakeComfy:
         return cls(object_info=info, system_stats=stats)
 
     def restart(self) -> None:
-        """Like a server restart: queue, history and sockets gone (inputs stay on disk)."""
+        """Like a server restart: the running job dies; queue, history and sockets are gone
+        (inputs stay on disk); the server then serves new jobs again."""
+        worker = getattr(self, "worker", None)
+        if worker is not None:
+            worker.cancel()
+            self.worker = asyncio.ensure_future(self._work())
         self.history.clear()
         self.pending.clear()
         self.running = None
@@ -106,12 +127,14 @@ class FakeComfy:
             r.add_get(prefix + "/system_stats", self.h_system_stats)
             r.add_get(prefix + "/object_info", self.h_object_info)
             r.add_get(prefix + "/embeddings", self.h_embeddings)
+            r.add_get(prefix + "/models", self.h_model_folders)
             r.add_get(prefix + "/models/{folder}", self.h_models)
             r.add_post(prefix + "/upload/image", self.h_upload)
             r.add_post(prefix + "/prompt", self.h_prompt)
             r.add_get(prefix + "/queue", self.h_queue)
             r.add_post(prefix + "/queue", self.h_queue_post)
             r.add_post(prefix + "/interrupt", self.h_interrupt)
+            r.add_get(prefix + "/history", self.h_history_all)
             r.add_get(prefix + "/history/{id}", self.h_history)
             r.add_get(prefix + "/view", self.h_view)
         r.add_get("/ws", self.h_ws)
@@ -122,9 +145,10 @@ class FakeComfy:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        host = request.headers.get("Host", "")
-        if origin and host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]"):
-            if urlsplit(origin).netloc != host:
+        host = request.headers.get("Host", "").lower()
+        if origin and urlsplit("//" + host).hostname in ("127.0.0.1", "localhost", "::1"):
+            origin_host = urlsplit(origin).netloc.lower()  # "null" and "file://" give ""
+            if origin_host and origin_host != host:
                 return web.Response(status=403)
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
@@ -159,15 +183,17 @@ class FakeComfy:
     async def h_embeddings(self, request: web.Request) -> web.Response:
         return web.json_response(["random-embedding"])
 
+    async def h_model_folders(self, request: web.Request) -> web.Response:
+        return web.json_response(sorted(MODEL_FOLDERS))
+
     async def h_models(self, request: web.Request) -> web.Response:
-        folders = {
-            "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
-            "loras": ("LoraLoader", "lora_name"),
-        }
-        folder = folders.get(request.match_info["folder"])
+        folder = MODEL_FOLDERS.get(request.match_info["folder"])
         if folder is None:
             return web.Response(status=404)
-        return web.json_response(self.object_info[folder[0]]["input"]["required"][folder[1]][0])
+        if folder == ("", ""):
+            return web.json_response(["random-embedding.safetensors"])
+        spec = self.object_info[folder[0]]["input"]["required"][folder[1]]
+        return web.json_response(combo_options(spec) or [])
 
     async def h_upload(self, request: web.Request) -> web.Response:
         post = await request.post()
@@ -201,7 +227,7 @@ class FakeComfy:
                     "error": {
                         "type": "no_prompt",
                         "message": "No prompt provided",
-                        "details": "",
+                        "details": "No prompt provided",
                         "extra_info": {},
                     },
                     "node_errors": {},
@@ -213,109 +239,19 @@ class FakeComfy:
             return web.json_response(error, status=400)
         self.posted.append(body)
         prompt_id = str(uuid.uuid4())
-        job = QueuedJob(self.number, prompt_id, graph, str(body.get("client_id", "")))
+        extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
+        method = str(extra.get("preview_method") or self.preview_method)
+        job = QueuedJob(
+            self.number, prompt_id, graph, str(body.get("client_id", "")), method != "none"
+        )
         self.number += 1
         self.pending.append(job)
         self.wake.set()
+        await self.broadcast_status()
         return web.json_response({"prompt_id": prompt_id, "number": job.number, "node_errors": {}})
 
     def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
-        for node_id, node in graph.items():
-            if node.get("class_type") not in self.object_info:
-                return {
-                    "error": {
-                        "type": "invalid_prompt",
-                        "message": f"Cannot execute because node {node.get('class_type')} does not exist.",
-                        "details": f"Node ID '#{node_id}'",
-                        "extra_info": {},
-                    },
-                    "node_errors": {},
-                }
-        node_errors = {}
-        for node_id, node in graph.items():
-            errors = []
-            spec = self.object_info[node["class_type"]]["input"]
-            for name, input_spec in spec.get("required", {}).items():
-                value = node["inputs"].get(name)
-                if value is None:
-                    errors.append(
-                        {
-                            "type": "required_input_missing",
-                            "message": "Required input is missing",
-                            "details": name,
-                            "extra_info": {"input_name": name},
-                        }
-                    )
-                    continue
-                if isinstance(value, list):
-                    if value[0] not in graph:
-                        errors.append(
-                            {
-                                "type": "exception_during_inner_validation",
-                                "message": "Exception when validating inner node",
-                                "details": f"'{value[0]}'",
-                                "extra_info": {"input_name": name},
-                            }
-                        )
-                    continue
-                options = combo_options(input_spec)
-                if options is not None:
-                    if (node["class_type"], name) in UPLOAD_INPUTS:
-                        if value not in self.inputs:
-                            errors.append(
-                                {
-                                    "type": "custom_validation_failed",
-                                    "message": "Custom validation failed for node",
-                                    "details": f"{name} - Invalid image file: {value}",
-                                    "extra_info": {"input_name": name},
-                                }
-                            )
-                    elif value not in options:
-                        errors.append(
-                            {
-                                "type": "value_not_in_list",
-                                "message": "Value not in list",
-                                "details": f"{name}: '{value}' not in {options}",
-                                "extra_info": {
-                                    "input_name": name,
-                                    "input_config": input_spec,
-                                    "received_value": value,
-                                },
-                            }
-                        )
-                    continue
-                limits = spec_options(input_spec)
-                if input_spec[0] in ("INT", "FLOAT") and isinstance(value, (int, float)):
-                    if ("min" in limits and value < limits["min"]) or (
-                        "max" in limits and value > limits["max"]
-                    ):
-                        errors.append(
-                            {
-                                "type": "value_smaller_than_min"
-                                if value < limits.get("min", value)
-                                else "value_bigger_than_max",
-                                "message": "Value out of range",
-                                "details": f"{name}: {value}",
-                                "extra_info": {"input_name": name, "received_value": value},
-                            }
-                        )
-            if errors:
-                node_errors[node_id] = {
-                    "errors": errors,
-                    "dependent_outputs": [],
-                    "class_type": node["class_type"],
-                }
-        if node_errors:
-            return {
-                "error": {
-                    "type": "prompt_outputs_failed_validation",
-                    "message": "Prompt outputs failed validation",
-                    "details": "",
-                    "extra_info": {},
-                },
-                "node_errors": node_errors,
-            }
-        return None
+        return validate(graph, self.object_info, self.inputs)
 
     def _queue_item(self, job: QueuedJob) -> list[Any]:
         return [job.number, job.prompt_id, job.graph, {"client_id": job.client_id}, []]
@@ -346,6 +282,13 @@ class FakeComfy:
         if self.running and (target is None or target == self.running.prompt_id):
             self.interrupt.add(self.running.prompt_id)
         return web.Response()
+
+    async def h_history_all(self, request: web.Request) -> web.Response:
+        items = list(self.history.items())
+        max_items = request.query.get("max_items")
+        if max_items and max_items.isdigit():
+            items = items[-int(max_items) :]
+        return web.json_response(dict(items))
 
     async def h_history(self, request: web.Request) -> web.Response:
         prompt_id = request.match_info["id"]
@@ -381,10 +324,12 @@ class FakeComfy:
                         data = json.loads(msg.data)
                     except ValueError:
                         continue
-                    if data.get("type") == "feature_flags" and data.get("data", {}).get(
-                        "supports_preview_metadata"
-                    ):
+                    if not isinstance(data, dict) or data.get("type") != "feature_flags":
+                        continue
+                    flags = data.get("data")
+                    if isinstance(flags, dict) and flags.get("supports_preview_metadata"):
                         self.metadata_clients.add(client_id)
+                    await ws.send_json({"type": "feature_flags", "data": SERVER_FEATURES})
         finally:
             if ws in self.sockets.get(client_id, []):
                 self.sockets[client_id].remove(ws)
@@ -393,6 +338,7 @@ class FakeComfy:
     # Execution ------------------------------------------------------------------------------
 
     async def _start_worker(self, app: web.Application) -> None:
+        self.rng = random.Random(self.faults.seed)
         self.wake = asyncio.Event()
         self.worker = asyncio.ensure_future(self._work())
 
@@ -408,6 +354,13 @@ class FakeComfy:
                 await ws.send_json({"type": type_, "data": data})
             except (ConnectionError, RuntimeError):
                 pass
+
+    async def broadcast_status(self) -> None:
+        """``status`` goes to every socket, whoever queued the job."""
+        remaining = len(self.pending) + (1 if self.running else 0)
+        data = {"status": {"exec_info": {"queue_remaining": remaining}}}
+        for client_id in list(self.sockets):
+            await self.send(client_id, "status", data)
 
     async def send_binary(self, client_id: str, prompt_id: str, node: str, jpeg: bytes) -> None:
         for ws in list(self.sockets.get(client_id, [])):
@@ -532,8 +485,25 @@ class FakeComfy:
                         return
                     await asyncio.sleep(self.faults.step_delay)
                     await say("progress", {"value": step, "max": steps, "node": node_id})
-                    await self.send_binary(c, pid, node_id, _preview_jpeg(step))
+                    await say(
+                        "progress_state",
+                        {
+                            "nodes": {
+                                node_id: {
+                                    "value": step,
+                                    "max": steps,
+                                    "state": "running",
+                                    "node_id": node_id,
+                                }
+                            }
+                        },
+                    )
+                    if job.previews:
+                        await self.send_binary(c, pid, node_id, _preview_jpeg(step))
                     sent += 1
+                    if self.faults.drop_chance and self.rng.random() < self.faults.drop_chance:
+                        for ws in list(self.sockets.get(c, [])):
+                            await ws.close()
                     if (
                         self.faults.drop_ws_after_steps is not None
                         and sent == self.faults.drop_ws_after_steps
@@ -582,9 +552,9 @@ class FakeComfy:
             "outputs": outputs,
             "status": {"status_str": "success", "completed": True, "messages": messages},
         }
-        await self.send(
-            c, "status", {"status": {"exec_info": {"queue_remaining": len(self.pending)}}}
-        )
+        if self.running is job:
+            self.running = None
+        await self.broadcast_status()
         await self.send(c, "executing", {"node": None, "prompt_id": pid})
 
 
@@ -596,17 +566,38 @@ def _preview_jpeg(step: int) -> bytes:
     return buffer.getvalue()
 
 
+async def _serve(fake: FakeComfy, host: str, port: int) -> None:
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"fake ComfyUI on http://{host}:{actual}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Fake ComfyUI server for tests and benchmarks")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8188)
-    parser.add_argument("--extra-models", type=int, default=0)
-    parser.add_argument("--step-delay", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=8188, help="0 picks a free port")
+    parser.add_argument("--extra-models", type=int, default=0, help="add N fake checkpoints/LoRAs")
+    parser.add_argument("--step-delay", type=float, default=0.0, help="seconds per sampler step")
+    parser.add_argument("--preview-method", default="none", help="server default (job overrides)")
+    parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument("--drop-ws-after-steps", type=int, default=None)
     args = parser.parse_args()
     fake = FakeComfy.create(args.extra_models)
+    fake.preview_method = args.preview_method
     fake.faults.step_delay = args.step_delay
-    print(f"fake ComfyUI on http://{args.host}:{args.port}", flush=True)
-    web.run_app(fake.app(), host=args.host, port=args.port, print=None)
+    fake.faults.token = args.token
+    fake.faults.drop_ws_after_steps = args.drop_ws_after_steps
+    try:
+        asyncio.run(_serve(fake, args.host, args.port))
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":
