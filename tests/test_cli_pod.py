@@ -11,9 +11,11 @@ import pytest
 from aiohttp import web
 
 from ai_diffusion.cli.main import main
+from ai_diffusion.secrets import SERVICE
 from tests.fakes.comfy_server import FakeComfy
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
+from tests.test_secrets import MemoryKeyring
 
 
 class ThreadServers:
@@ -44,9 +46,26 @@ class ThreadServers:
 
 
 @pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeRunPod, FakeVast]]:
+def keyring_backend() -> Iterator[MemoryKeyring]:
+    import keyring
+
+    previous, memory = keyring.get_keyring(), MemoryKeyring()
+    keyring.set_keyring(memory)  # never the developer's real password store
+    yield memory
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def comfy() -> FakeComfy:
+    return FakeComfy.create()
+
+
+@pytest.fixture
+def fakes(
+    monkeypatch: pytest.MonkeyPatch, keyring_backend: MemoryKeyring, comfy: FakeComfy
+) -> Iterator[tuple[FakeRunPod, FakeVast]]:
     servers = ThreadServers()
-    comfy_url = servers.serve(FakeComfy.create().app())
+    comfy_url = servers.serve(comfy.app())
     runpod, vast = FakeRunPod(), FakeVast(comfy_port=int(comfy_url.rsplit(":", 1)[1]))
     monkeypatch.setenv("AI_DIFFUSION_RUNPOD_API", servers.serve(runpod.app()))
     monkeypatch.setenv("AI_DIFFUSION_RUNPOD_PROXY", comfy_url)
@@ -103,3 +122,25 @@ def test_wrong_key_is_an_auth_message_without_the_key(
     code, out, err = run_cli(capsys, "pod", "list")
     assert code == 1 and "refused the API key" in err
     assert "not-the-right-key-42" not in out + err
+
+
+def test_vast_image_gets_a_pod_token_kept_in_the_password_store(
+    fakes, capsys, monkeypatch: pytest.MonkeyPatch, keyring_backend: MemoryKeyring, comfy: FakeComfy
+) -> None:
+    token = "pod-token-from-cli-0042"
+    monkeypatch.setattr("ai_diffusion.cli.cmd_pod.new_token", lambda: token)
+    comfy.faults.token = token  # the pod's auth proxy refuses requests without it
+    _, vast = fakes
+    code, out, err = run_cli(
+        capsys, "pod", "create", "--provider", "vast", "--image", "vast-comfyui", "--json"
+    )
+    assert code == 0, err
+    pod = json.loads(out)
+    assert "ready" in err  # readiness only passes when the probe sent the Bearer token
+    assert vast.instances[int(pod["id"])]["env"]["OPEN_BUTTON_TOKEN"] == token
+    assert keyring_backend.items[(SERVICE, pod["token_name"])] == token
+    assert token not in out + err and "password store" in err
+    code, out, err = run_cli(
+        capsys, "pod", "url", pod["id"], "--provider", "vast", "--image", "vast-comfyui"
+    )
+    assert code == 0 and out.strip() == pod["url"] and pod["token_name"] in err

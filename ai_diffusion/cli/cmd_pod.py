@@ -14,10 +14,11 @@ from ..cloud import GpuOption, Pod, PodSpec, Provider, RunPodProvider, VastProvi
 from ..cloud import runpod as runpod_api
 from ..cloud import vast as vast_api
 from ..cloud.images import DEFAULT_IMAGE, IMAGES
-from ..cloud.models import new_token
+from ..cloud.models import new_token, pod_token_name
 from ..cloud.provider import create_pod_with_fallback
 from ..cloud.readiness import wait_until_ready
 from ..errors import UserError
+from ..logs import register_secret
 from ..secrets import SecretStore
 
 ENV_KEYS = {"runpod": "RUNPOD_API_KEY", "vast": "VAST_API_KEY"}
@@ -46,7 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-wait", action="store_true", help="create without waiting until ComfyUI answers"
     )
+    parser.add_argument(
+        "--wait-minutes",
+        type=float,
+        default=30,
+        help="how long create waits for ComfyUI to answer (default 30; first start downloads models)",
+    )
     parser.add_argument("--yes", action="store_true", help="terminate without asking")
+    parser.add_argument(
+        "--show-token",
+        action="store_true",
+        help="also print the new pod's access token (it is kept in the password store)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -98,6 +110,7 @@ async def _run(args: argparse.Namespace) -> Any:
                 "No GPU matches those filters right now. Relax --max-price or --min-vram."
             )
         token = new_token() if image.token_env else None
+        register_secret(token)
         created, gpu = await create_pod_with_fallback(
             provider, PodSpec(image, disk_gb=args.disk, token=token), gpus,
             on_skip=lambda g, why: _say(f"{g.gpu_name}: not available, trying the next GPU"),
@@ -106,12 +119,13 @@ async def _run(args: argparse.Namespace) -> Any:
             f"created {created.name} ({created.id}) on {gpu.gpu_name} at ${gpu.price_per_hour:.2f}/h"
         )
         result = _pod_json(created, provider, port)
+        if token:  # kept before waiting, so a failed wait does not lose it
+            _keep_token(args, created.id, token, result)
         if not args.no_wait:
             result["url"] = await wait_until_ready(
-                provider, created.id, port, token=token, on_state=_say
-            )
-        if token:
-            result["token"] = token
+                provider, created.id, port, token=token, on_state=_say,
+                timeout=args.wait_minutes * 60,
+            )  # fmt: skip
         return result
     pod = await provider.get_pod(args.pod_id)
     if pod is None:
@@ -124,6 +138,9 @@ async def _run(args: argparse.Namespace) -> Any:
         url = provider.service_url(pod, port)
         if url is None:
             raise UserError(f"Pod {pod.id} is {pod.state.value}: it has no address until it runs.")
+        if image.token_env:
+            name = pod_token_name(args.provider, pod.id)
+            _say(f"Connect with the access token saved in your password store as '{name}'.")
         return url
     if args.action == "terminate" and not args.yes:
         answer = (
@@ -137,6 +154,26 @@ async def _run(args: argparse.Namespace) -> Any:
     _say(f"{args.action}: {pod.id} done")
     updated = await provider.get_pod(pod.id)
     return _pod_json(updated, provider, port) if updated else {"id": pod.id, "state": "terminated"}
+
+
+def _keep_token(args: argparse.Namespace, pod_id: str, token: str, result: dict) -> None:
+    """Save the pod's token in the password store; print it only when asked."""
+    name = pod_token_name(args.provider, pod_id)
+    store = SecretStore()
+    store.set(name, token)
+    result["token_name"] = name
+    if store.persistent:
+        _say(
+            f"The pod's access token is saved in your password store as '{name}' "
+            "(service ai_diffusion); the plugin uses it when you connect to this pod."
+        )
+    if args.show_token or not store.persistent:
+        if not store.persistent:
+            _say(
+                "This system has no password store: copy the pod's access token printed below "
+                "into the plugin's Server token field, it is not saved anywhere."
+            )
+        result["token"] = token
 
 
 async def _gpus(provider: Provider, args: argparse.Namespace) -> list[GpuOption]:
@@ -165,4 +202,6 @@ def run(args: argparse.Namespace) -> int:
                 f"{row.get('name', ''):<16} {row['id']:<12} {row['state']:<12} "
                 f"${row.get('price_per_hour', 0):.2f}/h  spent ${row.get('cost_so_far', 0):.2f}  {row.get('url') or ''}"
             )
+            if row.get("token"):
+                print(f"access token: {row['token']}")
     return 0

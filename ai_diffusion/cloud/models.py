@@ -41,6 +41,7 @@ class ServerImage:
     port: int  # ComfyUI's HTTP port as exposed by the image
     models_path: str
     token_env: str | None = None  # env variable through which the image takes an auth token
+    env: dict[str, str] = field(default_factory=dict)  # what the image needs to start ComfyUI
     args: str = ""
     min_cuda: str = ""
     notes: str = ""
@@ -54,6 +55,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def pod_token_name(provider: str, pod_id: str) -> str:
+    """Name under which a pod's access token is kept in the password store."""
+    return f"pod_token:{provider}:{pod_id}"
+
+
 @dataclass(frozen=True)
 class PodSpec:
     image: ServerImage
@@ -65,7 +71,7 @@ class PodSpec:
     cloud: str = "SECURE"
 
     def environment(self) -> dict[str, str]:
-        env = dict(self.env)
+        env = {**self.image.env, **self.env}
         if self.token and self.image.token_env:
             env[self.image.token_env] = self.token
         return env

@@ -113,7 +113,13 @@ class FakeVast:
         view = {k: v for k, v in inst.items() if k not in ("step", "env")}
         if inst["actual_status"] == "running":
             view["public_ipaddr"] = "127.0.0.1"
-            view["ports"] = {"3001/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(self.comfy_port)}]}
+            # Every "-p N:N" the instance asked for; the fake maps each to the fake ComfyUI.
+            ports = [k.split(":")[-1] for k in inst.get("env") or {} if k.startswith("-p ")]
+            view["ports"] = {
+                f"{p}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(self.comfy_port)}]
+                for p in ports
+                if p != "22"
+            }
         return view
 
     async def show(self, request: web.Request) -> web.Response:
