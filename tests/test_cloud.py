@@ -19,6 +19,7 @@ from ai_diffusion.cloud import (
     PodFailed,
     PodSpec,
     PodState,
+    PodTokenRefused,
     ResumeRefused,
     RunPodProvider,
     VastProvider,
@@ -26,7 +27,7 @@ from ai_diffusion.cloud import (
     find_orphans,
     wait_until_ready,
 )
-from ai_diffusion.cloud.images import DEFAULT_IMAGE
+from ai_diffusion.cloud.images import DEFAULT_IMAGE, IMAGES
 from ai_diffusion.cloud.readiness import comfyui_answers
 from tests.comfy_fixtures import RunningServer, start_server
 from tests.fakes.runpod_server import FakeRunPod
@@ -203,6 +204,24 @@ async def test_vast_create_ready_stop_resume_destroy(vast) -> None:
     await provider.resume(pod.id)
     await provider.terminate(pod.id)
     assert await provider.get_pod(pod.id) is None
+
+
+async def test_pod_token_is_sent_and_a_refused_token_stops_the_wait(
+    vast, comfy: RunningServer
+) -> None:
+    fake, provider, sleeps = vast
+    image = IMAGES["vast-comfyui"]
+    comfy.fake.faults.token = "pod-token-abcdef"  # the image's auth proxy
+    offers = await provider.list_gpus()
+    pod = await provider.create_pod(PodSpec(image, token="pod-token-abcdef"), offers[0])
+    assert fake.instances[int(pod.id)]["env"]["OPEN_BUTTON_TOKEN"] == "pod-token-abcdef"
+    url = await wait_until_ready(
+        provider, pod.id, image.port, token="pod-token-abcdef", sleep=sleeps, poll=0
+    )
+    assert url.startswith("http://127.0.0.1:")
+    with pytest.raises(PodTokenRefused) as error:
+        await wait_until_ready(provider, pod.id, image.port, token="wrong", sleep=sleeps, poll=0)
+    assert "refused" in error.value.message and "wrong" not in error.value.message
 
 
 async def test_vast_taken_offer_falls_back(vast) -> None:

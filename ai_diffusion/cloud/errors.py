@@ -51,3 +51,7 @@ class TransientError(ProviderError):
 
 class PodFailed(ProviderError):
     """The pod stopped or failed while we waited for it."""
+
+
+class PodTokenRefused(PodFailed):
+    """The pod's auth proxy answered 401/403: the access token is missing or wrong."""

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from .errors import PodFailed
+from .errors import PodFailed, PodTokenRefused
 from .models import PodState
 from .provider import Provider
 
@@ -19,12 +19,19 @@ OnState = Callable[[str], None]
 
 async def comfyui_answers(url: str, token: str | None = None) -> bool:
     """True when ``url/system_stats`` is ComfyUI's JSON. An HTML page (a pod whose ComfyUI is
-    still starting), a proxy error or no connection are all "not yet"."""
+    still starting), a proxy error or no connection are all "not yet". A 401/403 (the pod's
+    auth proxy refusing the token) will not pass by waiting: raises :class:`PodTokenRefused`."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         timeout = aiohttp.ClientTimeout(total=15)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
             async with session.get(url.rstrip("/") + "/system_stats") as response:
+                if response.status in (401, 403):
+                    raise PodTokenRefused(
+                        "The pod's server refused the plugin's access token, so it cannot be "
+                        "used. Terminate this pod and create a new one from the plugin.",
+                        status=response.status,
+                    )
                 if response.status != 200:
                     return False
                 data = json.loads(await response.text())
