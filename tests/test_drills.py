@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.errors import ConnectionFailure, ServerRejected
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
-from ai_diffusion.comfy.rejection import rejection
 from ai_diffusion.comfy.jobs import JobTracker
 from ai_diffusion.comfy.messages import Message, parse_binary, parse_text
 from ai_diffusion.comfy.models import DeviceInfo, ServerModels
+from ai_diffusion.comfy.rejection import rejection
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
 from tests.comfy_fixtures import CHECKPOINT, start_server

@@ -138,6 +138,7 @@ class FakeComfy:
             r.add_get(prefix + "/history/{id}", self.h_history)
             r.add_get(prefix + "/view", self.h_view)
         r.add_get("/ws", self.h_ws)
+        r.add_get("/_bench/stats", self.h_bench_stats)
         app.on_startup.append(self._start_worker)
         app.on_cleanup.append(self._stop_worker)
         return app
@@ -168,11 +169,17 @@ class FakeComfy:
             and request.headers.get("Authorization") != f"Bearer {self.faults.token}"
         ):
             return web.Response(status=401, text="401: Unauthorized")
-        self.bytes_in += request.content_length or 0
         response = await handler(request)
+        self.bytes_in += request.content.total_bytes
         if isinstance(response, web.Response) and response.body is not None:
             self.bytes_out += len(response.body)  # type: ignore[arg-type]
         return response
+
+    async def h_bench_stats(self, request: web.Request) -> web.Response:
+        """Not in ComfyUI: counters for scripts/bench.py."""
+        return web.json_response(
+            {"bytes_in": self.bytes_in, "bytes_out": self.bytes_out, "uploads": self.uploads}
+        )
 
     async def h_system_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.system_stats)

@@ -1,0 +1,339 @@
+"""Benchmarks: client overhead, bytes on the wire, Qt event-loop stalls, model discovery, memory.
+
+    python scripts/bench.py [--server URL] [--json bench-results.json] [--jobs N]
+
+Without --server it starts the fake ComfyUI (tests/fakes/comfy_server.py) on loopback. Prints a
+table and writes the figures as JSON. How to read them: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image as PILImage  # noqa: E402
+
+from ai_diffusion.comfy import ComfyClient, ServerConfig  # noqa: E402
+from ai_diffusion.comfy.events import Finished  # noqa: E402
+from ai_diffusion.request import Bounds, Extent, GenerationRequest, Image, Sampling  # noqa: E402
+from ai_diffusion.workflow import build_workflow, inpaint_region  # noqa: E402
+
+CHECKPOINT = "random-sd15-tiny.safetensors"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeServer:
+    def __init__(self, extra_models: int = 0, step_delay: float = 0.0) -> None:
+        self.port = free_port()
+        args = [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(self.port)]
+        args += ["--extra-models", str(extra_models), "--step-delay", str(step_delay)]
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("fake server did not start")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def painting(width: int, height: int, seed: int = 1) -> np.ndarray:
+    """Something like a painting: smooth colour fields with brush-like noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([(x / width) * 200, (y / height) * 180, ((x + y) / (width + height)) * 220], -1)
+    noise = rng.normal(0, 6, (height, width, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+# 1. Overhead versus a bare-bones client -----------------------------------------------------
+
+
+async def bare_bones(url: str, graph: dict[str, Any], output_node: str) -> list[bytes]:
+    """The least a script needs: POST the graph, wait on the websocket, download the images."""
+    client_id = uuid.uuid4().hex
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(
+            url.replace("http", "ws", 1) + f"/ws?clientId={client_id}"
+        ) as ws:
+            async with session.post(
+                url + "/prompt", json={"prompt": graph, "client_id": client_id}
+            ) as r:
+                prompt_id = (await r.json())["prompt_id"]
+            images: list[dict[str, Any]] = []
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                body = data.get("data", {})
+                if body.get("prompt_id") != prompt_id:
+                    continue
+                if data["type"] == "executed" and body.get("node") == output_node:
+                    images += body["output"]["images"]
+                if data["type"] == "execution_success":
+                    break
+        results = []
+        for ref in images:
+            async with session.get(url + "/view", params=ref) as r:
+                results.append(await r.read())
+        return results
+
+
+async def ours(client: ComfyClient, workflow: Any) -> list[bytes]:
+    job = await client.enqueue(workflow)
+    async for event in client.listen():
+        if isinstance(event, Finished) and event.job_id == job:
+            return event.images
+    raise RuntimeError("no result")
+
+
+async def overhead(url: str, jobs: int, size: int) -> dict[str, float]:
+    client = await ComfyClient.connect(ServerConfig(url))
+    try:
+        request = GenerationRequest(
+            checkpoint=client.models.checkpoints[0] if client.models.checkpoints else CHECKPOINT,
+            prompt="bench", extent=Extent(size, size), sampling=Sampling(steps=2),
+        )  # fmt: skip
+        times: dict[str, list[float]] = {"bare": [], "ours": []}
+        for i in range(jobs):
+            workflow = build_workflow(
+                GenerationRequest(**{**request.__dict__, "sampling": Sampling(steps=2, seed=i)}),
+                client.models.object_info,
+            )
+            # Alternate which goes first so server warm-up favours neither.
+            order = ("bare", "ours") if i % 2 else ("ours", "bare")
+            for who in order:
+                start = time.perf_counter()
+                if who == "bare":
+                    seeded = json.loads(json.dumps(workflow.graph))
+                    for node in seeded.values():
+                        if node["class_type"] == "KSampler":
+                            node["inputs"]["seed"] += 10_000  # not cached by the server
+                    await bare_bones(url, seeded, workflow.output_node)
+                else:
+                    await ours(client, workflow)
+                times[who].append(time.perf_counter() - start)
+        bare, mine = statistics.median(times["bare"]), statistics.median(times["ours"])
+        return {"bare_s": round(bare, 4), "ours_s": round(mine, 4), "ratio": round(mine / bare, 3)}
+    finally:
+        await client.close()
+
+
+# 2. Bytes on the wire ------------------------------------------------------------------------
+
+
+async def server_bytes_in(url: str) -> int | None:
+    """Request bytes the fake server has received (None for a real server)."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "/_bench/stats") as r:
+                return int((await r.json())["bytes_in"]) if r.status == 200 else None
+    except (aiohttp.ClientError, ValueError, KeyError):
+        return None
+
+
+async def sent_for(client: ComfyClient, url: str, request: GenerationRequest) -> int:
+    """Bytes the client sends for one job: measured by the fake server, else counted here
+    (graph JSON plus every uploaded file)."""
+    workflow = build_workflow(request, client.models.object_info)
+    before = await server_bytes_in(url)
+    await ours(client, workflow)
+    after = await server_bytes_in(url)
+    if before is not None and after is not None:
+        return after - before
+    return len(json.dumps(workflow.graph)) + sum(len(d) for d in workflow.inputs.values())
+
+
+async def wire_bytes(url: str) -> dict[str, Any]:
+    client = await ComfyClient.connect(ServerConfig(url))
+    try:
+        result: dict[str, Any] = {}
+        txt = GenerationRequest(
+            checkpoint=CHECKPOINT,
+            prompt="bench",
+            extent=Extent(1024, 1024),
+            sampling=Sampling(steps=1),
+        )
+        result["txt2img_1024_upload_bytes"] = await sent_for(client, url, txt)
+
+        canvas = painting(4096, 4096)
+        selection = Bounds(1800, 1700, 512, 512)
+        region = inpaint_region(Extent(4096, 4096), selection)
+        crop = canvas[region.y : region.y + region.height, region.x : region.x + region.width]
+        mask = np.zeros(crop.shape[:2], np.uint8)
+        top, left = selection.y - region.y, selection.x - region.x
+        mask[top : top + 512, left : left + 512] = 255
+        crop_png, mask_png = png(crop), png(mask)
+        request = GenerationRequest(
+            checkpoint=CHECKPOINT, prompt="bench", sampling=Sampling(steps=1), region=region,
+            image=Image.from_png(crop_png), mask=Image.from_png(mask_png),
+        )  # fmt: skip
+        uploaded = await sent_for(client, url, request)
+        result.update(
+            inpaint_canvas="4096x4096",
+            inpaint_selection="512x512",
+            inpaint_crop=f"{region.width}x{region.height}",
+            inpaint_crop_png_bytes=len(crop_png),
+            inpaint_upload_bytes=uploaded,
+            inpaint_ratio_to_crop_png=round(uploaded / len(crop_png), 3),
+            full_canvas_png_bytes=len(png(canvas)),
+        )
+        return result
+    finally:
+        await client.close()
+
+
+# 3. Qt event loop stalls while previews stream -----------------------------------------------
+
+
+def qt_stalls(url: str, seconds: float) -> dict[str, float]:
+    """Run the docker's controller in a real Qt loop (offscreen) while the server streams
+    previews at 10 per second, and measure how late a 5 ms timer fires."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from ai_diffusion import eventloop
+    from ai_diffusion.qt import QtCore, QtWidgets
+    from ai_diffusion.state.controller import Controller, Params
+    from tests.widgets.fake_document import FakeDocument, FakeDocuments
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    loop = eventloop.install(app, already_running=False)
+    document = FakeDocument(width=512, height=512)
+    controller = Controller(FakeDocuments([document]))
+    previews: list[float] = []
+    controller.preview.connect(lambda _: previews.append(time.perf_counter()))
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+    interval = 0.005
+
+    def probe() -> None:
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - last[0] - interval))
+        last[0] = now
+
+    timer = QtCore.QTimer()
+    timer.timeout.connect(probe)
+
+    async def scenario() -> None:
+        await controller._connect(ServerConfig(url))
+        steps = int(seconds * 10)
+        timer.start(int(interval * 1000))
+        await controller._generate(Params(CHECKPOINT, "stall probe", steps=steps, seed=1))
+        deadline = time.perf_counter() + seconds * 3 + 10
+        while controller.jobs and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        timer.stop()
+        await controller._disconnect()
+
+    loop.run_until_complete(scenario())
+    values = sorted(lateness)
+    rate = (len(previews) - 1) / (previews[-1] - previews[0]) if len(previews) > 1 else 0.0
+    return {
+        "previews": len(previews),
+        "previews_per_s": round(rate, 1),
+        "probe_samples": len(values),
+        "stall_p50_ms": round(values[len(values) // 2] * 1000, 2),
+        "stall_p99_ms": round(values[int(len(values) * 0.99)] * 1000, 2),
+        "stall_max_ms": round(values[-1] * 1000, 2),
+    }
+
+
+# 4. Model discovery ----------------------------------------------------------------------------
+
+
+async def discovery(url: str, repeats: int = 5) -> dict[str, Any]:
+    times = []
+    count = 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        client = await ComfyClient.connect(ServerConfig(url))
+        times.append(time.perf_counter() - start)
+        count = len(client.models.checkpoints) + len(client.models.loras)
+        await client.close()
+    return {"model_files": count, "connect_and_discover_s": round(statistics.median(times), 4)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--server", help="a real ComfyUI (default: the fake one on loopback)")
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--stream-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    results: dict[str, Any] = {"server": args.server or "fake ComfyUI (loopback)"}
+    servers: list[FakeServer] = []
+    try:
+        url = args.server or (servers.append(FakeServer()) or servers[-1].url)
+        results["overhead"] = asyncio.run(
+            overhead(url, args.jobs, 512 if args.server is None else 64)
+        )
+        results["wire"] = asyncio.run(wire_bytes(url))
+        stream_url = args.server or (servers.append(FakeServer(step_delay=0.1)) or servers[-1].url)
+        results["qt_loop"] = qt_stalls(stream_url, args.stream_seconds)
+        discovery_url = args.server or (
+            servers.append(FakeServer(extra_models=2500)) or servers[-1].url
+        )
+        results["discovery"] = asyncio.run(discovery(discovery_url))
+    finally:
+        for server in servers:
+            server.close()
+    results["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    args.json.write_text(json.dumps(results, indent=2))
+    o, w, q, d = results["overhead"], results["wire"], results["qt_loop"], results["discovery"]
+    rows = [
+        ("client overhead vs bare-bones (median/job)", f"{o['ours_s'] * 1000:.1f} ms vs {o['bare_s'] * 1000:.1f} ms = ×{o['ratio']}", "≤ ×1.05"),
+        ("txt2img 1024² upload", f"{w['txt2img_1024_upload_bytes']:,} B", "graph only"),
+        ("inpaint 512² on 4096²: crop sent", w["inpaint_crop"], "not the canvas"),
+        ("inpaint upload / crop PNG", f"{w['inpaint_upload_bytes']:,} B / {w['inpaint_crop_png_bytes']:,} B = ×{w['inpaint_ratio_to_crop_png']}", "≤ ×1.1"),
+        ("whole canvas as PNG (not sent)", f"{w['full_canvas_png_bytes']:,} B", ""),
+        ("Qt loop stall p50 / p99 / max", f"{q['stall_p50_ms']} / {q['stall_p99_ms']} / {q['stall_max_ms']} ms ({q['previews']} previews at {q['previews_per_s']}/s)", "p99 < 30 ms"),
+        ("model discovery", f"{d['connect_and_discover_s'] * 1000:.0f} ms for {d['model_files']} files", "< 1 s"),
+        ("peak memory (this process)", f"{results['peak_memory_mb']} MB", ""),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    print(f"benchmarks against {results['server']}")
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value:<50} {target}")
+    print(f"written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
