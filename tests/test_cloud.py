@@ -103,6 +103,15 @@ async def test_runpod_create_ready_stop_resume_terminate(runpod) -> None:
     assert await provider.get_pod(pod.id) is None
 
 
+async def test_runpod_gpus_cheapest_first_and_only_hosts_new_enough_for_the_image(runpod) -> None:
+    _, provider, _ = runpod
+    everything = await provider.list_gpus()
+    assert [g.price_per_hour for g in everything] == sorted(g.price_per_hour for g in everything)
+    assert "RTX 3090" in [g.gpu_name for g in everything]
+    usable = await provider.list_gpus(min_cuda=DEFAULT_IMAGE.min_cuda)
+    assert usable and "RTX 3090" not in [g.gpu_name for g in usable]
+
+
 async def test_runpod_capacity_falls_back_to_the_next_gpu(runpod) -> None:
     fake, provider, _ = runpod
     gpus = await provider.list_gpus()
@@ -226,7 +235,8 @@ async def test_pod_token_is_sent_and_a_refused_token_stops_the_wait(
 
 async def test_vast_taken_offer_falls_back(vast) -> None:
     fake, provider, _ = vast
-    offers = await provider.list_gpus()
+    offers = await provider.list_gpus(min_cuda=DEFAULT_IMAGE.min_cuda)
+    assert [o.ref for o in offers] == ["501", "502"]  # the CUDA 12.8 host cannot run the image
     fake.taken.add(501)
     pod, offer = await create_pod_with_fallback(provider, spec(), offers)
     assert offer.ref == "502"
@@ -245,7 +255,7 @@ async def test_vast_auth_and_rate_limit(vast) -> None:
 
 async def test_orphans_are_the_running_krita_pods(vast) -> None:
     fake, provider, sleeps = vast
-    offers = await provider.list_gpus()
+    offers = await provider.list_gpus(min_cuda="13.0")
     mine = [await provider.create_pod(spec(), o) for o in offers]
     for pod in mine:
         await wait_until_ready(provider, pod.id, 3001, sleep=sleeps, poll=0, timeout=30)

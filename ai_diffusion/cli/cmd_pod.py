@@ -178,7 +178,10 @@ def _keep_token(args: argparse.Namespace, pod_id: str, token: str, result: dict)
 
 async def _gpus(provider: Provider, args: argparse.Namespace) -> list[GpuOption]:
     gpus = await provider.list_gpus(
-        min_vram=args.min_vram, max_price=args.max_price, gpu_names=args.gpu or None
+        min_vram=args.min_vram,
+        max_price=args.max_price,
+        gpu_names=args.gpu or None,
+        min_cuda=IMAGES[args.image].min_cuda,
     )
     if args.gpu:
         wanted = {g.lower() for g in args.gpu}

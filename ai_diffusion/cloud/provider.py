@@ -21,6 +21,7 @@ class Provider(Protocol):
         min_vram: float = 0,
         max_price: float | None = None,
         gpu_names: list[str] | None = None,
+        min_cuda: str = "",  # the image's lowest CUDA version, e.g. "13.0"
     ) -> list[GpuOption]: ...
 
     async def create_pod(self, spec: PodSpec, gpu: GpuOption) -> Pod: ...

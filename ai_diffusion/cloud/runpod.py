@@ -134,8 +134,11 @@ class RunPodProvider:
         max_price: float | None = None,
         gpu_names: list[str] | None = None,
         cloud: str = "SECURE",
+        min_cuda: str = "",
     ) -> list[GpuOption]:
         params = {"include": "AVAILABILITY", "product": "POD", "cloud": cloud}
+        if min_cuda:
+            params["minCudaVersion"] = min_cuda
         data = await self.http.request("GET", "/v2/catalog/gpus", params=params)
         options = []
         key = "community" if cloud == "COMMUNITY" else "secure"

@@ -116,7 +116,7 @@ class VastProvider:
         max_price: float | None = None,
         gpu_names: list[str] | None = None,
         min_reliability: float = 0.98,
-        min_cuda: float = 0,
+        min_cuda: str = "",
         disk_gb: int = 50,
     ) -> list[GpuOption]:
         query: dict[str, Any] = {
@@ -130,7 +130,7 @@ class VastProvider:
         if min_vram:
             query["gpu_ram"] = {"gte": min_vram * 1000}
         if min_cuda:
-            query["cuda_max_good"] = {"gte": min_cuda}
+            query["cuda_max_good"] = {"gte": float(min_cuda)}
         if max_price is not None:
             query["dph_total"] = {"lte": max_price}
         data = await self.http.request("POST", "/api/v0/bundles/", query)

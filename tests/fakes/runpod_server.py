@@ -24,6 +24,10 @@ GPUS = [
         "memory": 24,
         "price": {"secure": 0.69, "community": 0.34},
         "availability": "HIGH",
+        "cudaVersions": [
+            {"version": "12.8", "available": True},
+            {"version": "13.0", "available": True},
+        ],
     },
     {
         "id": "NVIDIA RTX A5000",
@@ -31,6 +35,7 @@ GPUS = [
         "memory": 24,
         "price": {"secure": 0.27, "community": 0.16},
         "availability": "MEDIUM",
+        "cudaVersions": [{"version": "13.0", "available": True}],
     },
     {
         "id": "NVIDIA GeForce RTX 3090",
@@ -38,6 +43,7 @@ GPUS = [
         "memory": 24,
         "price": {"secure": 0.43, "community": 0.22},
         "availability": "LOW",
+        "cudaVersions": [{"version": "12.8", "available": True}],
     },
 ]
 
@@ -91,7 +97,15 @@ class FakeRunPod:
         return await handler(request)
 
     async def gpus(self, request: web.Request) -> web.Response:
-        return web.json_response({"gpus": GPUS})
+        # minCudaVersion scopes availability: a GPU type with no host that new is NONE.
+        low = request.query.get("minCudaVersion")
+        gpus = [dict(g) for g in GPUS]
+        if low:
+            for g in gpus:
+                versions = [float(c["version"]) for c in g["cudaVersions"] if c["available"]]
+                if not any(v >= float(low) for v in versions):
+                    g["availability"] = "NONE"
+        return web.json_response({"gpus": gpus})
 
     async def create(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -25,6 +25,16 @@ class FakeVast:
         if not self.offers:
             self.offers = [
                 {
+                    "id": 503,
+                    "gpu_name": "RTX 3080",
+                    "num_gpus": 1,
+                    "gpu_ram": 10240,
+                    "dph_total": 0.12,
+                    "reliability2": 0.990,
+                    "cuda_max_good": 12.8,
+                    "geolocation": "Quebec, CA",
+                },
+                {
                     "id": 501,
                     "gpu_name": "RTX 3090",
                     "num_gpus": 1,
@@ -80,6 +90,9 @@ class FakeVast:
         names = query.get("gpu_name", {}).get("in")
         if names:
             offers = [o for o in offers if o["gpu_name"] in names]
+        for key in ("cuda_max_good", "gpu_ram"):
+            if key in query:
+                offers = [o for o in offers if o[key] >= query[key]["gte"]]
         if "dph_total" in query:
             offers = [o for o in offers if o["dph_total"] <= query["dph_total"]["lte"]]
         offers.sort(key=lambda o: o["dph_total"])
