@@ -8,6 +8,7 @@ crops (for inpaint the selection's context crop) and says in ``region`` where th
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import struct
 from dataclasses import asdict, dataclass, field
@@ -120,7 +121,7 @@ class GenerationRequest:
     checkpoint: str = ""
     prompt: str = ""
     negative_prompt: str = ""
-    extent: Extent = Extent(512, 512)
+    extent: Extent = Extent(512, 512)  # result size; with an input image, the image's size
     sampling: Sampling = Sampling()
     vae: str | None = None
     family: str | None = None  # model family ("sd15", "sdxl", …); None = detect from the name
@@ -131,6 +132,11 @@ class GenerationRequest:
     controls: tuple[ControlLayer, ...] = ()
     upscale: UpscaleRef | None = None
     region: Bounds | None = None  # where the result lands on the canvas (the caller's crop)
+
+    def __post_init__(self) -> None:
+        # Accept lists from callers; store tuples so requests compare and hash by value.
+        object.__setattr__(self, "loras", tuple(self.loras))
+        object.__setattr__(self, "controls", tuple(self.controls))
 
     @property
     def mode(self) -> Mode:
@@ -149,10 +155,12 @@ class GenerationRequest:
             raise InvalidRequest("Choose a model (checkpoint) to generate with.")
         if s.steps < 1:
             raise InvalidRequest(f"Steps must be at least 1 (got {s.steps}).")
+        if s.steps > 10000:
+            raise InvalidRequest(f"Steps must be at most 10000 (got {s.steps}).")
         if not 1 <= s.batch_size <= 64:
             raise InvalidRequest(f"Batch size must be between 1 and 64 (got {s.batch_size}).")
-        if s.cfg < 0:
-            raise InvalidRequest(f"Guidance (CFG) cannot be negative (got {s.cfg}).")
+        if not 0 <= s.cfg <= 100:
+            raise InvalidRequest(f"Guidance (CFG) must be between 0 and 100 (got {s.cfg}).")
         if not 0 <= s.seed < 2**64:
             raise InvalidRequest(f"The seed must be between 0 and {2**64 - 1}.")
         if not 0.0 < self.strength <= 1.0:
@@ -179,6 +187,21 @@ class GenerationRequest:
                 raise InvalidRequest(
                     f"ControlNet '{c.model}': start must be before end, both between 0 and 1."
                 )
+            if not 0.0 <= c.strength <= 10.0:
+                raise InvalidRequest(
+                    f"ControlNet '{c.model}': strength must be between 0 and 10 (got {c.strength})."
+                )
+        for lora in self.loras:
+            if not -100.0 <= lora.strength <= 100.0:
+                raise InvalidRequest(
+                    f"LoRA '{lora.name}': strength must be between -100 and 100 "
+                    f"(got {lora.strength})."
+                )
+        if self.upscale is not None and self.mask is not None:
+            raise InvalidRequest(
+                "Upscaling and inpainting cannot run in one request: inpaint first, then "
+                "upscale the result."
+            )
 
     # JSON --------------------------------------------------------------------------------
 
@@ -191,7 +214,13 @@ class GenerationRequest:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise InvalidRequest(f"The request file is not valid JSON: {e}") from e
-        return _decode_request(data)
+        try:
+            return _decode_request(data)
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as e:
+            raise InvalidRequest(
+                "The request file is not a generation request this version understands "
+                f"({type(e).__name__}: {e}). Save it again from the plugin."
+            ) from e
 
 
 def _encode(value: Any) -> Any:
@@ -209,7 +238,7 @@ def _encode(value: Any) -> Any:
 def _image(data: dict[str, Any] | None) -> Image | None:
     if data is None:
         return None
-    png = base64.b64decode(data["data"]["png_base64"])
+    png = base64.b64decode(data["data"]["png_base64"], validate=True)
     return Image(png, int(data["width"]), int(data["height"]))
 
 

@@ -46,7 +46,7 @@ class Workflow:
 
 def input_name(data: bytes) -> str:
     """Server-side file name for an input image: its content hash, so uploads deduplicate."""
-    return f"aid-{hashlib.sha256(data).hexdigest()[:24]}.png"
+    return f"aid-{hashlib.sha256(data).hexdigest()[:20]}.png"
 
 
 @dataclass
@@ -300,19 +300,26 @@ class _Builder:
             self.sample(m, positive, negative, latent, r.strength), m, size, target
         )
         # Outside the soft mask keep the original pixels, and make them transparent, so pasting
-        # the result back changes nothing there.
-        destination = original
-        if r.sampling.batch_size > 1:
-            destination = self.g.add1(
-                "RepeatImageBatch", "IMAGE", image=original, amount=r.sampling.batch_size
-            )
+        # the result back changes nothing there. ImageCompositeMasked returns as many images
+        # as its destination has, JoinImageWithAlpha as many as the smaller of its two
+        # batches: both get the batch's size.
+        batch = r.sampling.batch_size
+        destination = self.repeat_image(original, batch)
         composite = self.g.add1(
             "ImageCompositeMasked", "IMAGE", destination=destination, source=generated,
             x=0, y=0, resize_source=False, mask=soft,
         )  # fmt: skip
         # JoinImageWithAlpha stores 1 - mask as alpha: give it the inverted mask.
         alpha = self.g.add1("InvertMask", "MASK", mask=soft)
+        if batch > 1:
+            alpha_image = self.repeat_image(self.g.add1("MaskToImage", "IMAGE", mask=alpha), batch)
+            alpha = self.g.add1("ImageToMask", "MASK", image=alpha_image, channel="red")
         return self.g.add1("JoinImageWithAlpha", "IMAGE", image=composite, alpha=alpha)
+
+    def repeat_image(self, image: Output, amount: int) -> Output:
+        if amount == 1:
+            return image
+        return self.g.add1("RepeatImageBatch", "IMAGE", image=image, amount=amount)
 
     def finish(self, output_node: str, mode: Mode) -> Workflow:
         r = self.r

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 
-from ..request import Bounds, Extent
+from ..request import Bounds, Extent, InvalidRequest
+
+# Sampling sizes stay within what EmptyLatentImage accepts (16..16384) and what a model can
+# make sense of (a latent of at least 8×8).
+MIN_SAMPLING_SIDE = 64
+MAX_SAMPLING_SIDE = 16384
 
 
 def round8(value: float) -> int:
@@ -13,11 +18,19 @@ def round8(value: float) -> int:
 
 def sampling_extent(target: Extent, native: Extent) -> Extent:
     """The size to sample at: about the model's native pixel count, the target's aspect
-    ratio, multiples of 8. A target already close to native is kept (rounded to 8)."""
+    ratio, multiples of 8. A target already close to native is kept (rounded to 8).
+    Extreme aspect ratios are clamped to 64..16384 per side."""
     scale = math.sqrt(native.pixels / target.pixels)
     if 0.85 <= scale <= 1.15:
         scale = 1.0
-    return Extent(round8(target.width * scale), round8(target.height * scale))
+
+    def side(length: int) -> int:
+        return min(MAX_SAMPLING_SIDE, max(MIN_SAMPLING_SIDE, round8(length * scale)))
+
+    return Extent(side(target.width), side(target.height))
+
+
+CONTEXT_FRACTION = 0.4  # context margin around a selection, relative to its longer side
 
 
 def inpaint_region(canvas: Extent, selection: Bounds, padding: int | None = None) -> Bounds:
@@ -28,15 +41,18 @@ def inpaint_region(canvas: Extent, selection: Bounds, padding: int | None = None
     multiples of 8. Only this crop travels to the server.
     """
     if selection.width <= 0 or selection.height <= 0:
-        raise ValueError("empty selection")
+        raise InvalidRequest("The selection is empty. Select the area to change, then try again.")
     sx0 = max(0, selection.x)
     sy0 = max(0, selection.y)
     sx1 = min(canvas.width, selection.x + selection.width)
     sy1 = min(canvas.height, selection.y + selection.height)
     if sx1 <= sx0 or sy1 <= sy0:
-        raise ValueError("selection outside the canvas")
+        raise InvalidRequest(
+            "The selection lies outside the image. Select an area inside it, then try again."
+        )
     if padding is None:
-        padding = max(32, round(max(sx1 - sx0, sy1 - sy0) * 0.4))
+        padding = max(32, round(max(sx1 - sx0, sy1 - sy0) * CONTEXT_FRACTION))
+    padding = max(0, padding)
     x0, x1 = _grow_axis(sx0, sx1, padding, canvas.width)
     y0, y1 = _grow_axis(sy0, sy1, padding, canvas.height)
     return Bounds(x0, y0, x1 - x0, y1 - y0)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 
 class ExecutionError(Exception):
@@ -24,7 +24,8 @@ class ExecutionError(Exception):
 
 
 def _to_png(array: np.ndarray) -> bytes:
-    data = (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
+    # Like ComfyUI's SaveImage: scale by 255 and truncate (not round).
+    data = np.clip(array * 255.0, 0, 255).astype(np.uint8)
     mode = "RGBA" if data.shape[-1] == 4 else "RGB"
     buffer = io.BytesIO()
     Image.fromarray(data, mode).save(buffer, "PNG", compress_level=1)
@@ -41,6 +42,20 @@ def _resize(array: np.ndarray, width: int, height: int) -> np.ndarray:
         for c in range(array.shape[-1])
     ]
     return np.stack(channels, -1)
+
+
+def _repeat_to_batch(array: np.ndarray, size: int) -> np.ndarray:
+    """comfy.utils.repeat_to_batch_size: cut or repeat along the batch axis."""
+    if len(array) >= size:
+        return array[:size]
+    return np.concatenate([array] * -(-size // len(array)))[:size]
+
+
+def _resize_masks(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    mask = mask.reshape((-1, *mask.shape[-2:]))
+    if mask.shape[1:] == (height, width):
+        return mask
+    return np.stack([_resize(m[..., None], width, height)[..., 0] for m in mask])
 
 
 def _colour(*parts: Any) -> np.ndarray:
@@ -216,22 +231,35 @@ class Executor:
     def n_GrowMask(
         self, node_id: str, mask: np.ndarray, expand: int, tapered_corners: bool
     ) -> tuple[Any, ...]:
-        size = 2 * abs(expand) + 1
-        f = ImageFilter.MaxFilter(size) if expand > 0 else ImageFilter.MinFilter(size)
-        grown = [np.asarray(Image.fromarray(m.astype(np.float32), "F").filter(f)) for m in mask]
-        return (np.stack(grown),)
+        # Like ComfyUI: |expand| grey dilations (erosions) with a 3×3 footprint, a cross when
+        # the corners are tapered.
+        pick = np.maximum if expand > 0 else np.minimum
+        offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        if tapered_corners:
+            offsets = [(dy, dx) for dy, dx in offsets if dy == 0 or dx == 0]
+        out = mask.reshape((-1, *mask.shape[-2:])).astype(np.float32)
+        h, w = out.shape[1:]
+        for _ in range(abs(expand)):
+            padded = np.pad(out, ((0, 0), (1, 1), (1, 1)), mode="edge")
+            result = out
+            for dy, dx in offsets:
+                result = pick(result, padded[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w])
+            out = result
+        return (out,)
 
     def n_ImageBlur(
         self, node_id: str, image: np.ndarray, blur_radius: int, sigma: float
     ) -> tuple[Any, ...]:
-        offsets = np.arange(-blur_radius, blur_radius + 1)
+        # Like ComfyUI: a Gaussian over linspace(-1, 1) (sigma relative to the radius), with
+        # reflected borders. The 2D kernel is separable.
+        offsets = np.linspace(-1, 1, 2 * blur_radius + 1)
         kernel = np.exp(-(offsets**2) / (2 * sigma**2))
         kernel /= kernel.sum()
         out = image
         for axis in (1, 2):
             pad = [(0, 0)] * out.ndim
             pad[axis] = (blur_radius, blur_radius)
-            padded = np.pad(out, pad, mode="edge")
+            padded = np.pad(out, pad, mode="reflect")
             size = out.shape[axis]
             out = sum(
                 w * np.take(padded, range(i, i + size), axis=axis) for i, w in enumerate(kernel)
@@ -248,18 +276,30 @@ class Executor:
         resize_source: bool,
         mask: np.ndarray | None = None,
     ) -> tuple[Any, ...]:
-        h, w = destination.shape[1:3]
-        src = source[:, :h, :w, :3]
-        m = np.ones((1, h, w), np.float32) if mask is None else mask[:, :h, :w]
-        m = m[..., None]
-        return (destination[..., :3] * (1 - m) + src * m,)
+        # Like ComfyUI: as many images as the destination; source and mask are repeated (or
+        # cut) to that batch, the mask resized to the source. Only x = y = 0 is supported.
+        if x or y or resize_source:
+            raise ValueError("the fake executor composites at 0, 0 without resizing only")
+        b, h, w = destination.shape[:3]
+        src = _repeat_to_batch(source, b)
+        if mask is None:
+            m = np.ones(src.shape[:3], np.float32)
+        else:
+            m = _repeat_to_batch(_resize_masks(mask, src.shape[2], src.shape[1]), b)
+        src, m = src[:, :h, :w], m[:, :h, :w, None]
+        out = destination.copy()
+        sh, sw = src.shape[1:3]
+        out[:, :sh, :sw] = src * m + destination[:, :sh, :sw] * (1 - m)
+        return (out,)
 
     def n_JoinImageWithAlpha(
         self, node_id: str, image: np.ndarray, alpha: np.ndarray
     ) -> tuple[Any, ...]:
-        a = 1 - alpha  # ComfyUI stores 1 - mask as alpha
-        a = np.broadcast_to(a, image.shape[:3])
-        return (np.concatenate([image[..., :3], a[..., None]], -1),)
+        # Like ComfyUI: alpha = 1 - mask (resized to the image), and only as many images as
+        # the smaller of the two batches.
+        count = min(len(image), len(alpha))
+        a = 1 - _resize_masks(alpha, image.shape[2], image.shape[1])
+        return (np.concatenate([image[:count, ..., :3], a[:count, ..., None]], -1),)
 
     def n_RepeatImageBatch(self, node_id: str, image: np.ndarray, amount: int) -> tuple[Any, ...]:
         return (np.concatenate([image] * amount),)
@@ -276,9 +316,18 @@ class Executor:
     def n_UpscaleModelLoader(self, node_id: str, model_name: str) -> tuple[Any, ...]:
         return (("upscaler", model_name),)
 
+    def n_ImageScaleBy(
+        self, node_id: str, image: np.ndarray, upscale_method: str, scale_by: float
+    ) -> tuple[Any, ...]:
+        h, w = image.shape[1:3]
+        width, height = round(w * scale_by), round(h * scale_by)
+        return (np.stack([_resize(i, width, height) for i in image]),)
+
     def n_ImageUpscaleWithModel(
         self, node_id: str, upscale_model: Any, image: np.ndarray
     ) -> tuple[Any, ...]:
+        if image.shape[-1] != 3:
+            raise ValueError("upscale models take RGB images (got an image with alpha)")
         return (np.repeat(np.repeat(image, 4, 1), 4, 2),)
 
     def n_SaveImage(
