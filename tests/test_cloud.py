@@ -20,8 +20,10 @@ from ai_diffusion.cloud import (
     PodSpec,
     PodState,
     PodTokenRefused,
+    RateLimited,
     ResumeRefused,
     RunPodProvider,
+    TransientError,
     VastProvider,
     create_pod_with_fallback,
     find_orphans,
@@ -140,6 +142,19 @@ async def test_runpod_transient_5xx_is_retried_with_backoff(runpod) -> None:
     fake.status_once = [503, 502]
     assert await provider.list_pods() == []
     assert sleeps.calls == [1, 2]
+
+
+async def test_retries_are_bounded_and_end_with_a_final_message(runpod) -> None:
+    fake, provider, sleeps = runpod
+    fake.status_once = [429] * 10
+    with pytest.raises(RateLimited) as limited:
+        await provider.list_pods()
+    assert len(sleeps.calls) == 3 and "Wait a minute" in limited.value.message
+    fake.status_once = [503] * 10
+    with pytest.raises(TransientError) as transient:
+        await provider.list_pods()
+    assert "try again in a few minutes" in transient.value.message
+    assert "retr" not in limited.value.message + transient.value.message  # no false promise
 
 
 async def test_runpod_401_and_402_are_worded_and_not_retried(runpod, caplog) -> None:

@@ -66,14 +66,32 @@ class ProviderHttp:
                 except ValueError:
                     parsed = text
                 error = self.error_for(status, parsed, retry_after)
-            if attempt == self.max_attempts or not isinstance(error, (RateLimited, TransientError)):
+            if not isinstance(error, (RateLimited, TransientError)):
                 raise error
+            if attempt == self.max_attempts:
+                raise self._gave_up(error)
             wait = error.retry_after if isinstance(error, RateLimited) else 2 ** (attempt - 1)
             log.info(
                 "%s %s: %s; retry %d in %.1fs", method, path, type(error).__name__, attempt, wait
             )
             await self.sleep(min(wait, self.max_wait))
         raise AssertionError("unreachable")
+
+    def _gave_up(self, error: ProviderError) -> ProviderError:
+        """The final word after the retries: no more "retrying shortly"."""
+        if isinstance(error, RateLimited):
+            return RateLimited(
+                f"{self.provider} is refusing requests because too many were sent. "
+                "Wait a minute, then try again.",
+                error.retry_after,
+                status=error.status,
+            )
+        return TransientError(
+            f"{self.provider} did not answer properly after {self.max_attempts} tries. "
+            "Check your internet connection, then try again in a few minutes.",
+            status=error.status,
+            details=error.details,
+        )
 
 
 def parse_retry_after(value: str, default: float = 5.0) -> float:
