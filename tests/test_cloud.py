@@ -15,6 +15,7 @@ from ai_diffusion.cloud import (
     IdleAction,
     IdleWatch,
     InsufficientFunds,
+    InvalidRequest,
     NoCapacity,
     PodFailed,
     PodSpec,
@@ -155,6 +156,16 @@ async def test_retries_are_bounded_and_end_with_a_final_message(runpod) -> None:
         await provider.list_pods()
     assert "try again in a few minutes" in transient.value.message
     assert "retr" not in limited.value.message + transient.value.message  # no false promise
+
+
+async def test_runpod_422_shows_what_was_wrong_and_is_not_retried(runpod) -> None:
+    _, provider, sleeps = runpod
+    with pytest.raises(InvalidRequest) as error:
+        await provider.http.request(
+            "POST", "/v2/pods", {"name": "krita-x", "image": "i", "bogus": 1}
+        )
+    assert "bogus" in error.value.message and "not allowed" in error.value.message
+    assert sleeps.calls == []
 
 
 async def test_runpod_401_and_402_are_worded_and_not_retried(runpod, caplog) -> None:
