@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,29 +137,62 @@ def request_from_args(args: argparse.Namespace) -> CliRequest:
         image = _png(picture)
         request = GenerationRequest(**base, image=image, strength=strength)  # type: ignore[arg-type]
         return CliRequest(request)
-    mask = _mask_from(args.mask, picture.size)
+    mask = _png(_mask_from(args.mask, picture.size))
+    strength = 1.0 if args.strength is None else args.strength
+    full = GenerationRequest(**base, image=_png(picture), mask=mask, strength=strength)  # type: ignore[arg-type]
+    request, region = crop_for_inpaint(full)
+    return CliRequest(request, picture, region)
+
+
+def crop_for_inpaint(
+    request: GenerationRequest, padding: int | None = None
+) -> tuple[GenerationRequest, Bounds]:
+    """For a request holding the whole picture and its whole mask: the request for the
+    context crop around the mask (see :func:`inpaint_region`), and where to paste the result."""
+    from PIL import Image as PILImage
+
+    if request.image is None or request.mask is None:
+        raise UserError("Inpainting needs both an image and a mask.")
+    picture = PILImage.open(io.BytesIO(request.image.data))
+    mask = PILImage.open(io.BytesIO(request.mask.data)).convert("L")
+    if mask.size != picture.size:
+        raise UserError(
+            f"The mask is {mask.width}×{mask.height} but the image is "
+            f"{picture.width}×{picture.height}; they must be the same size."
+        )
     box = mask.getbbox()
     if box is None:
         raise UserError("The mask is empty: paint white where the image should change.")
     canvas = Extent(*picture.size)
-    region = inpaint_region(canvas, Bounds(box[0], box[1], box[2] - box[0], box[3] - box[1]))
+    selection = Bounds(box[0], box[1], box[2] - box[0], box[3] - box[1])
+    region = inpaint_region(canvas, selection, padding)
     crop = (region.x, region.y, region.x + region.width, region.y + region.height)
-    strength = 1.0 if args.strength is None else args.strength
-    request = GenerationRequest(
-        **base,  # type: ignore[arg-type]
+    # Control images of the picture's size are cut the same way; others are left to ComfyUI
+    # (which scales the hint to the sampling size).
+    controls = tuple(
+        replace(c, image=_png(PILImage.open(io.BytesIO(c.image.data)).crop(crop)))
+        if (c.image.width, c.image.height) == picture.size
+        else c
+        for c in request.controls
+    )
+    cropped = replace(
+        request,
+        controls=controls,
         image=_png(picture.crop(crop)),
         mask=_png(mask.crop(crop)),
-        strength=strength,
+        extent=region.extent,
         region=region,
     )
-    return CliRequest(request, picture, region)
+    return cropped, region
 
 
-def paste_result(original: Any, result_png: bytes, region: Bounds) -> bytes:
-    """The original with the RGBA result alpha-composited at ``region`` (pixels where the
-    result is transparent, i.e. outside the mask, stay exactly as they were)."""
+def paste_result(original: bytes | Any, result_png: bytes, region: Bounds) -> bytes:
+    """PNG of ``original`` (PNG bytes or a Pillow image) with the RGBA result alpha-composited
+    at ``region``: where the result is transparent (outside the mask) nothing changes."""
     from PIL import Image as PILImage
 
+    if isinstance(original, (bytes, bytearray)):
+        original = PILImage.open(io.BytesIO(original))
     result = PILImage.open(io.BytesIO(result_png)).convert("RGBA")
     if result.size != (region.width, region.height):
         result = result.resize((region.width, region.height), PILImage.Resampling.LANCZOS)
