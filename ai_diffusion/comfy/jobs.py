@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,7 @@ class JobTracker:
         self.fetch = fetch
         self.history = history
         self.jobs: dict[str, Job] = {}
+        self.fetch_retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)
         self.running: str | None = None  # job the server reports as executing
         # Messages for jobs not known yet: the server may report a job's start before the
         # answer to POST /prompt has reached us. Replayed when the job is added.
@@ -108,17 +110,31 @@ class JobTracker:
             return
         if self.running == job.id:
             self.running = None
-        try:
-            if not refs:  # the "executed" message was missed: ask the history
-                entry = (await self.history(job.id)).get(job.id) or {}
-                output = (entry.get("outputs") or {}).get(job.output_node) or {}
-                refs = [i for i in output.get("images", []) if isinstance(i, dict)]
-            images = [await self.fetch(ref) for ref in refs]
-        except Exception as e:  # keep the job: reconcile fetches it again later
-            log.warning("fetching results of %s failed: %s", job.id, e)
-            self.jobs[job.id] = job
+        error: Exception | None = None
+        for delay in (*self.fetch_retry_delays, None):
+            try:
+                if not refs:  # the "executed" message was missed: ask the history
+                    entry = (await self.history(job.id)).get(job.id) or {}
+                    output = (entry.get("outputs") or {}).get(job.output_node) or {}
+                    refs = [i for i in output.get("images", []) if isinstance(i, dict)]
+                images = [await self.fetch(ref) for ref in refs]
+            except Exception as e:
+                error = e
+                log.warning("fetching results of %s failed: %s", job.id, e)
+                if delay is not None:
+                    await asyncio.sleep(delay)
+                continue
+            self.emit(Finished(job.id, images))
             return
-        self.emit(Finished(job.id, images))
+        names = ", ".join(str(r.get("filename")) for r in refs) or "unknown"
+        self.emit(
+            Failed(
+                job.id,
+                "The images were made but could not be downloaded from the server. They are "
+                f"kept in ComfyUI's output folder ({names}); check the connection and try again.",
+                details=repr(error),
+            )
+        )
 
     async def settle_from_history(self, job_id: str, entry: dict[str, Any]) -> None:
         """Settle a job from its /history entry (after a reconnect)."""

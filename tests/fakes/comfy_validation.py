@@ -1,0 +1,155 @@
+"""How the fake ComfyUI checks a posted graph, answering with the real 0.8.0 error bodies
+(shared/comfyui/probe_results.json, the ``err_*`` entries)."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import Any
+
+from ai_diffusion.workflow.object_info import combo_options, spec_options
+
+UPLOAD_INPUTS = {("LoadImage", "image"), ("LoadImageMask", "image")}
+LONG_LIST = 20  # ComfyUI sends "(list of length N)" and no input_config above this
+
+
+def _body(type_: str, message: str, details: str = "", node_errors: dict | None = None) -> dict:
+    return {
+        "error": {"type": type_, "message": message, "details": details, "extra_info": {}},
+        "node_errors": node_errors or {},
+    }
+
+
+def _error(type_: str, message: str, details: str, **extra_info: Any) -> dict[str, Any]:
+    return {"type": type_, "message": message, "details": details, "extra_info": extra_info}
+
+
+def validate(
+    graph: dict[str, Any], object_info: dict[str, Any], inputs: Container[str]
+) -> dict[str, Any] | None:
+    """The 400 body ComfyUI would answer for ``graph``, or None when it would queue it."""
+    for node_id, node in graph.items():
+        class_type = node.get("class_type") if isinstance(node, dict) else None
+        if class_type not in object_info:
+            return _body(
+                "invalid_prompt",
+                f"Cannot execute because node {class_type} does not exist.",
+                f"Node ID '#{node_id}'",
+            )
+    if not any(object_info[n["class_type"]].get("output_node") for n in graph.values()):
+        return _body("prompt_no_outputs", "Prompt has no outputs")
+    node_errors = {}
+    for node_id, node in graph.items():
+        errors = _node_errors(node, graph, object_info, inputs)
+        if errors:
+            node_errors[node_id] = {
+                "errors": errors,
+                "dependent_outputs": [],
+                "class_type": node["class_type"],
+            }
+    if node_errors:
+        return _body(
+            "prompt_outputs_failed_validation",
+            "Prompt outputs failed validation",
+            node_errors=node_errors,
+        )
+    return None
+
+
+def _node_errors(
+    node: dict[str, Any], graph: dict[str, Any], object_info: dict[str, Any], inputs: Container[str]
+) -> list[dict[str, Any]]:
+    errors = []
+    class_type = node["class_type"]
+    values = node.get("inputs") or {}
+    for name, spec in object_info[class_type]["input"].get("required", {}).items():
+        value = values.get(name)
+        if value is None:
+            errors.append(
+                _error("required_input_missing", "Required input is missing", name, input_name=name)
+            )
+            continue
+        if isinstance(value, list):
+            if not value or value[0] not in graph:
+                errors.append(
+                    _error(
+                        "exception_during_inner_validation",
+                        "Exception when validating inner node",
+                        f"'{value[0] if value else ''}'",
+                        input_name=name,
+                        input_config=spec,
+                        exception_message=f"'{value[0] if value else ''}'",
+                        exception_type="KeyError",
+                        linked_node=value,
+                    )
+                )
+            continue
+        options = combo_options(spec)
+        if options is not None:
+            if (class_type, name) in UPLOAD_INPUTS:
+                if value not in inputs:
+                    errors.append(
+                        _error(
+                            "custom_validation_failed",
+                            "Custom validation failed for node",
+                            f"{name} - Invalid image file: {value}",
+                            input_name=name,
+                            input_config=spec,
+                            received_value=value,
+                        )
+                    )
+            elif value not in options:
+                long = len(options) > LONG_LIST
+                listed = f"(list of length {len(options)})" if long else str(options)
+                errors.append(
+                    _error(
+                        "value_not_in_list",
+                        "Value not in list",
+                        f"{name}: '{value}' not in {listed}",
+                        input_name=name,
+                        input_config=None if long else spec,
+                        received_value=value,
+                    )
+                )
+            continue
+        error = _number_error(name, spec, value)
+        if error:
+            errors.append(error)
+    return errors
+
+
+def _number_error(name: str, spec: list[Any], value: Any) -> dict[str, Any] | None:
+    kind = spec[0] if spec else None
+    if kind not in ("INT", "FLOAT"):
+        return None
+    try:
+        number = int(value) if kind == "INT" else float(value)
+    except (TypeError, ValueError) as e:
+        return _error(
+            "invalid_input_type",
+            f"Failed to convert an input value to a {kind} value",
+            f"{name}, {value}, {e}",
+            input_name=name,
+            input_config=spec,
+            received_value=value,
+            exception_message=str(e),
+        )
+    limits = spec_options(spec)
+    if "min" in limits and number < limits["min"]:
+        return _error(
+            "value_smaller_than_min",
+            f"Value {number} smaller than min of {limits['min']}",
+            f"{name}",
+            input_name=name,
+            input_config=spec,
+            received_value=value,
+        )
+    if "max" in limits and number > limits["max"]:
+        return _error(
+            "value_bigger_than_max",
+            f"Value {number} bigger than max of {limits['max']}",
+            f"{name}",
+            input_name=name,
+            input_config=spec,
+            received_value=value,
+        )
+    return None
