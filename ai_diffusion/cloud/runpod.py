@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -92,7 +93,10 @@ def _uptime(data: dict[str, Any]) -> float:
     started = data.get("startedAt")
     if started and data.get("status") == "RUNNING":
         try:
-            t = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+            # Python 3.10's fromisoformat takes no "Z", and fractions of exactly 3 or 6 digits.
+            text = re.sub(r"\.(\d+)", lambda m: "." + m.group(1).ljust(6, "0")[:6], str(started))
+            text = text.replace("Z", "+00:00")
+            t = datetime.fromisoformat(text)
             return max(0.0, (datetime.now(timezone.utc) - t).total_seconds())
         except ValueError:
             return 0.0
