@@ -16,7 +16,9 @@ FILE_NAME = "settings.json"
 class Settings:
     server_url: str = ""
     verify_tls: bool = True
+    auth_kind: str = "none"  # "none", "token" or "basic"
     username: str = ""  # basic auth user name; the password and tokens live in the key store
+    session_only_secrets: bool = False  # the painter chose not to keep tokens in the key store
     checkpoint: str = ""
     negative_prompt: str = ""
     steps: int = 20

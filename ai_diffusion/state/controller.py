@@ -1,6 +1,6 @@
 """The docker's brain: connection, generation jobs, and results per document.
 
-A Qt object with signals; it talks to a client (``ComfyClient`` or a test double with the same
+A state object (observable fields, see ``state.observable``, plus event signals); it talks to a client (``ComfyClient`` or a test double with the same
 methods) and to documents through ``state.document`` protocols. No widgets, no Krita.
 """
 
@@ -26,7 +26,7 @@ from ..comfy.events import (
     Started,
 )
 from ..errors import UserError
-from ..qt import QObject, Signal
+from ..qt import Signal
 from ..request import (
     Bounds,
     ControlLayer,
@@ -38,6 +38,7 @@ from ..request import (
 )
 from ..workflow import build_workflow, inpaint_region
 from .document import CanvasDocument, DocumentSource
+from .observable import Observable, StateObject
 
 log = logging.getLogger(__name__)
 Connector = Callable[[ServerConfig], Awaitable[Any]]
@@ -94,21 +95,25 @@ def layer_name(prompt: str, seed: int) -> str:
     return f"[AI] {words or 'result'} ({seed})"
 
 
-class Controller(QObject):
-    connection_changed = Signal(str, str)  # state, message
+class Controller(StateObject):
+    # disconnected / connecting / connected / reconnecting / error
+    state: Observable[str] = Observable("disconnected")
+    connection_message: Observable[str] = Observable("Not connected.")
+    device: Observable[str] = Observable("")  # "NVIDIA H100 · 80 GB VRAM" once connected
+    message: Observable[str] = Observable("")  # one line for the painter: progress or error
+    progress: Observable[tuple[int, int]] = Observable((0, 0))  # step, of steps
+    busy: Observable[bool] = Observable(False)  # this plugin has jobs queued or running
+    test_result: Observable[str] = Observable("")  # outcome of the settings dialog's Test
+
     models_changed = Signal()
-    status = Signal(str)  # one line for the painter: progress or error
-    progress = Signal(int, int)  # value, maximum
     preview = Signal(bytes)
     history_changed = Signal()
-    busy_changed = Signal(bool)
 
     def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
         super().__init__()
         self.documents = documents
         self.connector: Connector = connector or ComfyClient.connect
         self.client: Any = None
-        self.state = "disconnected"
         self.jobs: dict[str, Job] = {}
         self.results: list[Result] = []
         self._listener: Any = None
@@ -116,8 +121,8 @@ class Controller(QObject):
     # Connection ---------------------------------------------------------------------------
 
     def _set_state(self, state: str, message: str = "") -> None:
+        self.connection_message = message or state.capitalize()
         self.state = state
-        self.connection_changed.emit(state, message)
 
     def connect_server(self, config: ServerConfig) -> Any:
         return eventloop.run(self._connect(config), on_error=self._report)
@@ -127,11 +132,11 @@ class Controller(QObject):
         self._set_state("connecting", f"Connecting to {config.url.strip()}…")
         try:
             self.client = await self.connector(config)
-        except UserError as e:
-            self._set_state("error", e.message)
+        except Exception as e:
+            self._set_state("error", _painter_message(e))
             return
-        device = self.client.models.device
-        self._set_state("connected", f"Connected: {device.name} ({device.vram_gb} GB VRAM)")
+        self.device = _device_text(self.client)
+        self._set_state("connected", f"Connected: {self.device}")
         self.models_changed.emit()
         self._listener = eventloop.run(self._listen(self.client), on_error=self._report)
 
@@ -144,8 +149,28 @@ class Controller(QObject):
             self._listener = None
         if self.client is not None:
             client, self.client = self.client, None
+            self.device = ""
             await client.close()
             self._set_state("disconnected", "Disconnected.")
+
+    def test_connection(self, config: ServerConfig) -> Any:
+        """Try ``config`` without touching the current connection; the outcome (the exact
+        error, or the device found) goes to ``test_result``."""
+
+        async def test() -> None:
+            self.test_result = "Testing…"
+            try:
+                client = await self.connector(config)
+            except Exception as e:
+                self.test_result = _painter_message(e)
+                return
+            try:
+                count = len(client.models.checkpoints)
+                self.test_result = f"Works: {_device_text(client)}, {count} checkpoint(s)."
+            finally:
+                await client.close()
+
+        return eventloop.run(test(), on_error=self._report)
 
     def refresh_models(self) -> Any:
         async def refresh() -> None:
@@ -153,15 +178,12 @@ class Controller(QObject):
                 raise UserError("Connect to a server first.")
             await self.client.refresh_models()
             self.models_changed.emit()
-            self.status.emit("Model list refreshed.")
+            self.message = "Model list refreshed."
 
         return eventloop.run(refresh(), on_error=self._report)
 
     def _report(self, error: BaseException) -> None:
-        message = error.message if isinstance(error, UserError) else f"Unexpected error: {error}"
-        if not isinstance(error, UserError):
-            log.error("unexpected error", exc_info=error)
-        self.status.emit(message)
+        self.message = _painter_message(error)
 
     # Generation ---------------------------------------------------------------------------
 
@@ -216,10 +238,11 @@ class Controller(QObject):
             raise UserError("Open or create an image in Krita first.")
         request, bounds = self.build_request(document, params)
         workflow = build_workflow(request, self.client.models.object_info)
-        self.status.emit("Uploading…" if workflow.inputs else "Queueing…")
+        self.message = "Uploading…" if workflow.inputs else "Queueing…"
+        self.progress = (0, request.sampling.steps)
         job_id = await self.client.enqueue(workflow)
         self.jobs[job_id] = Job(job_id, document.id, bounds, request.prompt, request.sampling.seed)
-        self.busy_changed.emit(True)
+        self.busy = True
 
     def cancel(self) -> Any:
         async def cancel() -> None:
@@ -242,12 +265,12 @@ class Controller(QObject):
             return
         if isinstance(event, Queued):
             text = f"Queued: {event.position} job(s) ahead" if event.position else "Queued"
-            self.status.emit(text)
+            self.message = text
         elif isinstance(event, Started):
-            self.status.emit("Generating…")
+            self.message = "Generating…"
         elif isinstance(event, Progress):
-            self.progress.emit(event.step, event.total)
-            self.status.emit(f"Step {event.step} of {event.total}")
+            self.progress = (event.step, event.total)
+            self.message = f"Step {event.step} of {event.total}"
         elif isinstance(event, Preview):
             self.preview.emit(event.image)
             document = self.documents.find(job.document_id)
@@ -258,17 +281,17 @@ class Controller(QObject):
             self._finish(job, event.images)
         elif isinstance(event, Failed):
             self._end(job)
-            self.status.emit(event.message)
+            self.message = event.message
         elif isinstance(event, Interrupted):
             self._end(job)
-            self.status.emit("Cancelled.")
+            self.message = "Cancelled."
 
     def _end(self, job: Job) -> None:
         self.jobs.pop(job.id, None)
         document = self.documents.find(job.document_id)
         if document is not None:
             document.hide_preview()
-        self.busy_changed.emit(bool(self.jobs))
+        self.busy = bool(self.jobs)
 
     def _finish(self, job: Job, images: list[bytes]) -> None:
         self._end(job)
@@ -279,7 +302,7 @@ class Controller(QObject):
             self.results.append(
                 Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
             )
-        self.status.emit(f"Done: {len(images)} result(s). Click one to see it, Apply to keep it.")
+        self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
         self.history_changed.emit()
 
     # Results --------------------------------------------------------------------------------
@@ -302,7 +325,7 @@ class Controller(QObject):
             return None
         document.hide_preview()
         layer = document.apply_result(result.image, result.bounds, result.name)
-        self.status.emit(f"Added layer '{result.name}'.")
+        self.message = f"Added layer '{result.name}'."
         return layer
 
     def discard(self, result: Result) -> None:
@@ -312,3 +335,20 @@ class Controller(QObject):
         if document is not None:
             document.hide_preview()
         self.history_changed.emit()
+
+
+def _device_text(client: Any) -> str:
+    device = client.models.device
+    return f"{device.name} · {device.vram_gb} GB VRAM"
+
+
+def _painter_message(error: BaseException) -> str:
+    """Every exception becomes a line the painter can act on; the traceback goes to the log."""
+    if isinstance(error, UserError):
+        return error.message
+    log.error("unexpected error", exc_info=error)
+    return (
+        f"Something went wrong ({type(error).__name__}: {error}). Try again; if it keeps "
+        "happening, please report it with the log file from Krita's app-data folder "
+        "(ai_diffusion/logs)."
+    )

@@ -2,11 +2,16 @@
 progress with live preview, and the results history.
 
 Object names of the interactive widgets (the GUI tests drive the docker by them):
-ai_server_url, ai_token, ai_verify_tls, ai_connect, ai_refresh, ai_status, ai_checkpoint,
+ai_server_url, ai_token, ai_verify_tls, ai_connect, ai_refresh, ai_settings, ai_status,
+ai_device, ai_checkpoint,
 ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
-ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard.
+ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
+ai_cloud_section (the place of the "Cloud GPU" pod panel).
+
+The connection settings dialog (ai_settings opens it) lists its own names in
+``ui/connection_dialog.py``.
 """
 
 from __future__ import annotations
@@ -14,15 +19,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..comfy import ServerConfig
 from ..qt import Qt, QtCore, QtGui, QtWidgets
 from ..request import LoraRef
 from ..secrets import SecretStore
 from ..settings import Settings
 from ..state.controller import ControlChoice, Controller, Params, Result
 from ..state.document import DocumentSource
+from ..state.observable import bind
+from .connection_dialog import ConnectionDialog, ConnectionFields
 
 TOKEN_SECRET = "server_token"
+PASSWORD_SECRET = "server_password"
 
 
 def _named(widget: Any, name: str) -> Any:
@@ -63,6 +70,7 @@ class DockerWidget(QtWidgets.QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.preview)
         layout.addWidget(self._history_box())
+        layout.addWidget(self._cloud_section())
         layout.addStretch()
         self._wire()
         self._load_settings()
@@ -83,17 +91,54 @@ class DockerWidget(QtWidgets.QWidget):
         )
         self.connect_button = _named(QtWidgets.QPushButton("Connect", box), "ai_connect")
         self.refresh = _named(QtWidgets.QPushButton("Refresh models", box), "ai_refresh")
+        self.settings_button = _named(QtWidgets.QPushButton("Settings…", box), "ai_settings")
+        self.settings_button.setToolTip("Login, TLS, Test the connection")
         self.status = _named(QtWidgets.QLabel("Not connected.", box), "ai_status")
         self.status.setWordWrap(True)
+        self.device = _named(QtWidgets.QLabel("", box), "ai_device")
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.refresh)
+        buttons.addWidget(self.settings_button)
         form.addRow("Address", self.url)
         form.addRow("Token", self.token)
         form.addRow(self.verify_tls)
         form.addRow(buttons)
         form.addRow(self.status)
+        form.addRow(self.device)
         return box
+
+    def _cloud_section(self) -> Any:
+        """Collapsible place of the "Cloud GPU" pod panel (rent a GPU, connect to it)."""
+        self.cloud_toggle = _named(QtWidgets.QToolButton(self), "ai_cloud_toggle")
+        self.cloud_toggle.setText("Cloud GPU")
+        self.cloud_toggle.setCheckable(True)
+        self.cloud_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.cloud_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.cloud_section = _named(QtWidgets.QWidget(self), "ai_cloud_section")
+        inner = QtWidgets.QVBoxLayout(self.cloud_section)
+        inner.setContentsMargins(0, 0, 0, 0)
+        note = QtWidgets.QLabel(
+            "Rent a GPU pod here soon. Meanwhile create one with 'ai-diffusion pod create' "
+            "and paste its address above.",
+            self.cloud_section,
+        )
+        note.setWordWrap(True)
+        inner.addWidget(note)
+        self.cloud_section.setVisible(False)
+
+        def toggle(open_: bool) -> None:
+            self.cloud_section.setVisible(open_)
+            arrow = Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow
+            self.cloud_toggle.setArrowType(arrow)
+
+        self.cloud_toggle.toggled.connect(toggle)
+        frame = QtWidgets.QWidget(self)
+        col = QtWidgets.QVBoxLayout(frame)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.cloud_toggle)
+        col.addWidget(self.cloud_section)
+        return frame
 
     def _prompt_box(self) -> Any:
         box = QtWidgets.QGroupBox("Prompt", self)
@@ -219,6 +264,7 @@ class DockerWidget(QtWidgets.QWidget):
         c = self.controller
         self.connect_button.clicked.connect(self.toggle_connection)
         self.refresh.clicked.connect(c.refresh_models)
+        self.settings_button.clicked.connect(self.open_connection_dialog)
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel)
         self.apply_button.clicked.connect(self.apply_result)
@@ -231,13 +277,15 @@ class DockerWidget(QtWidgets.QWidget):
             lambda: self.controls.takeItem(self.controls.currentRow())
         )
         self.strength.valueChanged.connect(self._update_strength_label)
-        c.connection_changed.connect(self._on_connection)
+        bind(c, "connection_message", self.status.setText)
+        bind(c, "state", self._on_state)
+        bind(c, "device", self.device.setText)
+        bind(c, "message", self.message.setText)
+        bind(c, "progress", self._on_progress)
+        bind(c, "busy", self.cancel_button.setEnabled)
         c.models_changed.connect(self._on_models)
-        c.status.connect(self.message.setText)
-        c.progress.connect(self._on_progress)
         c.preview.connect(self._on_preview)
         c.history_changed.connect(self.refresh_history)
-        c.busy_changed.connect(self.cancel_button.setEnabled)
         self._update_strength_label(self.strength.value())
 
     def _load_settings(self) -> None:
@@ -247,6 +295,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.negative.setPlainText(s.negative_prompt)
         self.batch.setValue(s.batch_size)
         self.token.setText(self.secrets.get(TOKEN_SECRET) or "")
+        self.password = self.secrets.get(PASSWORD_SECRET) or ""
 
     def save_settings(self) -> None:
         s = self.settings
@@ -256,7 +305,9 @@ class DockerWidget(QtWidgets.QWidget):
         s.batch_size = self.batch.value()
         if self.checkpoint.currentText():
             s.checkpoint = self.checkpoint.currentText()
-        self.secrets.set(TOKEN_SECRET, self.token.text().strip())
+        if not s.session_only_secrets:
+            self.secrets.set(TOKEN_SECRET, self.token.text().strip())
+            self.secrets.set(PASSWORD_SECRET, self.password)
         if self.settings_dir is not None:
             s.save(self.settings_dir)
 
@@ -271,15 +322,49 @@ class DockerWidget(QtWidgets.QWidget):
             self.controller.disconnect_server()
             return
         self.save_settings()
-        config = ServerConfig(
-            self.url.text(),
-            token=self.token.text().strip() or None,
+        self.controller.connect_server(self.connection_fields().config())
+
+    def connection_fields(self) -> ConnectionFields:
+        token = self.token.text().strip()
+        kind = self.settings.auth_kind
+        if kind == "none" and token:
+            kind = "token"  # a token typed in the docker is meant to be used
+        return ConnectionFields(
+            url=self.url.text().strip(),
+            auth_kind=kind,
+            token=token,
+            username=self.settings.username,
+            password=self.password,
             verify_tls=self.verify_tls.isChecked(),
         )
-        self.controller.connect_server(config)
 
-    def _on_connection(self, state: str, message: str) -> None:
-        self.status.setText(message or state)
+    def open_connection_dialog(self) -> ConnectionDialog:
+        dialog = ConnectionDialog(self.controller, self.connection_fields(), self.secrets, self)
+        dialog.session_only.setChecked(
+            self.settings.session_only_secrets or not self.secrets.persistent
+        )
+
+        def accepted() -> None:
+            fields = dialog.fields()
+            self.url.setText(fields.url)
+            self.token.setText(fields.token)
+            self.verify_tls.setChecked(fields.verify_tls)
+            self.settings.auth_kind = fields.auth_kind
+            self.settings.username = fields.username
+            self.password = fields.password
+            session_only = dialog.session_only.isChecked() and self.secrets.persistent
+            if session_only and not self.settings.session_only_secrets:
+                self.secrets.delete(TOKEN_SECRET)  # forget what an earlier session stored
+                self.secrets.delete(PASSWORD_SECRET)
+            self.settings.session_only_secrets = session_only
+            self.save_settings()
+
+        dialog.accepted.connect(accepted)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_state(self, state: str) -> None:
         connected = state in ("connected", "reconnecting")
         self.connect_button.setText("Disconnect" if connected else "Connect")
         self.refresh.setEnabled(state == "connected")
@@ -404,8 +489,9 @@ class DockerWidget(QtWidgets.QWidget):
             item.setData(Qt.ItemDataRole.UserRole, result)
             self.history.addItem(item)
 
-    def _on_progress(self, value: int, maximum: int) -> None:
-        self.progress.setMaximum(maximum)
+    def _on_progress(self, progress: tuple[int, int]) -> None:
+        value, maximum = progress
+        self.progress.setMaximum(max(maximum, 1))
         self.progress.setValue(value)
 
     def _on_preview(self, data: bytes) -> None:
