@@ -15,8 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "workflow",
         help="print the ComfyUI graph for a request (no server needed)",
         description="Print the API graph JSON on stdout. With --object-info (a saved /object_info "
-        "of your server) model names are checked and the graph is validated; without it the "
-        "graph is built from the names given, unchecked.",
+        "of your server) model names are checked and the graph is validated against it; "
+        "without it the graph is built from the names given: its links are checked, but "
+        "not whether the server has those models or nodes.",
     )
     parser.add_argument("--object-info", type=Path, help="a server's /object_info JSON")
     add_request_options(parser)

@@ -5,7 +5,7 @@ Pure functions, core ComfyUI nodes only, checked against the server's ``/object_
 
 from .builder import Workflow, build_workflow
 from .geometry import inpaint_region, sampling_extent
-from .validate import WorkflowInvalid, validate_graph
+from .validate import WorkflowInvalid, validate_graph, validate_structure
 
 __all__ = [
     "Workflow",
@@ -14,4 +14,5 @@ __all__ = [
     "inpaint_region",
     "sampling_extent",
     "validate_graph",
+    "validate_structure",
 ]

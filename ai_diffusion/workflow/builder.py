@@ -24,7 +24,7 @@ from .geometry import sampling_extent
 from .graph import Graph, Output
 from .loras import extract_loras, resolve_lora
 from .object_info import ObjectInfo, choices
-from .validate import validate_graph
+from .validate import validate_graph, validate_structure
 
 OUTPUT_PREFIX = "ai_diffusion"
 SCALE_METHOD = "lanczos"
@@ -330,6 +330,8 @@ class _Builder:
         graph = self.g.to_api()
         if self.info is not None:
             validate_graph(graph, self.info, uploaded=self.inputs)
+        else:
+            validate_structure(graph)
         return Workflow(graph, dict(self.inputs), output_node, extent, mode)
 
 

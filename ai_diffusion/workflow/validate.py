@@ -36,6 +36,30 @@ def validate_graph(
         raise WorkflowInvalid(problems)
 
 
+def validate_structure(graph: dict[str, Any]) -> None:
+    """Checks that need no ``/object_info``: every node has a class and inputs, and every link
+    points at a node of the graph. Raise :class:`WorkflowInvalid` listing every problem."""
+    problems = list(_structure_problems(graph))
+    if problems:
+        raise WorkflowInvalid(problems)
+
+
+def _structure_problems(graph: dict[str, Any]) -> Iterable[str]:
+    if not graph:
+        yield "the workflow has no nodes"
+    for node_id, node in graph.items():
+        class_type = node.get("class_type") if isinstance(node, dict) else None
+        if not isinstance(class_type, str) or not isinstance(node.get("inputs"), dict):
+            yield f"node {node_id}: needs a 'class_type' and 'inputs'"
+            continue
+        for name, value in node["inputs"].items():
+            if _is_link(value) and (value[0] not in graph or value[1] < 0):
+                yield (
+                    f"node {node_id} ({class_type}): input '{name}' links to node {value[0]} "
+                    f"output {value[1]}, which does not exist"
+                )
+
+
 def _problems(graph: dict[str, Any], info: ObjectInfo, uploaded: set[str]) -> Iterable[str]:
     if not graph:
         yield "the workflow has no nodes"

@@ -343,6 +343,18 @@ class Executor:
 OUTPUT_NODES = ("SaveImage", "PreviewImage")
 
 
+def encode_png(pixels: np.ndarray) -> bytes:
+    """PNG of a uint8 array (H×W gray, H×W×3 RGB or H×W×4 RGBA); for tests."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """A PNG's pixels as a uint8 array, for tests."""
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
 def execute(graph: dict[str, Any], load_input: Callable[[str], bytes]) -> dict[str, list[bytes]]:
     """Run ``graph``; return PNG bytes per output node. Raises ExecutionError."""
     executor = Executor(graph, load_input)
