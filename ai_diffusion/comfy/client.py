@@ -25,6 +25,7 @@ from .jobs import JobTracker
 from .messages import parse_binary, parse_text
 from .models import ServerModels
 from .rejection import rejection
+from .traffic import Traffic
 
 log = logging.getLogger(__name__)
 UploadProgress = Callable[[int, int], None]  # (bytes sent, bytes total)
@@ -42,6 +43,7 @@ class ComfyClient:
         self.events: asyncio.Queue[JobEvent] = asyncio.Queue()
         self.jobs = JobTracker(self._emit, self._fetch_image, self._history)
         self.reconnect_delays = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+        self.traffic = Traffic()  # bytes sent and received, for diagnostics and benchmarks
         self._uploaded: dict[str, str] = {}  # content hash → server file name
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -57,10 +59,15 @@ class ComfyClient:
             total=config.request_timeout, sock_connect=config.connect_timeout
         )
         connector = aiohttp.TCPConnector(ssl=config.ssl_context() or True)
+        traffic = Traffic()
         session = aiohttp.ClientSession(
-            headers=config.auth_headers(), timeout=timeout, connector=connector
+            headers=config.auth_headers(),
+            timeout=timeout,
+            connector=connector,
+            trace_configs=[traffic.trace_config()],
         )
         client = cls(config, session)
+        client.traffic = traffic
         try:
             stats = await system_stats(session, config)
             client.models.device = ServerModels.parse({}, [], stats).device
@@ -298,6 +305,7 @@ class ComfyClient:
                 return
 
     async def _handle_frame(self, frame: str | bytes) -> None:
+        self.traffic.received += len(frame)
         if isinstance(frame, bytes):
             preview = parse_binary(frame)
             if preview is not None:

@@ -16,6 +16,7 @@ import io
 import json
 import random
 import struct
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,8 +441,8 @@ class FakeComfy:
                 messages.append([type_, data])
             await self.send(c, type_, data)
 
-        await say("execution_start", {"timestamp": 0})
-        await say("execution_cached", {"nodes": [], "timestamp": 0})
+        await say("execution_start", {"timestamp": _now_ms()})
+        await say("execution_cached", {"nodes": [], "timestamp": _now_ms()})
         if self.faults.malformed_frames:
             for ws in self.sockets.get(c, []):
                 await ws.send_str("{not json")
@@ -553,7 +554,7 @@ class FakeComfy:
             await say(
                 "executed", {"node": node_id, "display_node": node_id, "output": {"images": refs}}
             )
-        await say("execution_success", {"timestamp": 0})
+        await say("execution_success", {"timestamp": _now_ms()})
         self.history[pid] = {
             "prompt": self._queue_item(job),
             "outputs": outputs,
@@ -563,6 +564,10 @@ class FakeComfy:
             self.running = None
         await self.broadcast_status()
         await self.send(c, "executing", {"node": None, "prompt_id": pid})
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _preview_jpeg(step: int) -> bytes:
