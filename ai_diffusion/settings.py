@@ -39,7 +39,10 @@ class Settings:
                 raise ValueError("not an object")
         except (OSError, ValueError) as e:
             backup = path.with_suffix(".json.bak")
-            shutil.copyfile(path, backup)
+            try:
+                shutil.copyfile(path, backup)
+            except OSError as copy_error:
+                log.warning("could not keep a copy of the settings file: %s", copy_error)
             log.warning(
                 "settings file unreadable (%s); defaults used, old file kept as %s", e, backup
             )

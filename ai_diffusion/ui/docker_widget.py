@@ -23,7 +23,7 @@ from ..qt import Qt, QtCore, QtGui, QtWidgets
 from ..request import LoraRef
 from ..secrets import SecretStore
 from ..settings import Settings
-from ..state.controller import ControlChoice, Controller, Params, Result
+from ..state.controller import Connector, ControlChoice, Controller, Params, Result
 from ..state.document import DocumentSource
 from ..state.observable import bind
 from .connection_dialog import ConnectionDialog, ConnectionFields
@@ -505,13 +505,14 @@ def create_docker_widget(
     documents: DocumentSource | None = None,
     settings_dir: Path | None = None,
     secrets: SecretStore | None = None,
+    connector: Connector | None = None,
 ) -> DockerWidget:
     """The docker content. Inside Krita the plugin passes Krita's documents and the app-data
-    folder; tests pass doubles."""
+    folder; tests pass doubles (``connector`` stands in for ``ComfyClient.connect``)."""
     if documents is None:
         from ..state.no_documents import NoDocuments
 
         documents = NoDocuments()
     settings = Settings.load(settings_dir) if settings_dir is not None else Settings()
     secrets = secrets or SecretStore()
-    return DockerWidget(Controller(documents), settings, settings_dir, secrets, parent)
+    return DockerWidget(Controller(documents, connector), settings, settings_dir, secrets, parent)

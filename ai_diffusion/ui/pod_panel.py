@@ -1,0 +1,153 @@
+"""The docker's "Cloud GPU" section: provider and key, GPU choice with $/h, Create with its
+states, and a pod bar with $/h, time running, money spent, Stop / Resume / Terminate.
+
+Object names: ai_pod_provider, ai_pod_key, ai_pod_save_key, ai_pod_find, ai_pod_gpu,
+ai_pod_create, ai_pod_states, ai_pod_bar, ai_pod_stop, ai_pod_resume, ai_pod_terminate,
+ai_pod_idle, ai_pod_message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..qt import Qt, QtWidgets, exec_dialog
+from ..state.pods import PROVIDERS, PodController
+
+
+def _named(widget: Any, name: str) -> Any:
+    widget.setObjectName(name)
+    return widget
+
+
+class PodPanel(QtWidgets.QGroupBox):
+    def __init__(self, pods: PodController, parent: Any = None) -> None:
+        super().__init__("Cloud GPU", parent)
+        self.pods = pods
+        form = QtWidgets.QFormLayout(self)
+        self.provider = _named(QtWidgets.QComboBox(self), "ai_pod_provider")
+        for key, title in PROVIDERS.items():
+            self.provider.addItem(title, key)
+        self.key = _named(QtWidgets.QLineEdit(self), "ai_pod_key")
+        self.key.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.key.setPlaceholderText("API key (kept in your system's password store)")
+        self.save_key = _named(QtWidgets.QPushButton("Save key", self), "ai_pod_save_key")
+        key_row = QtWidgets.QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.save_key)
+        self.find = _named(QtWidgets.QPushButton("Find GPUs", self), "ai_pod_find")
+        self.gpu = _named(QtWidgets.QComboBox(self), "ai_pod_gpu")
+        self.create = _named(QtWidgets.QPushButton("Create pod", self), "ai_pod_create")
+        self.states = _named(QtWidgets.QListWidget(self), "ai_pod_states")
+        self.states.setMaximumHeight(70)
+        self.bar = _named(QtWidgets.QLabel("No pod.", self), "ai_pod_bar")
+        self.bar.setWordWrap(True)
+        self.stop = _named(QtWidgets.QPushButton("Stop", self), "ai_pod_stop")
+        self.resume = _named(QtWidgets.QPushButton("Resume", self), "ai_pod_resume")
+        self.terminate = _named(QtWidgets.QPushButton("Terminate", self), "ai_pod_terminate")
+        actions = QtWidgets.QHBoxLayout()
+        for button in (self.stop, self.resume, self.terminate):
+            actions.addWidget(button)
+        self.idle = _named(QtWidgets.QSpinBox(self), "ai_pod_idle")
+        self.idle.setRange(0, 600)
+        self.idle.setSuffix(" min")
+        self.idle.setToolTip("Stop the pod after this long without a job (0 = never)")
+        self.idle.setValue(int(pods.idle.limit // 60))
+        self.message = _named(QtWidgets.QLabel("", self), "ai_pod_message")
+        self.message.setWordWrap(True)
+        form.addRow("Provider", self.provider)
+        form.addRow("Key", key_row)
+        form.addRow(self.find, self.gpu)
+        form.addRow(self.create)
+        form.addRow(self.states)
+        form.addRow(self.bar)
+        form.addRow(actions)
+        form.addRow("Idle stop", self.idle)
+        form.addRow(self.message)
+        self._wire()
+
+    def _wire(self) -> None:
+        p = self.pods
+        self.provider.currentIndexChanged.connect(self._provider_changed)
+        self.save_key.clicked.connect(self._save_key)
+        self.find.clicked.connect(lambda: p.find_gpus())
+        self.create.clicked.connect(self._create)
+        self.stop.clicked.connect(lambda: p.stop())
+        self.resume.clicked.connect(lambda: p.resume())
+        self.terminate.clicked.connect(self._terminate)
+        self.idle.valueChanged.connect(p.set_idle_minutes)
+        p.message.connect(self.message.setText)
+        p.gpus_changed.connect(self._show_gpus)
+        p.state_changed.connect(lambda s: self.states.addItem(s))
+        p.pod_changed.connect(lambda: self.bar.setText(p.cost_line()))
+        self._provider_changed()
+
+    def _save_key(self) -> None:
+        self.pods.set_key(self.key.text())
+        self.key.clear()
+        self._provider_changed()
+
+    def _provider_changed(self, *_: Any) -> None:
+        self.pods.provider_name = self.provider.currentData()
+        self.key.setPlaceholderText(
+            "API key saved"
+            if self.pods.has_key()
+            else "API key (kept in your system's password store)"
+        )
+
+    def _show_gpus(self) -> None:
+        self.gpu.clear()
+        for option in self.pods.gpus:
+            label = f"${option.price_per_hour:.2f}/h  {option.gpu_name}  {option.vram_gb:.0f} GB  {option.availability}"
+            self.gpu.addItem(label, option)
+
+    def _create(self) -> None:
+        index = self.gpu.currentIndex()
+        # The chosen GPU first, then the others (cheapest first) as fallbacks.
+        options = list(self.pods.gpus)
+        if 0 <= index < len(options):
+            options.insert(0, options.pop(index))
+        self.states.clear()
+        self.pods.create(options)
+
+    def _terminate(self) -> None:
+        if self.pods.pod is None:
+            return
+        answer = QtWidgets.QMessageBox.question(
+            self,
+            "Terminate pod",
+            f"Terminate {self.pods.pod.name}? Its disk is deleted; models you added are lost.",
+        )
+        if answer == QtWidgets.QMessageBox.StandardButton.Yes:
+            self.pods.terminate()
+
+    def ask_on_exit(self) -> None:
+        """Krita is closing with a pod running: stop it, terminate it, or keep it running."""
+        pod = self.pods.pod
+        if pod is None or pod.state.value not in ("running", "starting", "provisioning"):
+            return
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("A cloud GPU is still running")
+        box.setText(f"{pod.name} costs ${pod.price_per_hour:.2f} per hour while it runs.")
+        stop = box.addButton("Stop it", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        terminate = box.addButton("Terminate it", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep it running", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+        exec_dialog(box)
+        clicked = box.clickedButton()
+        if clicked in (stop, terminate):
+            self.pods.run_blocking("stop" if clicked is stop else "terminate")
+
+    def offer_orphans(self, pods: list[Any]) -> None:
+        """At start: pods named krita-* still running — connect to one, or stop them."""
+        names = ", ".join(f"{p.name} (${p.price_per_hour:.2f}/h)" for p in pods)
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("Cloud GPUs still running")
+        box.setText(f"These pods from an earlier session still run and cost money: {names}.")
+        use = box.addButton("Use the first one", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        stop = box.addButton("Stop them", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Leave them", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        exec_dialog(box)
+        if box.clickedButton() is use:
+            self.pods.adopt(pods[0])
+        elif box.clickedButton() is stop:
+            self.pods.stop_pods(pods)

@@ -1,0 +1,50 @@
+"""Settings: one typed object as JSON in the folder the plugin passes in; never secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ai_diffusion.settings import FILE_NAME, Settings
+
+
+def test_round_trip_remembers_the_last_server_and_defaults(tmp_path: Path) -> None:
+    settings = Settings(
+        server_url="https://abc-8188.proxy.runpod.net",
+        verify_tls=False,
+        auth_kind="token",
+        checkpoint="sdxl.safetensors",
+        steps=30,
+        cfg=5.5,
+        idle_stop_minutes=15,
+    )
+    settings.save(tmp_path / "ai_diffusion")
+    assert Settings.load(tmp_path / "ai_diffusion") == settings
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    assert Settings.load(tmp_path) == Settings()
+    assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_corrupt_file_gives_defaults_a_warning_and_a_backup(tmp_path: Path, caplog) -> None:
+    (tmp_path / FILE_NAME).write_text('{"server_url": "http://x", ', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="ai_diffusion"):
+        assert Settings.load(tmp_path) == Settings()
+    assert (tmp_path / "settings.json.bak").read_text() == '{"server_url": "http://x", '
+    assert "settings" in caplog.text and ".bak" in caplog.text
+    (tmp_path / FILE_NAME).write_text("[1, 2]", encoding="utf-8")
+    assert Settings.load(tmp_path) == Settings()
+
+
+def test_unknown_keys_and_wrong_types_are_ignored(tmp_path: Path) -> None:
+    data = {"server_url": "http://x", "steps": "many", "from_a_newer_version": 1, "cfg": 4.0}
+    (tmp_path / FILE_NAME).write_text(json.dumps(data), encoding="utf-8")
+    loaded = Settings.load(tmp_path)
+    assert (loaded.server_url, loaded.steps, loaded.cfg) == ("http://x", 20, 4.0)
+
+
+def test_the_settings_object_has_no_place_for_secrets() -> None:
+    names = set(vars(Settings()))
+    assert not names & {"token", "password", "api_key", "key", "secret"}

@@ -1,0 +1,112 @@
+"""The Cloud GPU panel against the fake RunPod and vast APIs, under both Qt bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ai_diffusion.cloud import PodState, RunPodProvider, VastProvider
+from ai_diffusion.qt import Qt
+from ai_diffusion.secrets import SecretStore
+from ai_diffusion.state.pods import PodController
+from ai_diffusion.ui.pod_panel import PodPanel
+from tests.fakes.comfy_server import FakeComfy
+from tests.fakes.runpod_server import FakeRunPod
+from tests.fakes.vast_server import FakeVast
+from tests.test_cli_pod import ThreadServers
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cloud() -> Iterator[dict]:
+    servers = ThreadServers()
+    comfy = servers.serve(FakeComfy.create().app())
+    runpod, vast = FakeRunPod(), FakeVast(comfy_port=int(comfy.rsplit(":", 1)[1]))
+    urls = {"runpod": servers.serve(runpod.app()), "vast": servers.serve(vast.app())}
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    def factory(name: str, key: str):
+        if name == "runpod":
+            return RunPodProvider(
+                key, base_url=urls["runpod"], proxy_template=comfy, sleep=no_sleep
+            )
+        return VastProvider(key, base_url=urls["vast"], sleep=no_sleep)
+
+    yield {"factory": factory, "runpod": runpod, "vast": vast, "comfy": comfy}
+    servers.close()
+
+
+@pytest.mark.parametrize("provider", ["runpod", "vast"])
+def test_key_to_ready_pod_to_nothing_running(qtbot, qt_loop, cloud, provider: str) -> None:
+    secrets = SecretStore(use_system=False)
+    pods = PodController(secrets, cloud["factory"], clock=Clock())
+    panel = PodPanel(pods)
+    qtbot.addWidget(panel)
+    panel.provider.setCurrentIndex(panel.provider.findData(provider))
+    panel.key.setText(cloud[provider].api_key)
+    qtbot.mouseClick(panel.save_key, Qt.MouseButton.LeftButton)
+    assert panel.key.text() == "" and secrets.get(f"{provider}_api_key") == cloud[provider].api_key
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
+    assert "$" in panel.gpu.itemText(0) and "/h" in panel.gpu.itemText(0)
+    with qtbot.waitSignal(pods.ready, timeout=20000) as ready:
+        qtbot.mouseClick(panel.create, Qt.MouseButton.LeftButton)
+    assert ready.args[0].startswith("http://127.0.0.1:")
+    states = [panel.states.item(i).text() for i in range(panel.states.count())]
+    assert states[0] == "provisioning" and states[-1] == "ready"
+    qtbot.waitUntil(lambda: "/h" in panel.bar.text(), timeout=5000)
+    assert "spent" in panel.bar.text()
+    qtbot.mouseClick(panel.stop, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: pods.pod is not None and pods.pod.state is PodState.stopped, timeout=10000
+    )
+    pods.terminate()
+    qtbot.waitUntil(lambda: pods.pod is None, timeout=10000)
+    assert "Terminated" in panel.message.text() or "terminated" in panel.message.text()
+
+
+def test_idle_pod_is_stopped_after_a_warning(qtbot, qt_loop, cloud) -> None:
+    clock = Clock()
+    secrets = SecretStore(use_system=False)
+    secrets.set("runpod_api_key", cloud["runpod"].api_key)
+    pods = PodController(secrets, cloud["factory"], clock=clock, idle_minutes=30)
+    panel = PodPanel(pods)
+    qtbot.addWidget(panel)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
+    with qtbot.waitSignal(pods.ready, timeout=20000):
+        qtbot.mouseClick(panel.create, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: pods.pod is not None and pods.pod.state is PodState.running, timeout=5000
+    )
+    pods.job_busy(True)
+    clock.now += 3600
+    pods.tick()
+    assert pods.pod.state is PodState.running  # never while a job runs
+    pods.job_busy(False)
+    clock.now += 29.5 * 60
+    pods.tick()
+    assert "stops in one minute" in panel.message.text()
+    clock.now += 60
+    pods.tick()
+    qtbot.waitUntil(
+        lambda: pods.pod is not None and pods.pod.state is PodState.stopped, timeout=10000
+    )
+
+
+def test_missing_key_says_what_to_do(qtbot, qt_loop, cloud) -> None:
+    pods = PodController(SecretStore(use_system=False), cloud["factory"], clock=Clock())
+    panel = PodPanel(pods)
+    qtbot.addWidget(panel)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "API key first" in panel.message.text(), timeout=5000)
