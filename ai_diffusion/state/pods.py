@@ -139,6 +139,8 @@ class PodController(QObject):
             provider, pod.id, DEFAULT_IMAGE.port, token=self.token, on_state=self.state_changed.emit
         )
         self.idle = IdleWatch(self.idle.limit / 60, self.clock())
+        self.pod = await provider.get_pod(pod.id) or pod
+        self.pod_changed.emit()
         self.ready.emit(url, self.token or "")
 
     # Watching and stopping -------------------------------------------------------------------
