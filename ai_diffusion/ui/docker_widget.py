@@ -37,6 +37,16 @@ def _named(widget: Any, name: str) -> Any:
     return widget
 
 
+def _combo(parent: Any, name: str) -> Any:
+    """A combo box that long model names do not widen (the docker stays ~300 px wide)."""
+    combo = _named(QtWidgets.QComboBox(parent), name)
+    combo.setSizeAdjustPolicy(
+        QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+    )
+    combo.setMinimumContentsLength(3)
+    return combo
+
+
 class DockerWidget(QtWidgets.QWidget):
     def __init__(
         self,
@@ -90,7 +100,8 @@ class DockerWidget(QtWidgets.QWidget):
             QtWidgets.QCheckBox("Verify TLS certificate", box), "ai_verify_tls"
         )
         self.connect_button = _named(QtWidgets.QPushButton("Connect", box), "ai_connect")
-        self.refresh = _named(QtWidgets.QPushButton("Refresh models", box), "ai_refresh")
+        self.refresh = _named(QtWidgets.QPushButton("Refresh", box), "ai_refresh")
+        self.refresh.setToolTip("Refresh the model lists from the server")
         self.settings_button = _named(QtWidgets.QPushButton("Settings…", box), "ai_settings")
         self.settings_button.setToolTip("Login, TLS, Test the connection")
         self.status = _named(QtWidgets.QLabel("Not connected.", box), "ai_status")
@@ -143,7 +154,7 @@ class DockerWidget(QtWidgets.QWidget):
     def _prompt_box(self) -> Any:
         box = QtWidgets.QGroupBox("Prompt", self)
         col = QtWidgets.QVBoxLayout(box)
-        self.checkpoint = _named(QtWidgets.QComboBox(box), "ai_checkpoint")
+        self.checkpoint = _combo(box, "ai_checkpoint")
         self.prompt = _named(QtWidgets.QPlainTextEdit(box), "ai_prompt")
         self.prompt.setPlaceholderText(
             "Describe the image, e.g. a lighthouse at dusk, oil painting"
@@ -161,7 +172,7 @@ class DockerWidget(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("LoRAs", self)
         col = QtWidgets.QVBoxLayout(box)
         row = QtWidgets.QHBoxLayout()
-        self.lora_pick = _named(QtWidgets.QComboBox(box), "ai_lora_pick")
+        self.lora_pick = _combo(box, "ai_lora_pick")
         self.lora_strength = _named(QtWidgets.QDoubleSpinBox(box), "ai_lora_strength")
         self.lora_strength.setRange(-4.0, 4.0)
         self.lora_strength.setSingleStep(0.05)
@@ -182,11 +193,11 @@ class DockerWidget(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("ControlNet layers", self)
         col = QtWidgets.QVBoxLayout(box)
         row = QtWidgets.QHBoxLayout()
-        self.control_layer = _named(QtWidgets.QComboBox(box), "ai_control_layer")
-        self.control_model = _named(QtWidgets.QComboBox(box), "ai_control_model")
+        self.control_layer = _combo(box, "ai_control_layer")
+        self.control_model = _combo(box, "ai_control_model")
         row.addWidget(self.control_layer, 1)
         row.addWidget(self.control_model, 1)
-        row2 = QtWidgets.QHBoxLayout()
+        row2 = QtWidgets.QGridLayout()
         self.control_strength = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_strength")
         self.control_strength.setRange(0.0, 2.0)
         self.control_strength.setValue(1.0)
@@ -197,14 +208,17 @@ class DockerWidget(QtWidgets.QWidget):
             spin.setSingleStep(0.05)
             spin.setValue(value)
         self.control_add = _named(QtWidgets.QPushButton("Add", box), "ai_control_add")
-        for label, widget in (
-            ("strength", self.control_strength),
-            ("start", self.control_start),
-            ("end", self.control_end),
+        row.addWidget(self.control_add)
+        for column, (label, widget) in enumerate(
+            (
+                ("strength", self.control_strength),
+                ("start", self.control_start),
+                ("end", self.control_end),
+            )
         ):
-            row2.addWidget(QtWidgets.QLabel(label, box))
-            row2.addWidget(widget)
-        row2.addWidget(self.control_add)
+            row2.addWidget(QtWidgets.QLabel(label, box), 0, column)
+            row2.addWidget(widget, 1, column)
+
         self.controls = _named(QtWidgets.QListWidget(box), "ai_controls")
         self.controls.setMaximumHeight(60)
         self.control_remove = _named(QtWidgets.QPushButton("Remove", box), "ai_control_remove")
@@ -224,21 +238,23 @@ class DockerWidget(QtWidgets.QWidget):
         self.batch.setRange(1, 8)
         self.seed = _named(QtWidgets.QSpinBox(self), "ai_seed")
         self.seed.setRange(0, 2**31 - 1)
-        self.seed_random = _named(QtWidgets.QCheckBox("random", self), "ai_seed_random")
+        self.seed_random = _named(QtWidgets.QCheckBox("random seed", self), "ai_seed_random")
         self.seed_random.setChecked(True)
         self.generate_button = _named(QtWidgets.QPushButton("Generate", self), "ai_generate")
         self.cancel_button = _named(QtWidgets.QPushButton("Cancel", self), "ai_cancel")
         self.cancel_button.setEnabled(False)
         grid.addWidget(QtWidgets.QLabel("Strength", self), 0, 0)
-        grid.addWidget(self.strength, 0, 1, 1, 2)
-        grid.addWidget(self.strength_label, 0, 3)
+        grid.addWidget(self.strength, 0, 1)
+        grid.addWidget(self.strength_label, 0, 2)
         grid.addWidget(QtWidgets.QLabel("Batch", self), 1, 0)
         grid.addWidget(self.batch, 1, 1)
+        grid.addWidget(self.seed_random, 1, 2)
         grid.addWidget(QtWidgets.QLabel("Seed", self), 2, 0)
-        grid.addWidget(self.seed, 2, 1)
-        grid.addWidget(self.seed_random, 2, 2)
-        grid.addWidget(self.generate_button, 3, 0, 1, 3)
-        grid.addWidget(self.cancel_button, 3, 3)
+        grid.addWidget(self.seed, 2, 1, 1, 2)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        grid.addLayout(buttons, 3, 0, 1, 3)
         return grid
 
     def _history_box(self) -> Any:

@@ -217,3 +217,9 @@ def test_cloud_section_is_collapsible(qtbot, setup) -> None:
     assert not widget.cloud_section.isVisible()
     qtbot.mouseClick(widget.cloud_toggle, Qt.MouseButton.LeftButton)
     assert widget.cloud_section.isVisible()
+
+
+def test_docker_fits_a_300_px_wide_dock(qtbot, setup) -> None:
+    widget, *_ = setup
+    assert widget.minimumSizeHint().width() <= 300
+    assert widget.generate_button.isVisible() and widget.generate_button.width() > 100
