@@ -123,6 +123,7 @@ class KritaDocument:
         )
 
     def read_layer(self, layer_id: str, bounds: Bounds) -> Image:
+        self.check_format()
         node = self._node(layer_id)
         if node is None:
             raise UserError("A ControlNet layer was deleted. Remove it from the ControlNet list.")
@@ -135,7 +136,13 @@ class KritaDocument:
         )
 
     def show_preview(self, image: Image, bounds: Bounds) -> None:
+        self.check_format()
         node = self._preview_node()
+        top = self.document.rootNode().childNodes()[-1]
+        if node is not None and node.uniqueId() != top.uniqueId():
+            # The painter added a layer above it: start over so the preview stays on top.
+            node.remove()
+            node = None
         if node is None:
             node = self.document.createNode(PREVIEW_LAYER, "paintlayer")
             self.document.rootNode().addChildNode(node, None)
@@ -162,6 +169,10 @@ class KritaDocument:
             self.document.refreshProjection()
 
     def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
+        """Adding the node is one undo command in Krita 5.1 (``Node.addChildNode`` runs a
+        ``KisImageLayerAddCommand``); the pixels are written before the node joins the image,
+        so Edit › Undo right after Apply removes the whole result."""
+        self.check_format()
         pixels = _image_to_bgra(image, bounds)
         self.hide_preview()
         node = self.document.createNode(name, "paintlayer")

@@ -109,3 +109,47 @@ def generate_and_inpaint(driver):
     doc.refreshProjection()
     yield 1000
     driver.screenshot("krita-docker-result.png")
+
+
+def undo_removes_applied_result(driver):
+    """Edit › Undo right after Apply takes the result layer away in one step, and Redo brings
+    it back. Found on Krita 5.1.5: adding and removing the preview layer are undo steps too,
+    so a second Undo brings the removed preview layer back (recorded, not asserted)."""
+    from ai_diffusion.krita_adapter.document import KritaDocument
+    from ai_diffusion.qt import QtCore, QtGui
+    from ai_diffusion.request import Bounds, Image
+
+    app = Krita.instance()
+    doc = app.createDocument(128, 96, "undo", "RGBA", "U8", "", 72.0)
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    yield 500
+
+    qimage = QtGui.QImage(32, 32, QtGui.QImage.Format.Format_ARGB32)
+    qimage.fill(QtGui.QColor(0, 200, 0, 255))
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    qimage.save(buffer, "PNG")
+    image = Image(bytes(buffer.data()), 32, 32)
+
+    def names():
+        return [n.name() for n in doc.rootNode().childNodes()]
+
+    adapter = KritaDocument(doc)
+    adapter.show_preview(image, Bounds(8, 8, 32, 32))
+    adapter.show_preview(image, Bounds(8, 8, 32, 32))
+    adapter.apply_result(image, Bounds(8, 8, 32, 32), "[AI] undo me (1)")
+    yield 300
+    driver.result["after_apply"] = names()
+    app.action("edit_undo").trigger()
+    yield 500
+    driver.result["after_undo"] = names()
+    app.action("edit_undo").trigger()
+    yield 500
+    driver.result["after_second_undo"] = names()
+    app.action("edit_redo").trigger()
+    yield 500
+    app.action("edit_redo").trigger()
+    yield 500
+    driver.result["after_redo"] = names()
+    doc.setModified(False)

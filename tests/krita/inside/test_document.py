@@ -110,3 +110,92 @@ def test_other_colour_models_get_a_clear_message():
         KritaDocument(doc).read_image(Bounds(0, 0, 8, 8))
     assert "Convert Image Color Space" in error.value.message
     doc.close()
+
+
+def test_a_crop_reads_the_pixels_at_its_own_place():
+    doc = _document()
+    layer = _fill(doc, [255, 0, 0, 255])  # blue
+    layer.setPixelData(bytes([0, 0, 255, 255]) * 16, 20, 10, 4, 4)  # red 4x4 square at (20, 10)
+    doc.refreshProjection()
+    doc.waitForDone()
+    crop = _decode(KritaDocument(doc).read_image(Bounds(18, 8, 8, 8)))
+    assert (crop.width(), crop.height()) == (8, 8)
+    red, blue = QtGui.QColor(255, 0, 0), QtGui.QColor(0, 0, 255)
+    assert crop.pixelColor(2, 2) == red and crop.pixelColor(5, 5) == red
+    assert crop.pixelColor(1, 1) == blue and crop.pixelColor(6, 6) == blue
+    doc.close()
+
+
+def test_a_soft_selection_gives_grey_mask_values_inside_its_bounds():
+    doc = _document()
+    selection = Selection()
+    selection.select(10, 12, 20, 8, 128)
+    doc.setSelection(selection)
+    adapter = KritaDocument(doc)
+    bounds = adapter.selection_bounds()
+    assert bounds == Bounds(10, 12, 20, 8)
+    mask = _decode(adapter.selection_mask(bounds))
+    assert (mask.width(), mask.height()) == (20, 8)
+    assert abs(QtGui.qGray(mask.pixel(0, 0)) - 128) <= 1
+    assert abs(QtGui.qGray(mask.pixel(19, 7)) - 128) <= 1
+    doc.close()
+
+
+def test_layers_are_listed_and_one_layer_is_read_without_those_above():
+    doc = _document()
+    background = _fill(doc, [0, 255, 0, 255])  # green
+    top = doc.createNode("sketch", "paintlayer")
+    top.setPixelData(bytes([0, 0, 255, 255]) * (64 * 48), 0, 0, 64, 48)  # red, covers all
+    doc.rootNode().addChildNode(top, None)
+    doc.refreshProjection()
+    doc.waitForDone()
+    adapter = KritaDocument(doc)
+    names = {layer.name: layer for layer in adapter.layers()}
+    assert set(names) == {"Background", "sketch"}
+    assert names["sketch"].kind == "paintlayer"
+    image = _decode(adapter.read_layer(background.uniqueId().toString(), Bounds(4, 4, 8, 8)))
+    assert image.pixelColor(1, 1) == QtGui.QColor(0, 255, 0)
+    visible = _decode(adapter.read_image(Bounds(4, 4, 8, 8)))
+    assert visible.pixelColor(1, 1) == QtGui.QColor(255, 0, 0)
+    doc.close()
+
+
+def test_a_deleted_control_layer_gets_a_clear_message():
+    doc = _document()
+    with pytest.raises(UserError) as error:
+        KritaDocument(doc).read_layer("{00000000-0000-0000-0000-000000000000}", Bounds(0, 0, 4, 4))
+    assert "ControlNet" in error.value.message
+    doc.close()
+
+
+def test_the_preview_stays_on_top_when_the_painter_adds_a_layer():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    adapter.show_preview(_png(8, 8, (255, 255, 0, 255)), Bounds(0, 0, 8, 8))
+    doc.rootNode().addChildNode(doc.createNode("new", "paintlayer"), None)
+    adapter.show_preview(_png(8, 8, (255, 0, 255, 255)), Bounds(0, 0, 8, 8))
+    names = [n.name() for n in doc.rootNode().childNodes()]
+    assert names[-1] == PREVIEW_LAYER and names.count(PREVIEW_LAYER) == 1
+    doc.close()
+
+
+def test_a_new_preview_clears_what_the_last_one_left_outside_its_bounds():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    adapter.show_preview(_png(32, 32, (255, 0, 0, 255)), Bounds(0, 0, 32, 32))
+    adapter.show_preview(_png(8, 8, (0, 0, 255, 255)), Bounds(40, 30, 8, 8))
+    preview = doc.rootNode().childNodes()[-1]
+    assert bytes(preview.pixelData(5, 5, 1, 1))[3] == 0
+    assert bytes(preview.pixelData(42, 32, 1, 1)) == bytes([255, 0, 0, 255])
+    doc.close()
+
+
+@pytest.mark.parametrize("model, depth", [("RGBA", "U16"), ("CMYKA", "U8")])
+def test_results_are_not_written_into_other_colour_spaces(model, depth):
+    doc = _document(model=model, depth=depth)
+    before = len(doc.rootNode().childNodes())
+    with pytest.raises(UserError) as error:
+        KritaDocument(doc).apply_result(_png(8, 8, (0, 0, 0, 255)), Bounds(0, 0, 8, 8), "x")
+    assert "8-bit" in error.value.message
+    assert len(doc.rootNode().childNodes()) == before
+    doc.close()
