@@ -8,7 +8,8 @@ ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, a
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
 ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
-ai_cloud_section (the place of the "Cloud GPU" pod panel).
+ai_cloud_section (holds the "Cloud GPU" pod panel, whose names are listed in
+``ui/pod_panel.py``; a pod that becomes ready connects the docker to it).
 
 The connection settings dialog (ai_settings opens it) lists its own names in
 ``ui/connection_dialog.py``.
@@ -26,7 +27,9 @@ from ..settings import Settings
 from ..state.controller import Connector, ControlChoice, Controller, Params, Result
 from ..state.document import DocumentSource
 from ..state.observable import bind
+from ..state.pods import PodController
 from .connection_dialog import ConnectionDialog, ConnectionFields
+from .pod_panel import PodPanel
 
 TOKEN_SECRET = "server_token"
 PASSWORD_SECRET = "server_password"
@@ -55,9 +58,11 @@ class DockerWidget(QtWidgets.QWidget):
         settings_dir: Path | None,
         secrets: SecretStore,
         parent: Any = None,
+        pods: PodController | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("ai_diffusion_content")
+        self.pods = pods or PodController(secrets, idle_minutes=settings.idle_stop_minutes)
         self.controller = controller
         self.settings = settings
         self.settings_dir = settings_dir
@@ -129,13 +134,10 @@ class DockerWidget(QtWidgets.QWidget):
         self.cloud_section = _named(QtWidgets.QWidget(self), "ai_cloud_section")
         inner = QtWidgets.QVBoxLayout(self.cloud_section)
         inner.setContentsMargins(0, 0, 0, 0)
-        note = QtWidgets.QLabel(
-            "Rent a GPU pod here soon. Meanwhile create one with 'ai-diffusion pod create' "
-            "and paste its address above.",
-            self.cloud_section,
-        )
-        note.setWordWrap(True)
-        inner.addWidget(note)
+        self.pod_panel = PodPanel(self.pods, self.cloud_section)
+        inner.addWidget(self.pod_panel)
+        self.pods.ready.connect(self.connect_to_pod)
+        bind(self.controller, "busy", self.pods.job_busy)  # idle auto-stop counts from here
         self.cloud_section.setVisible(False)
 
         def toggle(open_: bool) -> None:
@@ -380,6 +382,14 @@ class DockerWidget(QtWidgets.QWidget):
         dialog.open()
         return dialog
 
+    def connect_to_pod(self, url: str, token: str) -> None:
+        """A cloud pod is ready: connect to its ComfyUI with the pod's token."""
+        self.url.setText(url)
+        self.token.setText(token)
+        self.settings.auth_kind = "token" if token else "none"
+        self.save_settings()
+        self.controller.connect_server(self.connection_fields().config())
+
     def _on_state(self, state: str) -> None:
         connected = state in ("connected", "reconnecting")
         self.connect_button.setText("Disconnect" if connected else "Connect")
@@ -522,13 +532,16 @@ def create_docker_widget(
     settings_dir: Path | None = None,
     secrets: SecretStore | None = None,
     connector: Connector | None = None,
+    pods: PodController | None = None,
 ) -> DockerWidget:
     """The docker content. Inside Krita the plugin passes Krita's documents and the app-data
-    folder; tests pass doubles (``connector`` stands in for ``ComfyClient.connect``)."""
+    folder; tests pass doubles (``connector`` stands in for ``ComfyClient.connect``, ``pods``
+    is the cloud GPU controller, built over the real providers when not given)."""
     if documents is None:
         from ..state.no_documents import NoDocuments
 
         documents = NoDocuments()
     settings = Settings.load(settings_dir) if settings_dir is not None else Settings()
     secrets = secrets or SecretStore()
-    return DockerWidget(Controller(documents, connector), settings, settings_dir, secrets, parent)
+    controller = Controller(documents, connector)
+    return DockerWidget(controller, settings, settings_dir, secrets, parent, pods)

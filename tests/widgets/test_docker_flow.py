@@ -223,3 +223,13 @@ def test_docker_fits_a_300_px_wide_dock(qtbot, setup) -> None:
     widget, *_ = setup
     assert widget.minimumSizeHint().width() <= 300
     assert widget.generate_button.isVisible() and widget.generate_button.width() > 100
+
+
+def test_a_ready_cloud_pod_connects_the_docker_with_its_token(qtbot, setup, tmp_path) -> None:
+    widget, _, connector, _ = setup
+    assert widget.pod_panel.parent() is widget.cloud_section
+    widget.pods.ready.emit("https://pod-8188.proxy.runpod.net", "pod-token-5678")
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
+    config = connector.clients[-1].config
+    assert (config.url, config.token) == ("https://pod-8188.proxy.runpod.net", "pod-token-5678")
+    assert "pod-token-5678" not in (tmp_path / "settings.json").read_text()
