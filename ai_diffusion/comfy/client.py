@@ -371,6 +371,8 @@ class ComfyClient:
             if entry:
                 await self.jobs.settle_from_history(job_id, entry)
             elif job_id not in running and job_id not in pending:
+                if await self.jobs.download_known_results(job_id):
+                    continue
                 if self.jobs.end(job_id):
                     self._emit(
                         Failed(

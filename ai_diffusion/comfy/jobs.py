@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ConnectionFailure, FailureKind
 from .events import Failed, Finished, Interrupted, JobEvent, Preview, Progress, Started
 from .messages import Message, PreviewFrame
 
 log = logging.getLogger(__name__)
+OFFLINE = {FailureKind.REFUSED, FailureKind.DROPPED, FailureKind.TIMEOUT, FailureKind.DNS}
 
 
 @dataclass
@@ -126,6 +128,12 @@ class JobTracker:
                 continue
             self.emit(Finished(job.id, images))
             return
+        if isinstance(error, ConnectionFailure) and error.kind in OFFLINE:
+            # The server is out of reach: keep the job; reconciling after the reconnect
+            # downloads the images (they stay on the server's disk even across a restart).
+            job.images = refs
+            self.jobs[job.id] = job
+            return
         names = ", ".join(str(r.get("filename")) for r in refs) or "unknown"
         self.emit(
             Failed(
@@ -135,6 +143,15 @@ class JobTracker:
                 details=repr(error),
             )
         )
+
+    async def download_known_results(self, job_id: str) -> bool:
+        """For a job the server no longer remembers (restarted after it finished): fetch the
+        images whose names arrived before. False when there are none to fetch."""
+        job = self.jobs.get(job_id)
+        if job is None or not job.images:
+            return False
+        await self._finish(job)
+        return True
 
     async def settle_from_history(self, job_id: str, entry: dict[str, Any]) -> None:
         """Settle a job from its /history entry (after a reconnect)."""

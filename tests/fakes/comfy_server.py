@@ -59,6 +59,7 @@ class Faults:
     malformed_frames: bool = False  # interleave garbage and unknown messages
     step_delay: float = 0.0  # seconds per sampler step
     steps_override: int | None = None
+    view_failures: int = 0  # answer this many /view requests with 500 first
 
 
 @dataclass
@@ -304,6 +305,9 @@ class FakeComfy:
         return web.json_response({prompt_id: entry} if entry else {})
 
     async def h_view(self, request: web.Request) -> web.Response:
+        if self.faults.view_failures > 0:
+            self.faults.view_failures -= 1
+            return web.Response(status=500, text="500 Internal Server Error")
         data = self.outputs.get(request.query.get("filename", ""))
         if data is None:
             return web.Response(status=404)
