@@ -254,7 +254,10 @@ class Controller(StateObject):
 
     async def _listen(self, client: Any) -> None:
         async for event in client.listen():
-            self.handle(event)
+            try:
+                self.handle(event)
+            except Exception as e:  # one bad event (an unreadable preview…) stops nothing else
+                self.message = _painter_message(e)
 
     def handle(self, event: Any) -> None:
         if isinstance(event, ConnectionState):
@@ -317,14 +320,21 @@ class Controller(StateObject):
     def show(self, result: Result) -> None:
         document = self.documents.find(result.document_id)
         if document is not None:
-            document.show_preview(result.image, result.bounds)
+            try:
+                document.show_preview(result.image, result.bounds)
+            except Exception as e:
+                self.message = _painter_message(e)
 
     def apply(self, result: Result) -> str | None:
         document = self.documents.find(result.document_id)
         if document is None:
             return None
-        document.hide_preview()
-        layer = document.apply_result(result.image, result.bounds, result.name)
+        try:
+            document.hide_preview()
+            layer = document.apply_result(result.image, result.bounds, result.name)
+        except Exception as e:  # e.g. a colour model the result cannot be written into
+            self.message = _painter_message(e)
+            return None
         self.message = f"Added layer '{result.name}'."
         return layer
 

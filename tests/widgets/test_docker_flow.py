@@ -233,3 +233,28 @@ def test_a_ready_cloud_pod_connects_the_docker_with_its_token(qtbot, setup, tmp_
     config = connector.clients[-1].config
     assert (config.url, config.token) == ("https://pod-8188.proxy.runpod.net", "pod-token-5678")
     assert "pod-token-5678" not in (tmp_path / "settings.json").read_text()
+
+
+def test_document_errors_become_messages_and_jobs_go_on(qtbot, setup) -> None:
+    widget, documents, connector, _ = setup
+    connect(qtbot, widget)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    document = documents.active()
+    job = generate(qtbot, widget, connector, 1)
+
+    def broken_preview(image, bounds):
+        raise UserError("A result image from the server could not be read.")
+
+    def broken_apply(image, bounds, name):
+        raise UserError("This image uses CMYK colours; convert it to RGB to apply results.")
+
+    document.show_preview = broken_preview
+    client = connector.clients[-1]
+    client.push(Preview(job, b"not an image"))
+    qtbot.waitUntil(lambda: "could not be read" in widget.message.text(), timeout=WAIT)
+    client.push(Finished(job, [png(256, 192)]))  # the listener survived the bad preview
+    qtbot.waitUntil(lambda: widget.history.count() == 1, timeout=WAIT)
+    document.apply_result = broken_apply
+    qtbot.mouseClick(widget.apply_button, Qt.MouseButton.LeftButton)
+    assert widget.message.text().startswith("This image uses CMYK")
+    assert widget.history.count() == 1  # nothing the painter made is lost
