@@ -30,7 +30,7 @@ from ai_diffusion.request import (
     Sampling,
     UpscaleRef,
 )
-from ai_diffusion.workflow import build_workflow, validate_graph
+from ai_diffusion.workflow import build_workflow, default_sampling, validate_graph
 from ai_diffusion.workflow.families import family_of
 from tests.comfy_fixtures import CHECKPOINT, object_info
 from tests.fakes.executor import encode_png
@@ -307,3 +307,15 @@ def test_without_object_info_names_are_taken_as_given() -> None:
     request = BASE.__class__(**{**BASE.__dict__, "checkpoint": "anything.safetensors"})
     g = build_workflow(request).graph
     assert one(g, "CheckpointLoaderSimple")["inputs"]["ckpt_name"] == "anything.safetensors"
+
+
+def test_sampling_defaults_come_from_the_family_and_the_server() -> None:
+    sd15 = default_sampling(CHECKPOINT, INFO)
+    assert (sd15.sampler, sd15.scheduler, sd15.cfg) == ("euler", "normal", 7.0)
+    xl = default_sampling("sd_xl_base_1.0.safetensors", INFO)
+    assert (xl.sampler, xl.scheduler, xl.steps) == ("dpmpp_2m", "karras", 25)
+    # A server without the family's sampler: its first one instead.
+    info = json.loads(json.dumps(INFO))
+    info["KSampler"]["input"]["required"]["sampler_name"][0] = ["ddim", "euler"]
+    assert default_sampling("x", info, family="sdxl").sampler == "ddim"
+    assert default_sampling("x", None, family="flux").scheduler == "simple"

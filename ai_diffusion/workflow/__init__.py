@@ -4,6 +4,7 @@ Pure functions, core ComfyUI nodes only, checked against the server's ``/object_
 """
 
 from .builder import Workflow, build_workflow
+from .defaults import default_sampling
 from .geometry import inpaint_region, sampling_extent
 from .validate import WorkflowInvalid, validate_graph, validate_structure
 
@@ -11,6 +12,7 @@ __all__ = [
     "Workflow",
     "WorkflowInvalid",
     "build_workflow",
+    "default_sampling",
     "inpaint_region",
     "sampling_extent",
     "validate_graph",

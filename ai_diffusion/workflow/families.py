@@ -18,6 +18,11 @@ class Family:
     title: str
     native: Extent
     name_pattern: str  # regex matched against the lower-case file name; "" = fallback
+    # Sampling defaults that suit the family (used when the painter has not chosen).
+    sampler: str = "euler"
+    scheduler: str = "normal"
+    steps: int = 20
+    cfg: float = 7.0
 
 
 FAMILIES = (
@@ -26,10 +31,23 @@ FAMILIES = (
         "Stable Diffusion XL",
         Extent(1024, 1024),
         r"(sdxl|xl[_\-.]|[_\-]xl\b|pony|illustrious)",
+        "dpmpp_2m",
+        "karras",
+        25,
+        6.0,
     ),
-    Family("sd3", "Stable Diffusion 3", Extent(1024, 1024), r"(sd3|sd_3)"),
-    Family("flux", "Flux", Extent(1024, 1024), r"flux"),
-    Family("sd15", "Stable Diffusion 1.5", Extent(512, 512), r""),
+    Family(
+        "sd3",
+        "Stable Diffusion 3",
+        Extent(1024, 1024),
+        r"(sd3|sd_3)",
+        "dpmpp_2m",
+        "sgm_uniform",
+        28,
+        4.5,
+    ),
+    Family("flux", "Flux", Extent(1024, 1024), r"flux", "euler", "simple", 20, 1.0),
+    Family("sd15", "Stable Diffusion 1.5", Extent(512, 512), r"", "euler", "normal", 20, 7.0),
 )
 BY_NAME = {f.name: f for f in FAMILIES}
 DEFAULT = BY_NAME["sd15"]

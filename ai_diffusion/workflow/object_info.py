@@ -56,3 +56,8 @@ MODEL_LISTS = {
 
 def model_lists(object_info: ObjectInfo) -> dict[str, list[str]]:
     return {key: choices(object_info, cls, name) for key, (cls, name) in MODEL_LISTS.items()}
+
+
+def pick(options: list[str], preferred: str) -> str:
+    """``preferred`` if the server lists it (or lists nothing, i.e. unknown), else its first."""
+    return preferred if not options or preferred in options else options[0]
