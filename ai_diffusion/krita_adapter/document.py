@@ -3,6 +3,8 @@
 The only module that reads or writes Krita pixels. Pixel facts (Krita 5): for an RGBA/U8
 document ``pixelData`` bytes are BGRA, row-major, which is QImage's ARGB32 layout on
 little-endian machines; after writing, ``refreshProjection()`` and ``waitForDone()``.
+Documents in other colour spaces are read through an RGBA 8-bit clone, and results are written
+as RGBA 8-bit layers (Krita converts them when compositing), so every document works.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from ..request import Bounds, Extent, Image
 from ..state.document import LayerInfo
 
 PREVIEW_LAYER = "[AI] preview"
+RGBA8 = ("RGBA", "U8")
+SRGB = "sRGB-elle-V2-srgbtrc.icc"  # Krita's built-in sRGB profile
 ARGB32 = QtGui.QImage.Format.Format_ARGB32
 
 
@@ -48,6 +52,15 @@ def _image_to_bgra(image: Image, bounds: Bounds) -> bytes:
     return bytes(qimage.constBits().asarray(size))
 
 
+def _convert(target: Any) -> None:
+    """Convert a cloned document or a duplicated layer to RGBA 8-bit in place."""
+    if not target.setColorSpace(*RGBA8, SRGB):
+        raise UserError(
+            "Krita could not convert this image to RGB 8-bit for generation. Convert it with "
+            "Image › Convert Image Color Space (RGB/Alpha, 8-bit integer) and try again."
+        )
+
+
 def _walk(node: Node) -> list[Node]:
     nodes = []
     for child in node.childNodes():
@@ -72,14 +85,8 @@ class KritaDocument:
     def is_open(self) -> bool:
         return any(KritaDocument(d).id == self._id for d in Krita.instance().documents())
 
-    def check_format(self) -> None:
-        model, depth = self.document.colorModel(), self.document.colorDepth()
-        if (model, depth) != ("RGBA", "U8"):
-            raise UserError(
-                f"This image is {model} {depth}; AI generation works on RGB 8-bit images. Convert "
-                "it with Image › Convert Image Color Space (RGB/Alpha, 8-bit integer), or work "
-                "on a copy."
-            )
+    def is_rgba8(self) -> bool:
+        return (self.document.colorModel(), self.document.colorDepth()) == RGBA8
 
     def extent(self) -> Extent:
         return Extent(self.document.width(), self.document.height())
@@ -105,8 +112,21 @@ class KritaDocument:
         return Image(_png(qimage), bounds.width, bounds.height)
 
     def read_image(self, bounds: Bounds) -> Image:
-        self.check_format()
-        data = self.document.pixelData(bounds.x, bounds.y, bounds.width, bounds.height)
+        """Other colour models and depths (grey, CMYK, 16-bit, float) are read through an
+        RGBA 8-bit copy; the painter's document is not changed."""
+        source = self.document
+        if not self.is_rgba8():
+            source = self.document.clone()
+            source.setBatchmode(True)
+        try:
+            if source is not self.document:
+                _convert(source)
+                source.refreshProjection()
+                source.waitForDone()
+            data = source.pixelData(bounds.x, bounds.y, bounds.width, bounds.height)
+        finally:
+            if source is not self.document:
+                source.close()
         return _bgra_to_image(bytes(data), bounds.width, bounds.height)
 
     def layers(self) -> list[LayerInfo]:
@@ -123,10 +143,12 @@ class KritaDocument:
         )
 
     def read_layer(self, layer_id: str, bounds: Bounds) -> Image:
-        self.check_format()
         node = self._node(layer_id)
         if node is None:
             raise UserError("A ControlNet layer was deleted. Remove it from the ControlNet list.")
+        if (node.colorModel(), node.colorDepth()) != RGBA8:
+            node = node.duplicate()  # a copy outside the image, converted to RGBA 8-bit
+            _convert(node)
         data = node.projectionPixelData(bounds.x, bounds.y, bounds.width, bounds.height)
         return _bgra_to_image(bytes(data), bounds.width, bounds.height)
 
@@ -135,8 +157,15 @@ class KritaDocument:
             (n for n in self.document.rootNode().childNodes() if n.name() == PREVIEW_LAYER), None
         )
 
+    def _new_layer(self, name: str) -> Node:
+        """A paint layer that takes RGBA 8-bit pixels whatever the document's colour space
+        (Krita composites a layer of another colour space into the image)."""
+        node = self.document.createNode(name, "paintlayer")
+        if not self.is_rgba8():
+            _convert(node)
+        return node
+
     def show_preview(self, image: Image, bounds: Bounds) -> None:
-        self.check_format()
         node = self._preview_node()
         top = self.document.rootNode().childNodes()[-1]
         if node is not None and node.uniqueId() != top.uniqueId():
@@ -144,7 +173,7 @@ class KritaDocument:
             node.remove()
             node = None
         if node is None:
-            node = self.document.createNode(PREVIEW_LAYER, "paintlayer")
+            node = self._new_layer(PREVIEW_LAYER)
             self.document.rootNode().addChildNode(node, None)
         else:
             # Clear what an earlier preview left outside the new bounds.
@@ -172,10 +201,9 @@ class KritaDocument:
         """Adding the node is one undo command in Krita 5.1 (``Node.addChildNode`` runs a
         ``KisImageLayerAddCommand``); the pixels are written before the node joins the image,
         so Edit › Undo right after Apply removes the whole result."""
-        self.check_format()
         pixels = _image_to_bgra(image, bounds)
         self.hide_preview()
-        node = self.document.createNode(name, "paintlayer")
+        node = self._new_layer(name)
         node.setPixelData(pixels, bounds.x, bounds.y, bounds.width, bounds.height)
         self.document.rootNode().addChildNode(node, None)
         self.document.refreshProjection()

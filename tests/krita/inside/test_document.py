@@ -104,14 +104,6 @@ def test_documents_are_found_by_id_until_closed():
     assert documents.find(adapter.id) is None
 
 
-def test_other_colour_models_get_a_clear_message():
-    doc = _document(model="GRAYA", depth="U8")
-    with pytest.raises(UserError) as error:
-        KritaDocument(doc).read_image(Bounds(0, 0, 8, 8))
-    assert "Convert Image Color Space" in error.value.message
-    doc.close()
-
-
 def test_a_crop_reads_the_pixels_at_its_own_place():
     doc = _document()
     layer = _fill(doc, [255, 0, 0, 255])  # blue
@@ -190,12 +182,42 @@ def test_a_new_preview_clears_what_the_last_one_left_outside_its_bounds():
     doc.close()
 
 
-@pytest.mark.parametrize("model, depth", [("RGBA", "U16"), ("CMYKA", "U8")])
-def test_results_are_not_written_into_other_colour_spaces(model, depth):
+OTHER_SPACES = [("GRAYA", "U8"), ("RGBA", "U16"), ("RGBA", "F32"), ("CMYKA", "U8")]
+
+
+@pytest.mark.parametrize("model, depth", OTHER_SPACES)
+def test_other_colour_spaces_are_read_as_rgb_8_bit_without_changing_the_document(model, depth):
+    doc = _document(model=model, depth=depth)  # white background
+    KritaDocument(doc).apply_result(_png(8, 8, (0, 0, 0, 255)), Bounds(0, 0, 8, 8), "black")
+    open_documents = len(Krita.instance().documents())
+    image = _decode(KritaDocument(doc).read_image(Bounds(0, 0, 16, 16)))
+    assert len(Krita.instance().documents()) == open_documents  # the RGB copy is gone
+    assert image.pixelColor(2, 2) == QtGui.QColor(0, 0, 0)
+    white = image.pixelColor(12, 12)
+    assert min(white.red(), white.green(), white.blue()) >= 250, white.name()
+    assert (doc.colorModel(), doc.colorDepth()) == (model, depth)
+    doc.close()
+
+
+@pytest.mark.parametrize("model, depth", OTHER_SPACES)
+def test_results_land_in_other_colour_spaces_with_their_soft_alpha(model, depth):
     doc = _document(model=model, depth=depth)
-    before = len(doc.rootNode().childNodes())
-    with pytest.raises(UserError) as error:
-        KritaDocument(doc).apply_result(_png(8, 8, (0, 0, 0, 255)), Bounds(0, 0, 8, 8), "x")
-    assert "8-bit" in error.value.message
-    assert len(doc.rootNode().childNodes()) == before
+    adapter = KritaDocument(doc)
+    adapter.show_preview(_png(8, 8, (255, 0, 0, 255)), Bounds(0, 0, 8, 8))
+    adapter.apply_result(_png(8, 8, (0, 0, 0, 128)), Bounds(0, 0, 8, 8), "[AI] soft (2)")
+    names = [n.name() for n in doc.rootNode().childNodes()]
+    assert names[-1] == "[AI] soft (2)" and PREVIEW_LAYER not in names
+    b, g, r, a = bytes(doc.rootNode().childNodes()[-1].pixelData(3, 3, 1, 1))
+    assert (r, g, b) == (0, 0, 0) and abs(a - 128) <= 1
+    doc.close()
+
+
+def test_a_grey_control_layer_is_read_as_rgb():
+    doc = _document(model="GRAYA", depth="U8")
+    background = doc.rootNode().childNodes()[0]
+    background.setPixelData(bytes([0, 255]) * (64 * 48), 0, 0, 64, 48)  # grey+alpha: black
+    adapter = KritaDocument(doc)
+    image = _decode(adapter.read_layer(background.uniqueId().toString(), Bounds(0, 0, 4, 4)))
+    assert image.pixelColor(1, 1) == QtGui.QColor(0, 0, 0)
+    assert background.colorModel() == "GRAYA"  # the painter's layer is untouched
     doc.close()
