@@ -209,3 +209,20 @@ async def test_fake_answers_feature_flags_and_tells_everyone_the_queue(
             status = await ws.receive_json(timeout=5)
             assert status["type"] == "status"
             assert status["data"]["status"]["exec_info"]["queue_remaining"] >= 1
+
+
+async def test_a_frame_that_breaks_the_handler_does_not_stop_the_stream(
+    client: ComfyClient, server: RunningServer
+) -> None:
+    real = client.jobs.on_message
+
+    async def on_message(message):  # type: ignore[no-untyped-def]
+        if message.type == "execution_cached":
+            raise ValueError("unexpected shape")
+        await real(message)
+
+    client.jobs.on_message = on_message  # type: ignore[method-assign]
+    job = await client.enqueue(build_workflow(txt2img(), client.models.object_info))
+    events = await collect(client, {job})
+    assert ends(events) == {"Finished": 1}
+    assert not any(isinstance(e, ConnectionState) for e in events)  # no reconnect needed

@@ -237,15 +237,18 @@ class ComfyClient:
     async def cancel(self, job_id: str) -> None:
         """Stop this client's job: interrupt it if it runs, remove it if it waits. Never
         touches other people's jobs on a shared server."""
-        queue = await self._queue()
-        running = {str(item[1]) for item in queue.get("queue_running", [])}
-        pending = {str(item[1]) for item in queue.get("queue_pending", [])}
-        if job_id in running:
-            await self._post("/interrupt", {"prompt_id": job_id})
-        elif job_id in pending:
+        removed = False
+        for _ in range(2):  # a second look, in case it started while being removed
+            queue = await self._queue()
+            if job_id in {str(item[1]) for item in queue.get("queue_running", [])}:
+                await self._post("/interrupt", {"prompt_id": job_id})
+                return  # its end arrives as an execution_interrupted event
+            if job_id not in {str(item[1]) for item in queue.get("queue_pending", [])}:
+                break
             await self._post("/queue", {"delete": [job_id]})
-            if self.jobs.end(job_id):
-                self._emit(Interrupted(job_id))
+            removed = True
+        if removed and self.jobs.end(job_id):
+            self._emit(Interrupted(job_id))
 
     async def cancel_all(self) -> None:
         for job_id in self.jobs.outstanding():
@@ -293,11 +296,16 @@ class ComfyClient:
             if ws is not None:
                 try:
                     async for frame in ws:
-                        await self._handle_frame(frame)
+                        try:
+                            await self._handle_frame(frame)
+                        except Exception:  # a bad frame must never stop the stream
+                            log.exception("could not handle a websocket frame")
                 except websockets.ConnectionClosed:
                     pass
-                except Exception:  # a bad frame must never stop the stream
+                except Exception:
                     log.exception("websocket reader error")
+                    with contextlib.suppress(Exception):
+                        await ws.close()
             if self._closed:
                 return
             self._ws = None
