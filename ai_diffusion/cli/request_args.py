@@ -63,7 +63,10 @@ def _read_image(path: Path) -> Any:
     try:
         return PILImage.open(path)
     except (OSError, ValueError) as e:
-        raise UserError(f"Cannot read the image {path}: {e}") from e
+        raise UserError(
+            f"Cannot read the image {path} ({e}). Check the path, and that it is an image file "
+            "(PNG, JPEG, WebP…)."
+        ) from e
 
 
 def _png(image: Any) -> Image:
@@ -100,7 +103,13 @@ def _controls(args: argparse.Namespace) -> tuple[ControlLayer, ...]:
         parts = spec.split(":")
         if len(parts) not in (2, 3, 5):
             raise UserError(f"--control '{spec}' should be MODEL:IMAGE[:STRENGTH[:START:END]].")
-        numbers = [float(p) for p in parts[2:]]
+        try:
+            numbers = [float(p) for p in parts[2:]]
+        except ValueError:
+            raise UserError(
+                f"--control '{spec}': strength, start and end must be numbers, "
+                "e.g. MODEL:IMAGE:0.8:0.1:0.9."
+            ) from None
         strength = numbers[0] if numbers else 1.0
         start, end = (numbers[1], numbers[2]) if len(numbers) == 3 else (0.0, 1.0)
         image = _png(_read_image(Path(parts[1])).convert("RGB"))
