@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from ..qt import Qt, QtCore, QtGui, QtWidgets
-from ..request import LoraRef
 from ..secrets import SecretStore
 from ..settings import Settings
-from ..state.controller import Connector, ControlChoice, Controller, Params, Result
+from ..state.controller import Connector, Controller, Params, Result
 from ..state.document import DocumentSource
 from ..state.observable import bind
 from ..state.pods import PodController
 from .connection_dialog import ConnectionDialog, ConnectionFields
+from .model_lists import ControlBox, LoraBox, combo, set_choices
 from .pod_panel import PodPanel
 
 TOKEN_SECRET = "server_token"
@@ -38,16 +38,6 @@ PASSWORD_SECRET = "server_password"
 def _named(widget: Any, name: str) -> Any:
     widget.setObjectName(name)
     return widget
-
-
-def _combo(parent: Any, name: str) -> Any:
-    """A combo box that long model names do not widen (the docker stays ~300 px wide)."""
-    combo = _named(QtWidgets.QComboBox(parent), name)
-    combo.setSizeAdjustPolicy(
-        QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-    )
-    combo.setMinimumContentsLength(3)
-    return combo
 
 
 class DockerWidget(QtWidgets.QWidget):
@@ -71,8 +61,10 @@ class DockerWidget(QtWidgets.QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._connection_box())
         layout.addWidget(self._prompt_box())
-        layout.addWidget(self._lora_box())
-        layout.addWidget(self._control_box())
+        self.lora_box = LoraBox(self)
+        self.control_box = ControlBox(lambda text: setattr(self.controller, "message", text), self)
+        layout.addWidget(self.lora_box)
+        layout.addWidget(self.control_box)
         layout.addLayout(self._generate_row())
         self.progress = _named(QtWidgets.QProgressBar(self), "ai_progress")
         self.progress.setTextVisible(False)
@@ -156,7 +148,7 @@ class DockerWidget(QtWidgets.QWidget):
     def _prompt_box(self) -> Any:
         box = QtWidgets.QGroupBox("Prompt", self)
         col = QtWidgets.QVBoxLayout(box)
-        self.checkpoint = _combo(box, "ai_checkpoint")
+        self.checkpoint = combo(box, "ai_checkpoint")
         self.prompt = _named(QtWidgets.QPlainTextEdit(box), "ai_prompt")
         self.prompt.setPlaceholderText(
             "Describe the image, e.g. a lighthouse at dusk, oil painting"
@@ -168,66 +160,6 @@ class DockerWidget(QtWidgets.QWidget):
         col.addWidget(self.checkpoint)
         col.addWidget(self.prompt)
         col.addWidget(self.negative)
-        return box
-
-    def _lora_box(self) -> Any:
-        box = QtWidgets.QGroupBox("LoRAs", self)
-        col = QtWidgets.QVBoxLayout(box)
-        row = QtWidgets.QHBoxLayout()
-        self.lora_pick = _combo(box, "ai_lora_pick")
-        self.lora_strength = _named(QtWidgets.QDoubleSpinBox(box), "ai_lora_strength")
-        self.lora_strength.setRange(-4.0, 4.0)
-        self.lora_strength.setSingleStep(0.05)
-        self.lora_strength.setValue(1.0)
-        self.lora_add = _named(QtWidgets.QPushButton("Add", box), "ai_lora_add")
-        row.addWidget(self.lora_pick, 1)
-        row.addWidget(self.lora_strength)
-        row.addWidget(self.lora_add)
-        self.loras = _named(QtWidgets.QListWidget(box), "ai_loras")
-        self.loras.setMaximumHeight(60)
-        self.lora_remove = _named(QtWidgets.QPushButton("Remove", box), "ai_lora_remove")
-        col.addLayout(row)
-        col.addWidget(self.loras)
-        col.addWidget(self.lora_remove)
-        return box
-
-    def _control_box(self) -> Any:
-        box = QtWidgets.QGroupBox("ControlNet layers", self)
-        col = QtWidgets.QVBoxLayout(box)
-        row = QtWidgets.QHBoxLayout()
-        self.control_layer = _combo(box, "ai_control_layer")
-        self.control_model = _combo(box, "ai_control_model")
-        row.addWidget(self.control_layer, 1)
-        row.addWidget(self.control_model, 1)
-        row2 = QtWidgets.QGridLayout()
-        self.control_strength = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_strength")
-        self.control_strength.setRange(0.0, 2.0)
-        self.control_strength.setValue(1.0)
-        self.control_start = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_start")
-        self.control_end = _named(QtWidgets.QDoubleSpinBox(box), "ai_control_end")
-        for spin, value in ((self.control_start, 0.0), (self.control_end, 1.0)):
-            spin.setRange(0.0, 1.0)
-            spin.setSingleStep(0.05)
-            spin.setValue(value)
-        self.control_add = _named(QtWidgets.QPushButton("Add", box), "ai_control_add")
-        row.addWidget(self.control_add)
-        for column, (label, widget) in enumerate(
-            (
-                ("strength", self.control_strength),
-                ("start", self.control_start),
-                ("end", self.control_end),
-            )
-        ):
-            row2.addWidget(QtWidgets.QLabel(label, box), 0, column)
-            row2.addWidget(widget, 1, column)
-
-        self.controls = _named(QtWidgets.QListWidget(box), "ai_controls")
-        self.controls.setMaximumHeight(60)
-        self.control_remove = _named(QtWidgets.QPushButton("Remove", box), "ai_control_remove")
-        col.addLayout(row)
-        col.addLayout(row2)
-        col.addWidget(self.controls)
-        col.addWidget(self.control_remove)
         return box
 
     def _generate_row(self) -> Any:
@@ -288,12 +220,6 @@ class DockerWidget(QtWidgets.QWidget):
         self.apply_button.clicked.connect(self.apply_result)
         self.discard_button.clicked.connect(self.discard_result)
         self.history.itemClicked.connect(self._show_result)
-        self.lora_add.clicked.connect(self._add_lora)
-        self.lora_remove.clicked.connect(lambda: self.loras.takeItem(self.loras.currentRow()))
-        self.control_add.clicked.connect(self._add_control)
-        self.control_remove.clicked.connect(
-            lambda: self.controls.takeItem(self.controls.currentRow())
-        )
         self.strength.valueChanged.connect(self._update_strength_label)
         bind(c, "connection_message", self.status.setText)
         bind(c, "state", self._on_state)
@@ -400,63 +326,22 @@ class DockerWidget(QtWidgets.QWidget):
         if client is None:
             return
         m = client.models
-        for combo, names, keep in (
-            (self.checkpoint, m.checkpoints, self.settings.checkpoint),
-            (self.lora_pick, m.loras, None),
-            (self.control_model, m.controlnets, None),
-        ):
-            current = keep or combo.currentText()
-            combo.clear()
-            combo.addItems(names)
-            if current in names:
-                combo.setCurrentText(current)
+        set_choices(self.checkpoint, m.checkpoints, self.settings.checkpoint or None)
+        set_choices(self.lora_box.pick, m.loras)
+        set_choices(self.control_box.model, m.controlnets)
         self.canvas_changed()
 
     def canvas_changed(self) -> None:
         """The active document changed: layer choices and its results history."""
-        self.control_layer.clear()
         document = self.controller.documents.active()
-        if document is not None:
-            for layer in document.layers():
-                self.control_layer.addItem(layer.name, layer.id)
+        try:
+            self.control_box.set_layers(document.layers() if document is not None else [])
+        except Exception as e:  # the adapter could not list layers: say so, keep going
+            self.controller.message = getattr(e, "message", f"Could not list the layers: {e}")
         self.refresh_history()
-
-    def _add_lora(self) -> None:
-        name = self.lora_pick.currentText()
-        if name:
-            item = QtWidgets.QListWidgetItem(f"{name} ({self.lora_strength.value():.2f})")
-            item.setData(Qt.ItemDataRole.UserRole, (name, self.lora_strength.value()))
-            self.loras.addItem(item)
-
-    def _add_control(self) -> None:
-        layer_id = self.control_layer.currentData()
-        model = self.control_model.currentText()
-        if layer_id is None or not model:
-            self.message.setText("Choose a layer and a ControlNet model first.")
-            return
-        choice = ControlChoice(
-            layer_id,
-            model,
-            self.control_strength.value(),
-            self.control_start.value(),
-            self.control_end.value(),
-        )
-        item = QtWidgets.QListWidgetItem(
-            f"{self.control_layer.currentText()} → {model} ({choice.strength:.2f})"
-        )
-        item.setData(Qt.ItemDataRole.UserRole, choice)
-        self.controls.addItem(item)
 
     def params(self) -> Params:
         s = self.settings
-        loras = [
-            LoraRef(*self.loras.item(i).data(Qt.ItemDataRole.UserRole))
-            for i in range(self.loras.count())
-        ]
-        controls = [
-            self.controls.item(i).data(Qt.ItemDataRole.UserRole)
-            for i in range(self.controls.count())
-        ]
         return Params(
             checkpoint=self.checkpoint.currentText(),
             prompt=self.prompt.toPlainText(),
@@ -468,8 +353,8 @@ class DockerWidget(QtWidgets.QWidget):
             cfg=s.cfg,
             sampler=s.sampler,
             scheduler=s.scheduler,
-            loras=loras,
-            controls=controls,
+            loras=self.lora_box.loras(),
+            controls=self.control_box.controls(),
         )
 
     # Actions (also triggered by Krita shortcuts) ---------------------------------------

@@ -258,3 +258,28 @@ def test_document_errors_become_messages_and_jobs_go_on(qtbot, setup) -> None:
     qtbot.mouseClick(widget.apply_button, Qt.MouseButton.LeftButton)
     assert widget.message.text().startswith("This image uses CMYK")
     assert widget.history.count() == 1  # nothing the painter made is lost
+
+
+def test_loras_and_controlnet_layers_reach_the_request(qtbot, setup) -> None:
+    widget, documents, connector, requests = setup
+    connect(qtbot, widget)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    loras, controls = widget.lora_box, widget.control_box
+    loras.pick.setCurrentText("random-sd15-lora.safetensors")
+    loras.strength.setValue(0.6)
+    qtbot.mouseClick(loras.add, Qt.MouseButton.LeftButton)
+    controls.model.setCurrentText("random-sd15-controlnet.safetensors")
+    assert controls.layer.currentText() == "Sketch"
+    controls.strength.setValue(0.8)
+    controls.end.setValue(0.5)
+    qtbot.mouseClick(controls.add, Qt.MouseButton.LeftButton)
+    assert controls.list.count() == 1
+    generate(qtbot, widget, connector, 1)
+    request = requests[-1]
+    assert [(lora.name, lora.strength) for lora in request.loras] == [
+        ("random-sd15-lora.safetensors", pytest.approx(0.6))
+    ]
+    (control,) = request.controls
+    assert control.model == "random-sd15-controlnet.safetensors"
+    assert (control.strength, control.start, control.end) == (0.8, 0.0, 0.5)
+    assert (control.image.width, control.image.height) == (256, 192)
