@@ -344,7 +344,7 @@ async def no_gpu_available() -> str:
     return await _provider_error("runpod", setup, create)  # type: ignore[arg-type]
 
 
-@case("asks to slow down")
+@case("is refusing requests because too many were sent")
 async def rate_limited() -> str:
     return await _provider_error(
         "runpod", lambda f: setattr(f, "status_once", [429] * 10), lambda p: p.list_pods()
