@@ -74,6 +74,7 @@ class Notifier:
     windowCreated: Any
     imageClosed: Any
     imageCreated: Any
+    applicationClosing: Any
     def setActive(self, value: bool) -> None: ...
 
 class Extension:

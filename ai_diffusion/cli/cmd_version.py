@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import platform
 
-from ai_diffusion.version import __version__
+from ..version import __version__
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ai_diffusion.errors import UserError
+from ..errors import UserError
 
 # Order is the order shown in --help.
 COMMANDS = ["version", "models", "workflow", "generate", "pod"]

@@ -19,8 +19,8 @@ from krita import (
     Window,
 )
 
-from ai_diffusion.qt import QtWidgets
-from ai_diffusion.version import __version__
+from ..qt import QTimer, QtWidgets
+from ..version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ def _build_content(parent: Any) -> Any:
     folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
         setup_file_logging(folder / "logs")
-        return create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
+        content = create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
+        _watch_cloud_costs(content)
+        return content
     except Exception as e:  # the docker must show, with the reason, even when setup fails
         log.exception("docker setup failed")
         label = QtWidgets.QLabel(
@@ -100,6 +102,17 @@ def _build_content(parent: Any) -> Any:
         )
         label.setWordWrap(True)
         return label
+
+
+def _watch_cloud_costs(content: Any) -> None:
+    """A pod costs money while it runs: ask before Krita closes, and offer at start the pods
+    an earlier session left running."""
+    panel, pods = content.pod_panel, content.pods
+    notifier = Krita.instance().notifier()
+    notifier.setActive(True)
+    notifier.applicationClosing.connect(panel.ask_on_exit)
+    pods.orphans_found.connect(panel.offer_orphans)
+    QTimer.singleShot(5000, pods.check_orphans)
 
 
 def register() -> None:
