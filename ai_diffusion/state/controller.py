@@ -115,6 +115,7 @@ class Controller(StateObject):
         self.connector: Connector = connector or ComfyClient.connect
         self.client: Any = None
         self.jobs: dict[str, Job] = {}
+        self._unclaimed: list[Any] = []  # events that arrived before their job was registered
         self.results: list[Result] = []
         self._listener: Any = None
 
@@ -242,6 +243,10 @@ class Controller(StateObject):
         self.progress = (0, request.sampling.steps)
         job_id = await self.client.enqueue(workflow)
         self.jobs[job_id] = Job(job_id, document.id, bounds, request.prompt, request.sampling.seed)
+        early = [e for e in self._unclaimed if e.job_id == job_id]
+        self._unclaimed = [e for e in self._unclaimed if e.job_id != job_id]
+        for event in early:
+            self.handle(event)
         self.busy = True
 
     def cancel(self) -> Any:
@@ -265,6 +270,8 @@ class Controller(StateObject):
             return
         job = self.jobs.get(event.job_id)
         if job is None:
+            # The client may report a job before enqueue() returned its id to us: keep it.
+            self._unclaimed = [*self._unclaimed[-200:], event]
             return
         if isinstance(event, Queued):
             text = f"Queued: {event.position} job(s) ahead" if event.position else "Queued"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -283,3 +284,23 @@ def test_loras_and_controlnet_layers_reach_the_request(qtbot, setup) -> None:
     assert control.model == "random-sd15-controlnet.safetensors"
     assert (control.strength, control.start, control.end) == (0.8, 0.0, 0.5)
     assert (control.image.width, control.image.height) == (256, 192)
+
+
+def test_events_that_arrive_before_enqueue_returns_are_not_lost(qtbot, setup) -> None:
+    """The server may report a job (queue position, start) before the answer to POST /prompt
+    has given the controller its id."""
+    widget, documents, connector, requests = setup
+    connect(qtbot, widget)
+    client = connector.clients[-1]
+    original = client.enqueue
+
+    async def early_enqueue(workflow):
+        job = await original(workflow)
+        client.push(Queued(job, 3))
+        await asyncio.sleep(0.05)  # the listener handles the event before we return
+        return job
+
+    client.enqueue = early_enqueue
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    generate(qtbot, widget, connector, 1)
+    qtbot.waitUntil(lambda: "3 job(s) ahead" in widget.message.text(), timeout=WAIT)
