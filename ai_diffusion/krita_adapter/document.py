@@ -9,6 +9,7 @@ as RGBA 8-bit layers (Krita converts them when compositing), so every document w
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from krita import Document, Krita, Node
@@ -17,6 +18,8 @@ from ..errors import UserError
 from ..qt import QtCore, QtGui
 from ..request import Bounds, Extent, Image
 from ..state.document import LayerInfo
+
+log = logging.getLogger(__name__)
 
 PREVIEW_LAYER = "[AI] preview"
 RGBA8 = ("RGBA", "U8")
@@ -39,7 +42,10 @@ def _bgra_to_image(data: bytes, width: int, height: int) -> Image:
 def _image_to_bgra(image: Image, bounds: Bounds) -> bytes:
     qimage = QtGui.QImage()
     if not qimage.loadFromData(image.data):
-        raise UserError("A result image from the server could not be read.")
+        raise UserError(
+            "An image from the server could not be read (damaged in transfer or an unknown "
+            "format). Generate again; if it keeps happening, report it with the log file."
+        )
     if (qimage.width(), qimage.height()) != (bounds.width, bounds.height):
         qimage = qimage.scaled(
             bounds.width,
@@ -166,6 +172,12 @@ class KritaDocument:
         return node
 
     def show_preview(self, image: Image, bounds: Bounds) -> None:
+        """A preview that cannot be decoded is skipped (the final image still comes)."""
+        try:
+            pixels = _image_to_bgra(image, bounds)
+        except UserError:
+            log.warning("skipped a preview image that could not be decoded")
+            return
         node = self._preview_node()
         top = self.document.rootNode().childNodes()[-1]
         if node is not None and node.uniqueId() != top.uniqueId():
@@ -186,9 +198,7 @@ class KritaDocument:
                     old.width(),
                     old.height(),
                 )
-        node.setPixelData(
-            _image_to_bgra(image, bounds), bounds.x, bounds.y, bounds.width, bounds.height
-        )
+        node.setPixelData(pixels, bounds.x, bounds.y, bounds.width, bounds.height)
         self.document.refreshProjection()
 
     def hide_preview(self) -> None:

@@ -221,3 +221,14 @@ def test_a_grey_control_layer_is_read_as_rgb():
     assert image.pixelColor(1, 1) == QtGui.QColor(0, 0, 0)
     assert background.colorModel() == "GRAYA"  # the painter's layer is untouched
     doc.close()
+
+
+def test_a_preview_that_cannot_be_decoded_is_skipped():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    adapter.show_preview(Image(b"not an image", 8, 8), Bounds(0, 0, 8, 8))
+    assert PREVIEW_LAYER not in [n.name() for n in doc.rootNode().childNodes()]
+    with pytest.raises(UserError) as error:
+        adapter.apply_result(Image(b"not an image", 8, 8), Bounds(0, 0, 8, 8), "[AI] x (1)")
+    assert "could not be read" in error.value.message
+    doc.close()
