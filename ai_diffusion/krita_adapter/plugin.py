@@ -63,7 +63,9 @@ def _dispatch(handler: str | None) -> None:
     if handler is None:
         docker.setVisible(not docker.isVisible())
         return
-    content = docker.widget()
+    content = getattr(docker, "content", None) or docker.findChild(
+        QtWidgets.QWidget, "ai_diffusion_content"
+    )
     method = getattr(content, handler, None)
     if callable(method):
         method()
@@ -73,11 +75,16 @@ class AIDiffusionDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle(DOCKER_TITLE)
-        self.setWidget(_build_content(self))
+        self.content = _build_content(self)
+        # The docker is taller than many screens: let it scroll instead of stretching Krita.
+        scroll = QtWidgets.QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(self.content)
+        self.setWidget(scroll)
 
     def canvasChanged(self, canvas: Any) -> None:
-        content = self.widget()
-        handler = getattr(content, "canvas_changed", None)
+        handler = getattr(self.content, "canvas_changed", None)
         if callable(handler):
             handler()
 

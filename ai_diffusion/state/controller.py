@@ -137,7 +137,7 @@ class Controller(StateObject):
             self._set_state("error", _painter_message(e))
             return
         self.device = _device_text(self.client)
-        self._set_state("connected", f"Connected: {self.device}")
+        self._set_state("connected", f"Connected to {self.client.config.url}")
         self.models_changed.emit()
         self._listener = eventloop.run(self._listen(self.client), on_error=self._report)
 

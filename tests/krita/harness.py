@@ -7,10 +7,12 @@ exception opens a modal dialog; plugins must be enabled in kritarc).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -143,7 +145,15 @@ class Xvfb:
         )
         os.close(write)
         with os.fdopen(read) as f:
-            self.display = ":" + f.readline().strip()
+            number = f.readline().strip()
+        self.display = ":" + number
+        # Xvfb names the display before it accepts connections: wait for its socket.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as s:
+                s.connect(f"/tmp/.X11-unix/X{number}")
+                break
+            time.sleep(0.1)
 
     def close(self) -> None:
         self.proc.terminate()

@@ -2,6 +2,8 @@
 
 from krita import Krita
 
+from ai_diffusion.qt import QtWidgets
+
 DOCKER_ID = "ai_diffusion_docker"
 
 
@@ -12,7 +14,7 @@ def docker_visible(driver):
     yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the docker to exist")
     dock = driver.docker(DOCKER_ID)
     yield (lambda: dock.isVisible(), 10000, "the docker to be visible")
-    content = dock.widget()
+    content = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
     driver.result["title"] = dock.windowTitle()
     driver.result["content"] = content.objectName() if content is not None else None
     driver.result["geometry"] = [dock.x(), dock.y(), dock.width(), dock.height()]

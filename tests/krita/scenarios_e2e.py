@@ -39,7 +39,7 @@ def generate_and_inpaint(driver):
     yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
     dock = driver.docker(DOCKER_ID)
     dock.show()
-    panel = dock.widget()
+    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
     yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
 
     panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])

@@ -48,4 +48,5 @@ def test_docker_builds_its_content_inside_krita():
 
     docker = AIDiffusionDocker()
     assert docker.windowTitle() == DOCKER_TITLE == "AI Image Generation"
-    assert docker.widget().objectName() == "ai_diffusion_content"
+    assert docker.content.objectName() == "ai_diffusion_content"
+    assert docker.widget().widget() is docker.content  # inside a scroll area
