@@ -18,6 +18,7 @@ from ..qt import QtWidgets
 from ..secrets import SecretStore
 from ..state.controller import Controller
 from ..state.observable import bind
+from .names import named as _named
 
 AUTH_KINDS = {"none": "No login", "token": "Token (Bearer)", "basic": "User name and password"}
 
@@ -41,11 +42,6 @@ class ConnectionFields:
             password=(self.password or None) if self.auth_kind == "basic" else None,
             verify_tls=self.verify_tls,
         )
-
-
-def _named(widget: Any, name: str) -> Any:
-    widget.setObjectName(name)
-    return widget
 
 
 class ConnectionDialog(QtWidgets.QDialog):

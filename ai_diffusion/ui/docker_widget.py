@@ -29,15 +29,11 @@ from ..state.observable import bind
 from ..state.pods import PodController
 from .connection_dialog import ConnectionDialog, ConnectionFields
 from .model_lists import ControlBox, LoraBox, combo, set_choices
+from .names import named as _named
 from .pod_panel import PodPanel
 
 TOKEN_SECRET = "server_token"
 PASSWORD_SECRET = "server_password"
-
-
-def _named(widget: Any, name: str) -> Any:
-    widget.setObjectName(name)
-    return widget
 
 
 class DockerWidget(QtWidgets.QWidget):

@@ -9,11 +9,7 @@ from ..qt import Qt, QtWidgets
 from ..request import LoraRef
 from ..state.controller import ControlChoice
 from ..state.document import LayerInfo
-
-
-def _named(widget: Any, name: str) -> Any:
-    widget.setObjectName(name)
-    return widget
+from .names import named as _named
 
 
 def combo(parent: Any, name: str) -> Any:

@@ -12,11 +12,7 @@ from typing import Any
 
 from ..qt import Qt, QtWidgets, exec_dialog
 from ..state.pods import PROVIDERS, PodController
-
-
-def _named(widget: Any, name: str) -> Any:
-    widget.setObjectName(name)
-    return widget
+from .names import named as _named
 
 
 class PodPanel(QtWidgets.QGroupBox):
