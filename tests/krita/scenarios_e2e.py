@@ -47,6 +47,10 @@ def generate_and_inpaint(driver):
     yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
     assert panel.controller.state == "connected", panel.status.text()
     driver.result["status"] = panel.status.text()
+    panel.refresh.click()
+    yield (lambda: "refreshed" in panel.message.text(), 20000, "the model list to refresh")
+    checkpoints = [panel.checkpoint.itemText(i) for i in range(panel.checkpoint.count())]
+    assert CHECKPOINT in checkpoints, checkpoints
 
     # txt2img on the whole canvas
     panel.checkpoint.setCurrentText(CHECKPOINT)
