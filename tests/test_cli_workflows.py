@@ -140,25 +140,31 @@ def test_generate_txt2img_writes_pngs(fake_server: str, tmp_path: Path) -> None:
     assert "step 2/2" in result.stderr
 
 
-def test_generate_inpaint_changes_only_the_masked_area(
-    fake_server: str, tmp_path: Path, pictures: dict[str, Path]
-) -> None:
+def _inpaint(server: str, out: Path, picture: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Run `generate` inpaint; return the input and the written result as int arrays."""
     result = cli(
         "generate",
         "--server",
-        fake_server,
+        server,
         *BASE,
         "--image",
-        str(pictures["picture"]),
+        str(picture),
         "--mask",
-        str(pictures["mask"]),
+        str(mask),
         "--out",
-        str(tmp_path),
+        str(out),
     )
     assert result.returncode == 0, result.stderr
-    (out,) = tmp_path.glob("*.png")
-    before = np.asarray(Image.open(pictures["picture"]).convert("RGB")).astype(int)
-    after = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    (written,) = out.glob("*.png")
+    before = np.asarray(Image.open(picture).convert("RGB")).astype(int)
+    after = np.asarray(Image.open(written).convert("RGB")).astype(int)
+    return before, after
+
+
+def test_generate_inpaint_changes_only_the_masked_area(
+    fake_server: str, tmp_path: Path, pictures: dict[str, Path]
+) -> None:
+    before, after = _inpaint(fake_server, tmp_path, pictures["picture"], pictures["mask"])
     assert after.shape == before.shape
     mask = np.asarray(Image.open(pictures["mask"])) > 0
     # Inside the selection: repainted. Far outside (beyond grow + feather): untouched.
@@ -171,22 +177,7 @@ def test_generate_inpaint_changes_only_the_masked_area(
 def test_generate_inpaint_with_alpha_mask(
     fake_server: str, tmp_path: Path, pictures: dict[str, Path]
 ) -> None:
-    result = cli(
-        "generate",
-        "--server",
-        fake_server,
-        *BASE,
-        "--image",
-        str(pictures["picture"]),
-        "--mask",
-        str(pictures["alpha"]),
-        "--out",
-        str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr
-    (out,) = tmp_path.glob("*.png")
-    before = np.asarray(Image.open(pictures["picture"]).convert("RGB")).astype(int)
-    after = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    before, after = _inpaint(fake_server, tmp_path, pictures["picture"], pictures["alpha"])
     assert np.abs(after[20:50, 20:50] - before[20:50, 20:50]).mean() > 20
     assert np.array_equal(after[120:, 120:], before[120:, 120:])
 
