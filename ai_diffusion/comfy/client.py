@@ -16,7 +16,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
-from ..workflow.builder import Workflow
+from ..request import GenerationRequest
+from ..workflow.builder import Workflow, build_workflow
 from .config import ServerConfig
 from .errors import ConnectionFailure, FailureKind
 from .events import ConnectionState, Failed, Interrupted, JobEvent, Queued
@@ -142,6 +143,13 @@ class ComfyClient:
         await self.session.close()
 
     # Jobs ---------------------------------------------------------------------------------
+
+    async def submit(
+        self, request: GenerationRequest, on_upload: UploadProgress | None = None
+    ) -> str:
+        """The backend contract (``ai_diffusion.backends``): build the ComfyUI graph for
+        ``request`` against this server's nodes and queue it."""
+        return await self.enqueue(build_workflow(request, self.models.object_info), on_upload)
 
     async def enqueue(self, workflow: Workflow, on_upload: UploadProgress | None = None) -> str:
         """Upload the workflow's inputs and queue it; returns the job id (ComfyUI prompt_id)."""

@@ -36,7 +36,7 @@ from ..request import (
     LoraRef,
     Sampling,
 )
-from ..workflow import build_workflow, inpaint_region
+from ..workflow import inpaint_region
 from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
 
@@ -238,10 +238,10 @@ class Controller(StateObject):
         if document is None:
             raise UserError("Open or create an image in Krita first.")
         request, bounds = self.build_request(document, params)
-        workflow = build_workflow(request, self.client.models.object_info)
-        self.message = "Uploading…" if workflow.inputs else "Queueing…"
+        has_inputs = request.image is not None or bool(request.controls)
+        self.message = "Uploading…" if has_inputs else "Queueing…"
         self.progress = (0, request.sampling.steps)
-        job_id = await self.client.enqueue(workflow)
+        job_id = await self.client.submit(request)
         self.jobs[job_id] = Job(job_id, document.id, bounds, request.prompt, request.sampling.seed)
         early = [e for e in self._unclaimed if e.job_id == job_id]
         self._unclaimed = [e for e in self._unclaimed if e.job_id != job_id]

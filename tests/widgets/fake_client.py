@@ -1,4 +1,4 @@
-"""A client double with the ComfyClient interface the controller uses: models, enqueue,
+"""A client double with the backend interface the controller uses: models, submit (enqueue),
 listen (events pushed by the test), cancel, refresh_models, close."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 from ai_diffusion.comfy import DeviceInfo, ServerConfig, ServerModels
 from ai_diffusion.comfy.events import JobEvent
 from ai_diffusion.errors import UserError
+from ai_diffusion.workflow import build_workflow
 from tests.comfy_fixtures import CHECKPOINT, object_info
 
 _CLOSED = object()
@@ -29,6 +30,10 @@ class FakeClient:
         self.refreshed = 0
         self.closed = False
         self.events: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def submit(self, request: Any) -> str:
+        workflow = build_workflow(request, self.models.object_info)
+        return await self.enqueue(workflow)
 
     async def enqueue(self, workflow: Any) -> str:
         self.enqueued.append(workflow)
