@@ -7,7 +7,8 @@ ai_device, ai_checkpoint,
 ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
-ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
+ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_live (the "Live
+painting" panel, names in ``ui/live_panel.py``), ai_cloud_toggle,
 ai_cloud_section (holds the "Cloud GPU" pod panel, whose names are listed in
 ``ui/pod_panel.py``; a pod that becomes ready connects the docker to it).
 
@@ -25,9 +26,11 @@ from ..secrets import SecretStore
 from ..settings import Settings
 from ..state.controller import Connector, Controller, Params, Result
 from ..state.document import DocumentSource
+from ..state.live import LiveMode
 from ..state.observable import bind
 from ..state.pods import PodController
 from .connection_dialog import ConnectionDialog, ConnectionFields
+from .live_panel import LivePanel
 from .model_lists import ControlBox, LoraBox, combo, set_choices
 from .names import named as _named
 from .pod_panel import PodPanel
@@ -73,6 +76,10 @@ class DockerWidget(QtWidgets.QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.preview)
         layout.addWidget(self._history_box())
+        self.live = LiveMode(controller, debounce_ms=settings.live_debounce_ms)
+        self.live_panel = _named(LivePanel(self.live, self._live_model, self), "ai_live")
+        self.checkpoint.currentTextChanged.connect(self.live_panel.params_changed)
+        layout.addWidget(self.live_panel)
         layout.addWidget(self._cloud_section())
         layout.addStretch()
         self._wire()
@@ -111,6 +118,10 @@ class DockerWidget(QtWidgets.QWidget):
         form.addRow(self.status)
         form.addRow(self.device)
         return box
+
+    def _live_model(self) -> tuple[str, str]:
+        """Live painting uses the chosen model and negative prompt."""
+        return self.checkpoint.currentText(), self.negative.toPlainText()
 
     def _cloud_section(self) -> Any:
         """Collapsible place of the "Cloud GPU" pod panel (rent a GPU, connect to it)."""

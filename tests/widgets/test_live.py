@@ -257,3 +257,46 @@ def test_a_slow_model_gets_a_note(qtbot, setup) -> None:
     live, *_ = setup
     live.start(PARAMS)  # random-sd15-tiny: the server has no LCM/Lightning LoRA for it
     assert "lags behind" in live.note
+
+
+def test_the_docker_live_panel_starts_keeps_and_stops(qtbot, qt_loop, tmp_path) -> None:
+    from ai_diffusion.qt import Qt
+    from ai_diffusion.secrets import SecretStore
+    from ai_diffusion.ui.docker_widget import create_docker_widget
+
+    documents = FakeDocuments([FakeDocument()])
+    connector = FakeConnector()
+    widget = create_docker_widget(
+        None, documents, tmp_path, SecretStore(use_system=False), connector
+    )
+    qtbot.addWidget(widget)
+    widget.show()
+    panel, live = widget.live_panel, widget.live
+    assert live.debounce_ms == 300  # the setting's default
+    live.debounce_ms = 0
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert not live.active and "Connect" in panel.message.text()
+    widget.url.setText("127.0.0.1:8188")
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    panel.prompt.setPlainText("a red barn")
+    panel.strength.setValue(40)
+    panel.seed.setValue(11)
+    assert not panel.keep.isEnabled()
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert live.active and panel.start.text() == "Stop live"
+    assert "lags behind" in panel.note.text() and panel.note.isVisibleTo(panel)
+    client = connector.clients[-1]
+    qtbot.waitUntil(lambda: len(client.enqueued) == 1, timeout=WAIT)
+    panel.prompt.setPlainText("a red barn in snow")  # a prompt change sends again
+    qtbot.waitUntil(lambda: len(client.enqueued) == 2, timeout=WAIT)
+    client.push(Finished("job-2", [png(256, 192, (90, 90, 90, 255))]))
+    document = documents.active()
+    qtbot.waitUntil(lambda: panel.keep.isEnabled(), timeout=WAIT)
+    assert document.live_visible and live.result.name.startswith("[AI] a red barn in snow")
+    qtbot.mouseClick(panel.keep, Qt.MouseButton.LeftButton)
+    assert len(document.layers_added) == 1 and "Kept as layer" in panel.message.text()
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert not live.active and not document.live_visible and panel.start.text() == "Start live"
+    assert len(document.layers_added) == 1  # what was kept stays
