@@ -69,6 +69,7 @@ class LiveMode(StateObject):
     message: Observable[str] = Observable("")  # one line for the painter
     note: Observable[str] = Observable("")  # why the chosen model is slow for live use
     has_result: Observable[bool] = Observable(False)
+    busy: Observable[bool] = Observable(False)  # live jobs on the server (idle auto-stop)
 
     result_shown = Signal(object)  # a LiveResult, after it is on the canvas
 
@@ -280,6 +281,7 @@ class LiveMode(StateObject):
             job_id = await client.submit(pending.request)
             self.submitted += 1
             self._own[job_id] = pending  # from now on its events are routed here
+            self.busy = True
             self._latest = job_id
             self._ui.post(self._adopt, job_id)
 
@@ -299,6 +301,7 @@ class LiveMode(StateObject):
         if not isinstance(event, (Finished, Failed, Interrupted)):
             return  # queue position, steps and step previews: the result follows quickly
         pending = self._own.pop(event.job_id, None)
+        self.busy = bool(self._own)
         cancelled = event.job_id in self._cancelled
         self._cancelled.discard(event.job_id)
         if pending is None or not self.active:

@@ -137,6 +137,7 @@ class DockerWidget(QtWidgets.QWidget):
         inner.addWidget(self.pod_panel)
         self.pods.ready.connect(self.connect_to_pod)
         bind(self.controller, "busy", self.pods.job_busy)  # idle auto-stop counts from here
+        bind(self.live, "busy", self.pods.job_busy)  # live painting keeps the pod busy too
         self.cloud_section.setVisible(False)
 
         def toggle(open_: bool) -> None:

@@ -110,6 +110,7 @@ def test_a_newer_canvas_interrupts_the_running_live_job_and_wins(qtbot, setup) -
     live.quiet_time_over()
     second = sent(qtbot, client, 2)
     assert client.cancelled == [first]  # by its own id, and nothing else
+    assert live.busy  # a cloud pod is not idle while live jobs run
     client.push(Interrupted(first))
     client.push(Finished(second, [png(256, 192, (1, 2, 3, 255))]))
     qtbot.waitUntil(lambda: document.live_visible, timeout=WAIT)
@@ -117,6 +118,7 @@ def test_a_newer_canvas_interrupts_the_running_live_job_and_wins(qtbot, setup) -
     assert bounds == Bounds(0, 0, 256, 192) and pixel(live.result, 0, 0) == (1, 2, 3, 255)
     assert len(document.live) == 1 and document.layers_added == []  # painter's layers untouched
     assert not live.controller.jobs and not live.controller.busy  # not the docker's jobs
+    assert not live.busy
 
 
 def test_requests_made_during_an_upload_replace_each_other(qtbot, setup) -> None:
