@@ -39,8 +39,16 @@ def _png(image: Any) -> bytes:
     return bytes(buffer.data())
 
 
-def _bgra_to_image(data: bytes, width: int, height: int) -> Image:
+def _bgra_to_image(data: bytes, width: int, height: int, size: Extent | None = None) -> Image:
     qimage = QtGui.QImage(data, width, height, width * 4, ARGB32)
+    if size is not None and (size.width, size.height) != (width, height):
+        qimage = qimage.scaled(
+            size.width,
+            size.height,
+            QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
+        )
+        width, height = size.width, size.height
     return Image(_png(qimage), width, height)
 
 
@@ -122,23 +130,23 @@ class KritaDocument:
         )
         return Image(_png(qimage), bounds.width, bounds.height)
 
-    def read_image(self, bounds: Bounds) -> Image:
+    def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
         """Other colour models and depths (grey, CMYK, 16-bit, float) are read through an
         RGBA 8-bit copy; the painter's document is not changed. The live preview layer is
         hidden while the image is read."""
         live = self._top_node(LIVE_LAYER)
         if live is None or not live.visible():
-            return self._read_image(bounds)
+            return self._read_image(bounds, size)
         live.setVisible(False)
         self.document.refreshProjection()
         self.document.waitForDone()
         try:
-            return self._read_image(bounds)
+            return self._read_image(bounds, size)
         finally:
             live.setVisible(True)
             self.document.refreshProjection()
 
-    def _read_image(self, bounds: Bounds) -> Image:
+    def _read_image(self, bounds: Bounds, size: Extent | None) -> Image:
         source = self.document
         if not self.is_rgba8():
             source = self.document.clone()
@@ -152,7 +160,7 @@ class KritaDocument:
         finally:
             if source is not self.document:
                 source.close()
-        return _bgra_to_image(bytes(data), bounds.width, bounds.height)
+        return _bgra_to_image(bytes(data), bounds.width, bounds.height, size)
 
     def layers(self) -> list[LayerInfo]:
         return [

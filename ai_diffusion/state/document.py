@@ -42,9 +42,10 @@ class CanvasDocument(Protocol):
         """The selection inside ``bounds`` as an 8-bit grayscale PNG (white = selected)."""
         ...
 
-    def read_image(self, bounds: Bounds) -> Image:
-        """The visible image (all visible layers merged) inside ``bounds``, RGBA PNG. The live
-        preview layer is never part of it."""
+    def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
+        """The visible image (all visible layers merged) inside ``bounds``, RGBA PNG, scaled to
+        ``size`` when given (before encoding: cheaper than scaling the PNG). The live preview
+        layer is never part of it."""
         ...
 
     def layers(self) -> list[LayerInfo]: ...

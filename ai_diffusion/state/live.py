@@ -5,8 +5,9 @@ strength or seed restarts a quiet timer; when it runs out the document is read (
 callback, never inside a task step) and the request handed to one background "pump". The pump
 keeps at most one live job running on the server: before it submits the newest request it
 cancels this client's earlier live jobs by their own ids (a waiting one is removed from the
-queue, a running one interrupted), never anybody else's. Requests that arrive while it uploads
-replace each other, so only the latest canvas travels. Results go to the document's live
+queue, a running one interrupted), never anybody else's. While it uploads, changes only mark
+the canvas stale; it is read once more when the upload is done, so only the latest canvas
+travels and reading never piles up. Results go to the document's live
 preview layer; "Keep" copies the latest into a new layer (one undo step); stopping removes the
 preview layer. Over a dropped connection live painting pauses with a message and resumes when
 the controller reports the server back.
@@ -73,7 +74,7 @@ class LiveMode(StateObject):
 
     result_shown = Signal(object)  # a LiveResult, after it is on the canvas
 
-    def __init__(self, controller: Controller, debounce_ms: int = 300, poll_ms: int = 100) -> None:
+    def __init__(self, controller: Controller, debounce_ms: int = 300, poll_ms: int = 50) -> None:
         super().__init__()
         self.controller = controller
         self.params = LiveParams()
@@ -91,10 +92,9 @@ class LiveMode(StateObject):
         self._key: object = None
         self._own: dict[str, _Pending] = {}  # live job id → what it was for
         self._cancelled: set[str] = set()
-        self._latest: str | None = None  # the newest submitted job
-        self._next: _Pending | None = None  # waiting for the pump
         self._queued: GenerationRequest | None = None  # the newest request read
         self._pump: Any = None
+        self._stale = False  # the canvas changed while the pump was sending
         self._read = 0  # requests read so far
         self._shown = 0  # number of the request whose result is on the canvas
         controller.owners.append(self)
@@ -145,8 +145,8 @@ class LiveMode(StateObject):
         self.paused = False
         self._poll.stop()
         self._quiet.stop()
-        self._next = None
         self._queued = None
+        self._stale = False
         outstanding = [j for j in self._own if j not in self._cancelled]
         self._cancelled.update(outstanding)
         client = self.controller.client
@@ -217,6 +217,9 @@ class LiveMode(StateObject):
             return
         if self.paused:
             return  # resuming schedules a fresh read
+        if self._pump is not None and not self._pump.done():
+            self._stale = True  # read once the pump has sent what it holds: one read per send
+            return
         document = self._find(self._document_id)
         client = self.controller.client
         if document is None or client is None:
@@ -230,9 +233,14 @@ class LiveMode(StateObject):
             return  # what the server works on (or has shown) is already this
         self._queued = request
         self._read += 1
-        self._next = _Pending(request, document.id, bounds, self._read)
-        if self._pump is None or self._pump.done():
-            self._pump = eventloop.run(self._run_pump(client), on_error=self._pump_failed)
+        pending = _Pending(request, document.id, bounds, self._read)
+        self._pump = eventloop.run(self._run_pump(client, pending), on_error=self._pump_failed)
+        self._pump.add_done_callback(lambda _: self._ui.post(self._pump_done))
+
+    def _pump_done(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.quiet_time_over()
 
     def build_request(self, document: LiveCanvas) -> tuple[GenerationRequest, Bounds]:
         """Only the region that matters: the selection with context, else the canvas; scaled
@@ -251,7 +259,7 @@ class LiveMode(StateObject):
         image: Image | None = None
         mask: Image | None = None
         if selection is not None or p.strength < 1.0:
-            image = scaled_png(document.read_image(bounds), target)
+            image = document.read_image(bounds, target)
         if selection is not None:
             mask = scaled_png(document.selection_mask(bounds), target)
         setup = self.setup()
@@ -271,19 +279,18 @@ class LiveMode(StateObject):
 
     # The server side ------------------------------------------------------------------------
 
-    async def _run_pump(self, client: Any) -> None:
+    async def _run_pump(self, client: Any, pending: _Pending) -> None:
         """Network work only: cancel our older live jobs, submit the newest request."""
-        while self._next is not None and self.active:
-            pending, self._next = self._next, None
-            for job_id in [j for j in self._own if j not in self._cancelled]:
-                self._cancelled.add(job_id)
-                await client.cancel(job_id)  # by its own id: never another client's job
-            job_id = await client.submit(pending.request)
-            self.submitted += 1
-            self._own[job_id] = pending  # from now on its events are routed here
-            self.busy = True
-            self._latest = job_id
-            self._ui.post(self._adopt, job_id)
+        for job_id in [j for j in self._own if j not in self._cancelled]:
+            self._cancelled.add(job_id)
+            await client.cancel(job_id)  # by its own id: never another client's job
+        if not self.active:
+            return
+        job_id = await client.submit(pending.request)
+        self.submitted += 1
+        self._own[job_id] = pending  # from now on its events are routed here
+        self.busy = True
+        self._ui.post(self._adopt, job_id)
 
     def _pump_failed(self, error: BaseException) -> None:
         self._queued = None  # the same canvas may be sent again

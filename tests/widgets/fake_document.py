@@ -56,10 +56,12 @@ class FakeDocument:
         mask[s.y : s.y + s.height, s.x : s.x + s.width] = 255
         return to_png(mask[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width])
 
-    def read_image(self, bounds: Bounds) -> Image:
-        return to_png(
-            self.pixels[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
-        )
+    def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
+        crop = self.pixels[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
+        if size is not None and (size.width, size.height) != (bounds.width, bounds.height):
+            scaled = PILImage.fromarray(crop, "RGBA").resize((size.width, size.height))
+            crop = np.asarray(scaled)
+        return to_png(crop)
 
     def layers(self) -> list[LayerInfo]:
         return [LayerInfo("layer-1", "Sketch", "paintlayer")]
