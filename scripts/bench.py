@@ -254,7 +254,11 @@ def qt_stalls(url: str, seconds: float) -> dict[str, float]:
         await controller._connect(ServerConfig(url))
         steps = int(seconds * 10)
         timer.start(int(interval * 1000))
-        await controller._generate(Params(CHECKPOINT, "stall probe", steps=steps, seed=1))
+        # Generate as the button does: from a Qt callback, outside any task step.
+        params = Params(CHECKPOINT, "stall probe", steps=steps, seed=1)
+        QtCore.QTimer.singleShot(0, lambda: controller.generate(params))
+        while not controller.jobs:
+            await asyncio.sleep(0.01)
         deadline = time.perf_counter() + seconds * 3 + 10
         while controller.jobs and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
