@@ -303,8 +303,8 @@ def main() -> int:
     parser.add_argument("--stream-seconds", type=float, default=5.0)
     parser.add_argument(
         "--sections",
-        default="overhead,wire,qt_loop,discovery,live",
-        help="comma-separated: overhead, wire, qt_loop, discovery, live",
+        default="overhead,wire,qt_loop,discovery,live,link",
+        help="comma-separated: overhead, wire, qt_loop, discovery, live, link",
     )
     parser.add_argument(
         "--live-step-delay", type=float, default=0.01, help="fake server seconds per step (live)"
@@ -338,6 +338,13 @@ def main() -> int:
                 servers.append(FakeServer(step_delay=args.live_step_delay)) or servers[-1].url
             )
             results["live"] = [live_latency(live_url, quiet) for quiet in (0, 300)]
+        if "link" in sections and args.server is None:  # the shaper needs a local server
+            from bench_link import Link, encodings, live_through_link, through_link
+
+            link_url = servers.append(FakeServer(step_delay=0.01)) or servers[-1].url
+            results["link"] = asyncio.run(through_link(link_url, Link()))
+            results["link_live"] = live_through_link(link_url, Link())
+            results["link_encodings"] = encodings()
     finally:
         for server in servers:
             server.close()
@@ -378,6 +385,22 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             (f"{quiet}: last stroke→preview − compute − quiet", f"{lv['last_stroke_minus_compute_and_quiet_ms']} ms (read+scale {lv['read_and_scale_p50_ms']} ms)", ""),
             (f"{quiet}: bytes received by the server per stroke", f"{lv['bytes_in_per_stroke']:,} B ({lv['uploads']} uploads)", ""),
         ]  # fmt: skip
+    if "link" in results:
+        link = results["link"]
+        rows.append(("over a home link", link["link"], ""))
+        for name, r in link.items():
+            if name == "link":
+                continue
+            rows.append((f"  {name}: ours / bare − compute", f"{r['ours_minus_compute_s']} / {r['bare_minus_compute_s']} s (×{r['ratio']}); link floor {r['link_floor_s']} s for {r['bytes_up']:,} B up", "≤ bare ×1.05"))  # fmt: skip
+            rows.append((f"  {name}: first preview", f"{r['first_preview_s']} s (compute {r['compute_s']} s)", ""))  # fmt: skip
+    if "link_live" in results:
+        lv = results["link_live"]
+        rows.append(("  live over the link: last stroke→preview − compute − quiet", f"{lv['last_stroke_minus_compute_and_quiet_ms']} ms (read done→preview − compute {lv['sent_to_shown_minus_compute_p50_ms']} ms)", "≤ RTT + 30 ms"))  # fmt: skip
+    for name, row in results.get("link_encodings", {}).items():
+        cells = ", ".join(
+            f"{k} {v['bytes'] / 1e6:.2f} MB/{v['encode_ms']} ms" for k, v in row.items()
+        )
+        rows.append((f"  encodings, {name}", cells, "smallest lossless"))
     rows.append(("peak memory (this process)", f"{results['peak_memory_mb']} MB", ""))
     return rows
 
