@@ -309,6 +309,10 @@ def main() -> int:
     parser.add_argument(
         "--live-step-delay", type=float, default=0.01, help="fake server seconds per step (live)"
     )
+    parser.add_argument("--live-strokes", type=int, default=50)
+    parser.add_argument(
+        "--live-canvas", type=int, default=1024, help="side of the live painting (px)"
+    )
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     results: dict[str, Any] = {"server": args.server or "fake ComfyUI (loopback)"}
@@ -337,7 +341,10 @@ def main() -> int:
             live_url = args.server or (
                 servers.append(FakeServer(step_delay=args.live_step_delay)) or servers[-1].url
             )
-            results["live"] = [live_latency(live_url, quiet) for quiet in (0, 300)]
+            results["live"] = [
+                live_latency(live_url, quiet, args.live_strokes, canvas=args.live_canvas)
+                for quiet in (0, 300)
+            ]
         if "link" in sections and args.server is None:  # the shaper needs a local server
             from bench_link import Link, encodings, live_through_link, through_link
 
@@ -383,7 +390,7 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             (f"{quiet}: stroke→preview − compute p50/p95", f"{lv['minus_compute_p50_ms']} / {lv['minus_compute_p95_ms']} ms (compute {lv['compute_median_ms']} ms)", ""),
             (f"{quiet}: read done→preview − compute p50/p95", f"{lv['sent_to_shown_minus_compute_p50_ms']} / {lv['sent_to_shown_minus_compute_p95_ms']} ms", "≤ RTT + 30 ms"),
             (f"{quiet}: last stroke→preview − compute − quiet", f"{lv['last_stroke_minus_compute_and_quiet_ms']} ms (read+scale {lv['read_and_scale_p50_ms']} ms)", ""),
-            (f"{quiet}: bytes received by the server per stroke", f"{lv['bytes_in_per_stroke']:,} B ({lv['uploads']} uploads)", ""),
+            (f"{quiet}: bytes sent per stroke", f"{lv['bytes_sent_per_stroke']:,} B (server received {lv['bytes_in_per_stroke']} B/stroke, {lv['uploads']} uploads)", ""),
         ]  # fmt: skip
     if "link" in results:
         link = results["link"]

@@ -45,21 +45,26 @@ def _compute_s(history: dict[str, Any]) -> float | None:
 
 
 def live_latency(
-    url: str, quiet_ms: int, strokes: int = 50, rate: float = 5.0, poll_ms: int = 50
+    url: str,
+    quiet_ms: int,
+    strokes: int = 50,
+    rate: float = 5.0,
+    poll_ms: int = 50,
+    canvas: int = 1024,
 ) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from ai_diffusion import eventloop
     from ai_diffusion.comfy import ComfyClient, ServerConfig
     from ai_diffusion.comfy.events import Finished
     from ai_diffusion.qt import QtCore, QtWidgets
-    from ai_diffusion.request import Bounds, GenerationRequest, Sampling
+    from ai_diffusion.request import Bounds, Extent, GenerationRequest, Sampling
     from ai_diffusion.state.controller import Controller
     from ai_diffusion.state.live import LiveMode, LiveParams
     from tests.widgets.fake_document import FakeDocument, FakeDocuments
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     loop = eventloop.install(app, already_running=False)
-    document = FakeDocument(width=1024, height=1024)
+    document = FakeDocument(width=canvas, height=canvas)
     document.pixels[...] = 255  # a sketch on white paper
     controller = Controller(FakeDocuments([document]))
     live = LiveMode(controller, debounce_ms=quiet_ms, poll_ms=poll_ms)
@@ -91,7 +96,7 @@ def live_latency(
 
     def paint() -> None:
         n = document.strokes + 1
-        x, y = rng.randrange(0, 1000), rng.randrange(0, 1000)
+        x, y = rng.randrange(0, canvas - 24), rng.randrange(0, canvas - 24)
         document.paint(Bounds(x, y, 24, 24), (rng.randrange(256), 40, 90))
         stroke_at[n] = time.time()
         if n >= strokes:
@@ -117,6 +122,7 @@ def live_latency(
         client.submit = recording_submit
         other = await ComfyClient.connect(ServerConfig(url))
         stats0 = await _get(url, "/_bench/stats")
+        sent0 = client.traffic.sent
         QtCore.QTimer.singleShot(
             0, lambda: live.start(LiveParams(CHECKPOINT, "bench", strength=0.6, seed=1))
         )
@@ -126,15 +132,20 @@ def live_latency(
         while document.strokes < strokes // 2:
             await asyncio.sleep(0.01)
         other_job.append(
-            await other.submit(GenerationRequest(CHECKPOINT, "other", sampling=Sampling(steps=4)))
+            await other.submit(
+                GenerationRequest(
+                    CHECKPOINT, "other", extent=Extent(64, 64), sampling=Sampling(steps=2)
+                )
+            )
         )
-        deadline = time.time() + 60
+        deadline = time.time() + 240
         while time.time() < deadline:
             await asyncio.sleep(0.05)
             done = timer.isActive() is False and document.strokes >= strokes
             if done and shown and job_strokes.get(shown[-1][0]) == strokes and not live.busy:
                 break
         stats1 = await _get(url, "/_bench/stats")
+        sent = client.traffic.sent - sent0
         histories = {}
         for job_id in [*job_strokes, *other_job]:
             entry = (await _get(url, f"/history/{job_id}")) or {}
@@ -143,7 +154,7 @@ def live_latency(
         await asyncio.sleep(0.1)
         await other.close()
         await controller._disconnect()
-        return {"histories": histories, "stats": (stats0, stats1)}
+        return {"histories": histories, "stats": (stats0, stats1), "sent": sent}
 
     data = loop.run_until_complete(scenario())
     histories = data["histories"]
@@ -197,6 +208,8 @@ def live_latency(
         "sent_to_shown_minus_compute_p95_ms": ms(percentile(per_job, 0.95)) if per_job else None,
         "last_stroke_minus_compute_and_quiet_ms": ms(last) if last is not None else None,
         "read_and_scale_p50_ms": ms(statistics.median(read_s)) if read_s else None,
+        "bytes_sent_per_stroke": round(data["sent"] / max(1, len(stroke_at))),
+        "canvas": canvas,
         "bytes_in_per_stroke": round(bytes_in / max(1, len(stroke_at))) if bytes_in else None,
         "uploads": (stats1["uploads"] - stats0["uploads"]) if stats0 and stats1 else None,
     }
