@@ -302,3 +302,16 @@ def test_the_docker_live_panel_starts_keeps_and_stops(qtbot, qt_loop, tmp_path) 
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     assert not live.active and not document.live_visible and panel.start.text() == "Start live"
     assert len(document.layers_added) == 1  # what was kept stays
+
+
+def test_disconnecting_stops_live_painting(qtbot, setup) -> None:
+    live, document, client, _ = setup
+    assert live.start(PARAMS)
+    live.quiet_time_over()
+    job = sent(qtbot, client, 1)
+    client.push(Finished(job, [png(256, 192)]))
+    qtbot.waitUntil(lambda: document.live_visible, timeout=WAIT)
+    live.controller.disconnect_server()
+    qtbot.waitUntil(lambda: not live.active, timeout=WAIT)
+    assert live.message == "Live painting stopped: disconnected from the server."
+    assert not document.live_visible
