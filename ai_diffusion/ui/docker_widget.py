@@ -375,6 +375,12 @@ class DockerWidget(QtWidgets.QWidget):
     def cancel(self) -> None:
         self.controller.cancel()
 
+    def toggle_live(self) -> None:
+        self.live_panel.toggle()
+
+    def keep_live(self) -> None:
+        self.live.keep()
+
     def _selected_result(self) -> Result | None:
         item = self.history.currentItem()
         if item is None and self.history.count():

@@ -302,6 +302,10 @@ def test_the_docker_live_panel_starts_keeps_and_stops(qtbot, qt_loop, tmp_path) 
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     assert not live.active and not document.live_visible and panel.start.text() == "Start live"
     assert len(document.layers_added) == 1  # what was kept stays
+    widget.toggle_live()  # the Krita actions (shortcuts) do what the buttons do
+    assert live.active and panel.start.isChecked()
+    widget.toggle_live()
+    assert not live.active and not panel.start.isChecked()
 
 
 def test_disconnecting_stops_live_painting(qtbot, setup) -> None:
