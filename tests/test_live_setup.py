@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ai_diffusion.request import LoraRef
+from ai_diffusion.state.live import poll_interval
 from ai_diffusion.workflow.live import live_setup
 from tests.comfy_fixtures import object_info
 
@@ -39,3 +40,8 @@ def test_plain_models_say_they_are_slow_and_samplers_follow_the_server() -> None
     setup = live_setup("random-sd15-tiny.safetensors", [], info)
     assert setup.sampling.sampler in info["KSampler"]["input"]["required"]["sampler_name"][0]
     assert "CPU" in live_setup("x.safetensors", [], device_type="cpu").slow
+
+
+def test_polling_backs_off_when_reading_the_canvas_state_is_slow() -> None:
+    assert poll_interval(50, 0.002) == 50  # a small document: the base interval
+    assert poll_interval(50, 0.040) == 200  # 40 ms per look: at most a fifth of the UI thread

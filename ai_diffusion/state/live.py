@@ -16,6 +16,7 @@ the controller reports the server back.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -33,6 +34,7 @@ from .observable import Observable, StateObject
 from .scaling import scaled_png
 
 log = logging.getLogger(__name__)
+POLL_SHARE = 0.2  # at most this share of the UI thread goes to looking for changes
 PAUSED = (
     "Live painting paused: the connection to the server is lost. It resumes by itself when "
     "the server answers again; your painting is not affected."
@@ -86,7 +88,8 @@ class LiveMode(StateObject):
         self._quiet.setInterval(max(0, debounce_ms))
         self._quiet.timeout.connect(self.quiet_time_over)
         self._poll = QTimer(self)
-        self._poll.setInterval(max(10, poll_ms))
+        self._poll_ms = max(10, poll_ms)
+        self._poll.setInterval(self._poll_ms)
         self._poll.timeout.connect(self.poll)
         self._document_id: str | None = None
         self._key: object = None
@@ -198,7 +201,9 @@ class LiveMode(StateObject):
             self._document_id = document.id
             self.result = None
             self.has_result = False
+        start = time.perf_counter()
         key = self._read_key(document)
+        self._poll.setInterval(poll_interval(self._poll_ms, time.perf_counter() - start))
         if key != self._key:
             self._key = key
             self.schedule()
@@ -404,6 +409,12 @@ class LiveMode(StateObject):
 
     def _report(self, error: BaseException) -> None:
         self.message = _painter_message(error)
+
+
+def poll_interval(base_ms: int, cost_s: float) -> int:
+    """The next poll's delay: ``base_ms``, or longer when reading the canvas state is slow
+    (large documents, many layers), so polling never takes more than POLL_SHARE of the UI."""
+    return max(base_ms, int(cost_s * 1000 / POLL_SHARE))
 
 
 async def _cancel_all(client: Any, job_ids: list[str]) -> None:
