@@ -1,7 +1,8 @@
 """The docker's cloud GPU: choose, create, watch the cost of, and stop a pod.
 
-A Qt object with signals over ``ai_diffusion.cloud``; no widgets, no Krita. The provider's API
-key lives in the password store (``SecretStore``), never in settings.
+A Qt object with signals over ``ai_diffusion.cloud``; no widgets, no Krita. A provider's API key
+typed in the panel is used at once and kept for the session (in memory); saving it also puts it
+in the password store (``SecretStore``). Never in settings.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..cloud import (
 from ..cloud.images import DEFAULT_IMAGE
 from ..cloud.models import new_token
 from ..errors import UserError
+from ..logs import register_secret
 from ..qt import QObject, QTimer, Signal
 from ..secrets import SecretStore
 
@@ -67,6 +69,7 @@ class PodController(QObject):
         self.factory = factory
         self.clock = clock
         self.provider_name = "runpod"
+        self._typed_keys: dict[str, str] = {}  # provider → key typed this session
         self.gpus: list[GpuOption] = []
         self.pod: Pod | None = None
         self.token: str | None = None
@@ -78,15 +81,42 @@ class PodController(QObject):
 
     # Provider and key ----------------------------------------------------------------------
 
-    def has_key(self) -> bool:
-        return bool(self.secrets.get(key_name(self.provider_name)))
+    def api_key(self) -> str | None:
+        """The key for the chosen provider: the one typed this session, else the saved one."""
+        typed = self._typed_keys.get(self.provider_name)
+        return typed or self.secrets.get(key_name(self.provider_name))
 
-    def set_key(self, key: str) -> None:
-        self.secrets.set(key_name(self.provider_name), key.strip())
-        self.message.emit(f"{PROVIDERS[self.provider_name]} API key: {self.secrets.status}")
+    def has_key(self) -> bool:
+        return bool(self.api_key())
+
+    def typed_key(self) -> str:
+        return self._typed_keys.get(self.provider_name, "")
+
+    def use_key(self, key: str) -> None:
+        """A key typed in the panel: used from now on, for this session only ("" forgets it,
+        and the saved key, if any, is used again)."""
+        key = key.strip()
+        register_secret(key or None)
+        if key:
+            self._typed_keys[self.provider_name] = key
+        else:
+            self._typed_keys.pop(self.provider_name, None)
+
+    def save_key(self, key: str) -> None:
+        """Use ``key`` and also keep it in the password store; "" removes the saved key."""
+        name = PROVIDERS[self.provider_name]
+        key = key.strip()
+        if not key:
+            self._typed_keys.pop(self.provider_name, None)
+            self.secrets.delete(key_name(self.provider_name))
+            self.message.emit(f"{name} API key removed from the password store.")
+            return
+        self.use_key(key)
+        self.secrets.set(key_name(self.provider_name), key)
+        self.message.emit(f"{name} API key: {self.secrets.status}")
 
     def provider(self) -> Provider:
-        key = self.secrets.get(key_name(self.provider_name))
+        key = self.api_key()
         if not key:
             raise UserError(
                 f"Enter your {PROVIDERS[self.provider_name]} API key first (from your account "

@@ -25,8 +25,12 @@ class PodPanel(QtWidgets.QGroupBox):
             self.provider.addItem(title, key)
         self.key = _named(QtWidgets.QLineEdit(self), "ai_pod_key")
         self.key.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("API key (kept in your system's password store)")
+        self.key.setToolTip(
+            "Used as soon as you type it, until Krita closes. Save key also keeps it in your "
+            "system's password store for next time."
+        )
         self.save_key = _named(QtWidgets.QPushButton("Save key", self), "ai_pod_save_key")
+        self.save_key.setToolTip("Keep the key in your system's password store for next time")
         key_row = QtWidgets.QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.save_key)
@@ -64,6 +68,7 @@ class PodPanel(QtWidgets.QGroupBox):
     def _wire(self) -> None:
         p = self.pods
         self.provider.currentIndexChanged.connect(self._provider_changed)
+        self.key.textChanged.connect(p.use_key)
         self.save_key.clicked.connect(self._save_key)
         self.find.clicked.connect(lambda: p.find_gpus())
         self.create.clicked.connect(self._create)
@@ -78,16 +83,19 @@ class PodPanel(QtWidgets.QGroupBox):
         self._provider_changed()
 
     def _save_key(self) -> None:
-        self.pods.set_key(self.key.text())
-        self.key.clear()
-        self._provider_changed()
+        self.pods.save_key(self.key.text())
+        self._show_key()
 
     def _provider_changed(self, *_: Any) -> None:
         self.pods.provider_name = self.provider.currentData()
+        self._show_key()
+
+    def _show_key(self) -> None:
+        """The field shows the key typed this session for the chosen provider (masked); a
+        saved key is only named in the placeholder."""
+        self.key.setText(self.pods.typed_key())
         self.key.setPlaceholderText(
-            "API key saved"
-            if self.pods.has_key()
-            else "API key (kept in your system's password store)"
+            "API key saved" if self.pods.has_key() else "API key (from the provider's website)"
         )
 
     def _show_gpus(self) -> None:

@@ -15,6 +15,7 @@ from tests.fakes.comfy_server import FakeComfy
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
 from tests.test_cli_pod import ThreadServers
+from tests.test_secrets import MemoryKeyring
 
 
 class Clock:
@@ -47,15 +48,63 @@ def cloud() -> Iterator[dict]:
 
 
 @pytest.mark.parametrize("provider", ["runpod", "vast"])
+def test_typed_key_is_used_at_once_and_not_stored(qtbot, qt_loop, cloud, provider: str) -> None:
+    """The painter types the key and presses Find GPUs, then Create, without Save key."""
+    keyring = MemoryKeyring()
+    pods = PodController(SecretStore(keyring), cloud["factory"], clock=Clock())
+    panel = PodPanel(pods)
+    qtbot.addWidget(panel)
+    panel.provider.setCurrentIndex(panel.provider.findData(provider))
+    qtbot.keyClicks(panel.key, cloud[provider].api_key)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
+    assert "API key first" not in panel.message.text()
+    with qtbot.waitSignal(pods.ready, timeout=20000):
+        qtbot.mouseClick(panel.create, Qt.MouseButton.LeftButton)
+    assert pods.pod is not None and pods.pod.name.startswith("krita-")
+    # Kept for the session (switching providers and back keeps it), not in the password store.
+    other = "vast" if provider == "runpod" else "runpod"
+    panel.provider.setCurrentIndex(panel.provider.findData(other))
+    assert panel.key.text() == ""
+    panel.provider.setCurrentIndex(panel.provider.findData(provider))
+    assert panel.key.text() == cloud[provider].api_key
+    assert keyring.items == {}
+    pods.terminate()
+    qtbot.waitUntil(lambda: pods.pod is None, timeout=10000)
+
+
+@pytest.mark.parametrize("provider", ["runpod", "vast"])
+def test_typed_key_wins_over_an_old_saved_one(qtbot, qt_loop, cloud, provider: str) -> None:
+    keyring = MemoryKeyring()
+    secrets = SecretStore(keyring)
+    secrets.set(f"{provider}_api_key", "revoked-key-from-last-year")
+    pods = PodController(secrets, cloud["factory"], clock=Clock())
+    panel = PodPanel(pods)
+    qtbot.addWidget(panel)
+    panel.provider.setCurrentIndex(panel.provider.findData(provider))
+    assert panel.key.placeholderText() == "API key saved"
+    qtbot.keyClicks(panel.key, cloud[provider].api_key)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: panel.gpu.count() > 0 or "refused" in panel.message.text(), timeout=10000
+    )
+    assert panel.gpu.count() > 0, panel.message.text()
+    # Save key stores the typed key in the password store, in place of the old one.
+    qtbot.mouseClick(panel.save_key, Qt.MouseButton.LeftButton)
+    assert keyring.items[("ai_diffusion", f"{provider}_api_key")] == cloud[provider].api_key
+    assert "password store" in panel.message.text()
+
+
+@pytest.mark.parametrize("provider", ["runpod", "vast"])
 def test_key_to_ready_pod_to_nothing_running(qtbot, qt_loop, cloud, provider: str) -> None:
     secrets = SecretStore(use_system=False)
     pods = PodController(secrets, cloud["factory"], clock=Clock())
     panel = PodPanel(pods)
     qtbot.addWidget(panel)
     panel.provider.setCurrentIndex(panel.provider.findData(provider))
-    panel.key.setText(cloud[provider].api_key)
+    qtbot.keyClicks(panel.key, cloud[provider].api_key)
     qtbot.mouseClick(panel.save_key, Qt.MouseButton.LeftButton)
-    assert panel.key.text() == "" and secrets.get(f"{provider}_api_key") == cloud[provider].api_key
+    assert secrets.get(f"{provider}_api_key") == cloud[provider].api_key
     qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
     assert "$" in panel.gpu.itemText(0) and "/h" in panel.gpu.itemText(0)
