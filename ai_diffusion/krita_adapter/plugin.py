@@ -7,6 +7,7 @@ Krita document adapter. Nothing below imports it.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,7 @@ class AIDiffusionDocker(DockWidget):
 
 
 def _build_content(parent: Any) -> Any:
+    from ..cloud import ProviderEndpoints
     from ..logs import setup_file_logging
     from ..ui.docker_widget import create_docker_widget
     from .document import KritaDocuments
@@ -97,7 +99,11 @@ def _build_content(parent: Any) -> Any:
     folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
         setup_file_logging(folder / "logs")
-        content = create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
+        # The providers' addresses, as for the CLI: AI_DIFFUSION_RUNPOD_API and friends.
+        endpoints = ProviderEndpoints.from_env(os.environ)
+        content = create_docker_widget(
+            parent, KritaDocuments(), settings_dir=folder, providers=endpoints.provider
+        )
         _watch_cloud_costs(content)
         return content
     except Exception as e:  # the docker must show, with the reason, even when setup fails

@@ -23,8 +23,7 @@ from ..cloud import (
     PodSpec,
     PodState,
     Provider,
-    RunPodProvider,
-    VastProvider,
+    ProviderEndpoints,
     create_pod_with_fallback,
     find_orphans,
     wait_until_ready,
@@ -42,7 +41,8 @@ PROVIDERS = {"runpod": "RunPod", "vast": "vast.ai"}
 
 
 def default_factory(name: str, key: str) -> Provider:
-    return RunPodProvider(key) if name == "runpod" else VastProvider(key)
+    """The providers at their public addresses (the plugin passes ``ProviderEndpoints``)."""
+    return ProviderEndpoints().provider(name, key)
 
 
 def key_name(provider: str) -> str:

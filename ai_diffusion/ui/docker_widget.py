@@ -26,7 +26,7 @@ from ..settings import Settings
 from ..state.controller import Connector, Controller, Params, Result
 from ..state.document import DocumentSource
 from ..state.observable import bind
-from ..state.pods import PodController
+from ..state.pods import PodController, ProviderFactory, default_factory
 from .connection_dialog import ConnectionDialog, ConnectionFields
 from .model_lists import ControlBox, LoraBox, combo, set_choices
 from .names import named as _named
@@ -414,10 +414,13 @@ def create_docker_widget(
     secrets: SecretStore | None = None,
     connector: Connector | None = None,
     pods: PodController | None = None,
+    providers: ProviderFactory = default_factory,
 ) -> DockerWidget:
-    """The docker content. Inside Krita the plugin passes Krita's documents and the app-data
-    folder; tests pass doubles (``connector`` stands in for ``ComfyClient.connect``, ``pods``
-    is the cloud GPU controller, built over the real providers when not given)."""
+    """The docker content. Inside Krita the plugin passes Krita's documents, the app-data
+    folder and ``providers`` (makes the cloud providers at the addresses from the environment,
+    ``ProviderEndpoints.provider``); tests pass doubles (``connector`` stands in for
+    ``ComfyClient.connect``, ``pods`` is the cloud GPU controller, built over ``providers``
+    when not given)."""
     if documents is None:
         from ..state.no_documents import NoDocuments
 
@@ -425,4 +428,6 @@ def create_docker_widget(
     settings = Settings.load(settings_dir) if settings_dir is not None else Settings()
     secrets = secrets or SecretStore()
     controller = Controller(documents, connector)
+    if pods is None:
+        pods = PodController(secrets, providers, idle_minutes=settings.idle_stop_minutes)
     return DockerWidget(controller, settings, settings_dir, secrets, parent, pods)

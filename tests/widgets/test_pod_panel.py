@@ -19,8 +19,8 @@ from tests.test_secrets import MemoryKeyring
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
 
     def __call__(self) -> float:
         return self.now
@@ -30,8 +30,11 @@ class Clock:
 def cloud() -> Iterator[dict]:
     servers = ThreadServers()
     comfy = servers.serve(FakeComfy.create().app())
-    runpod, vast = FakeRunPod(), FakeVast(comfy_port=int(comfy.rsplit(":", 1)[1]))
+    wall = Clock(1_800_000_000.0)
+    runpod = FakeRunPod(comfy_url=comfy, clock=wall)
+    vast = FakeVast(comfy_port=int(comfy.rsplit(":", 1)[1]), clock=wall)
     urls = {"runpod": servers.serve(runpod.app()), "vast": servers.serve(vast.app())}
+    proxy = runpod.proxy_template(servers.serve(runpod.proxy_app()))
 
     async def no_sleep(_: float) -> None:
         return None
@@ -39,11 +42,19 @@ def cloud() -> Iterator[dict]:
     def factory(name: str, key: str):
         if name == "runpod":
             return RunPodProvider(
-                key, base_url=urls["runpod"], proxy_template=comfy, sleep=no_sleep
+                key, base_url=urls["runpod"], proxy_template=proxy, sleep=no_sleep
             )
-        return VastProvider(key, base_url=urls["vast"], sleep=no_sleep)
+        return VastProvider(key, base_url=urls["vast"], sleep=no_sleep, wall_clock=wall)
 
-    yield {"factory": factory, "runpod": runpod, "vast": vast, "comfy": comfy}
+    yield {
+        "factory": factory,
+        "runpod": runpod,
+        "vast": vast,
+        "comfy": comfy,
+        "urls": urls,
+        "proxy": proxy,
+        "wall": wall,
+    }
     servers.close()
 
 
@@ -159,3 +170,21 @@ def test_missing_key_says_what_to_do(qtbot, qt_loop, cloud) -> None:
     qtbot.addWidget(panel)
     qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "API key first" in panel.message.text(), timeout=5000)
+
+
+def test_docker_uses_the_provider_addresses_it_is_given(qtbot, qt_loop, cloud, tmp_path) -> None:
+    """Inside Krita the plugin passes the addresses from AI_DIFFUSION_RUNPOD_API & co."""
+    from ai_diffusion.cloud import ProviderEndpoints
+    from ai_diffusion.ui.docker_widget import create_docker_widget
+
+    endpoints = ProviderEndpoints(runpod_api=cloud["urls"]["runpod"], runpod_proxy=cloud["proxy"])
+    widget = create_docker_widget(
+        None, None, tmp_path, SecretStore(use_system=False), providers=endpoints.provider
+    )
+    qtbot.addWidget(widget)
+    panel = widget.pod_panel
+    qtbot.keyClicks(panel.key, cloud["runpod"].api_key)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.message.text() not in ("", "Looking for GPUs…"), timeout=10000)
+    assert panel.gpu.count() == 3, panel.message.text()
+    assert ("GET", "/v2/catalog/gpus") in cloud["runpod"].requests
