@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -188,3 +189,43 @@ def test_docker_uses_the_provider_addresses_it_is_given(qtbot, qt_loop, cloud, t
     qtbot.waitUntil(lambda: panel.message.text() not in ("", "Looking for GPUs…"), timeout=10000)
     assert panel.gpu.count() == 3, panel.message.text()
     assert ("GET", "/v2/catalog/gpus") in cloud["runpod"].requests
+
+
+def _spent(bar: str) -> float:
+    match = re.search(r"\$(\d+\.\d\d) spent", bar)
+    assert match, bar
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("provider", ["runpod", "vast"])
+def test_money_shown_is_price_times_running_time(qtbot, qt_loop, cloud, provider: str) -> None:
+    """Over a 2-minute run, polled every 15 s as the panel does, the bar's money is the
+    stand-in's price × the time the pod has been running, within a cent."""
+    wall = cloud["wall"]
+    pods = PodController(SecretStore(use_system=False), cloud["factory"], clock=wall)
+    panel = PodPanel(pods)
+    qtbot.addWidget(panel)
+    panel.provider.setCurrentIndex(panel.provider.findData(provider))
+    qtbot.keyClicks(panel.key, cloud[provider].api_key)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
+    panel.gpu.setCurrentIndex(panel.gpu.count() - 1)  # the dearest: errors show sooner
+    with qtbot.waitSignal(pods.ready, timeout=20000):
+        qtbot.mouseClick(panel.create, Qt.MouseButton.LeftButton)
+    assert pods.pod is not None
+    fake = cloud[provider]
+    if provider == "runpod":
+        price, started = fake.pods[pods.pod.id]["price"], fake.pods[pods.pod.id]["running_since"]
+    else:
+        instance = fake.instances[int(pods.pod.id)]
+        price, started = instance["dph_total"], instance["start_date"]
+    assert f"${price:.2f}/h" in panel.bar.text()
+    for _ in range(8):
+        wall.now += 15
+        with qtbot.waitSignal(pods.pod_changed, timeout=10000):
+            pods.tick()
+        expected = price * (wall.now - started) / 3600
+        assert abs(_spent(panel.bar.text()) - expected) <= 0.01, (panel.bar.text(), expected)
+    assert wall.now - started >= 120 and "0 h 02 min" in panel.bar.text()
+    pods.terminate()
+    qtbot.waitUntil(lambda: pods.pod is None, timeout=10000)
