@@ -118,12 +118,27 @@ def _build_content(parent: Any) -> Any:
 
 
 def _watch_cloud_costs(content: Any) -> None:
-    """A pod costs money while it runs: ask before Krita closes, and offer at start the pods
-    an earlier session left running."""
+    """A pod costs money while it runs: ask when the docker's window closes (Krita's
+    applicationClosing comes after the docker is gone), and offer at start the pods an
+    earlier session left running."""
+    from ..ui.pod_panel import AskBeforeClosing
+
     panel, pods = content.pod_panel, content.pods
+    guard = AskBeforeClosing(panel)
+
+    def watch_window() -> None:  # the docker is put into its window after it is built
+        try:
+            window = content.window()
+        except RuntimeError:  # this docker's window is already gone
+            return
+        if window is not content and window.property("ai_diffusion_asks") is None:
+            window.installEventFilter(guard)
+            window.setProperty("ai_diffusion_asks", True)
+
     notifier = Krita.instance().notifier()
     notifier.setActive(True)
-    notifier.applicationClosing.connect(panel.ask_on_exit)
+    notifier.windowCreated.connect(watch_window)
+    QTimer.singleShot(0, watch_window)
     pods.orphans_found.connect(panel.offer_orphans)
     QTimer.singleShot(5000, pods.check_orphans)
 

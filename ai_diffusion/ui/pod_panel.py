@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..qt import Qt, QtWidgets, exec_dialog
+from ..qt import QObject, Qt, QtCore, QtWidgets, exec_dialog
 from ..state.pods import PROVIDERS, PodController
 from .names import named as _named
 
@@ -137,8 +137,18 @@ class PodPanel(QtWidgets.QGroupBox):
         box.addButton("Keep it running", QtWidgets.QMessageBox.ButtonRole.RejectRole)
         exec_dialog(box)
         clicked = box.clickedButton()
-        if clicked in (stop, terminate):
+        if clicked not in (stop, terminate):
+            return
+        try:
             self.pods.run_blocking("stop" if clicked is stop else "terminate")
+        except Exception as e:  # the painter must know the pod may still cost money
+            message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            QtWidgets.QMessageBox.warning(
+                self,
+                "The cloud GPU may still be running",
+                f"{pod.name} could not be stopped: {message}\nStop it on the provider's "
+                "website, or it keeps costing money.",
+            )
 
     def offer_orphans(self, pods: list[Any]) -> None:
         """At start: pods named krita-* still running — connect to one, or stop them."""
@@ -155,3 +165,20 @@ class PodPanel(QtWidgets.QGroupBox):
             self.pods.adopt(pods[0])
         elif box.clickedButton() is stop:
             self.pods.stop_pods(pods)
+
+
+class AskBeforeClosing(QObject):
+    """Asks about a running pod when the window holding the docker gets its Close event.
+
+    Krita's ``applicationClosing`` comes only after its windows, with this docker, are
+    destroyed: too late to ask. Install on the docker's window (``window.installEventFilter``).
+    """
+
+    def __init__(self, panel: PodPanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if event.type() == QtCore.QEvent.Type.Close:
+            self.panel.ask_on_exit()
+        return False

@@ -76,6 +76,7 @@ class FakeRunPod:
     fail_with_error: bool = False  # pods go to ERROR instead of RUNNING
     requests: list[tuple[str, str]] = field(default_factory=list)
     comfy_url: str = ""  # where the proxy sends every running pod's HTTP port
+    proxied: list[str] = field(default_factory=list)  # "pod_id:port/path" passed through
     clock: Callable[[], float] = time.time
 
     def app(self) -> web.Application:
@@ -107,6 +108,7 @@ class FakeRunPod:
         if pod["status"] != "RUNNING" or f"{port}/http" not in pod["ports"] or not self.comfy_url:
             return bad_gateway()  # RunPod: the service is not up (yet)
         tail = request.match_info["tail"] or "/"
+        self.proxied.append(f"{pod['id']}:{port}{tail}")
         query = f"?{request.query_string}" if request.query_string else ""
         return await forward(request, self.comfy_url.rstrip("/") + tail + query)
 

@@ -229,3 +229,37 @@ def test_money_shown_is_price_times_running_time(qtbot, qt_loop, cloud, provider
     assert wall.now - started >= 120 and "0 h 02 min" in panel.bar.text()
     pods.terminate()
     qtbot.waitUntil(lambda: pods.pod is None, timeout=10000)
+
+
+def test_closing_the_window_asks_and_stops_the_running_pod(qtbot, qt_loop, cloud) -> None:
+    """What Krita's window does when it closes: the question shows, "Stop it" stops the pod."""
+    from ai_diffusion.qt import QTimer, QtWidgets
+    from ai_diffusion.ui.pod_panel import AskBeforeClosing
+
+    window = QtWidgets.QMainWindow()
+    qtbot.addWidget(window)
+    pods = PodController(SecretStore(use_system=False), cloud["factory"], clock=Clock())
+    panel = PodPanel(pods, window)
+    window.setCentralWidget(panel)
+    window.installEventFilter(AskBeforeClosing(panel))
+    window.show()
+    qtbot.keyClicks(panel.key, cloud["runpod"].api_key)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
+    with qtbot.waitSignal(pods.ready, timeout=20000):
+        qtbot.mouseClick(panel.create, Qt.MouseButton.LeftButton)
+    pod_id = pods.pod.id
+    seen: list[str] = []
+
+    def answer() -> None:
+        box = QtWidgets.QApplication.activeModalWidget()
+        if not isinstance(box, QtWidgets.QMessageBox):
+            QTimer.singleShot(50, answer)
+            return
+        seen.append(box.windowTitle())
+        next(b for b in box.buttons() if b.text() == "Stop it").click()
+
+    QTimer.singleShot(50, answer)
+    window.close()
+    assert seen == ["A cloud GPU is still running"]
+    assert cloud["runpod"].pods[pod_id]["status"] == "EXITED"
