@@ -86,6 +86,7 @@ def test_rent_generate_and_terminate_on_both_providers(
         assert "/h" in result[f"{provider}_bar"] and "spent" in result[f"{provider}_bar"]
         assert result[f"{provider}_results"] == 1
         assert "terminated" in result[f"{provider}_after_terminate"]
+        assert result[f"{provider}_status_after_terminate"] == "Disconnected."
     # The docker reached ComfyUI through the RunPod proxy, its websocket included.
     proxy = stand_ins.env["AI_DIFFUSION_RUNPOD_PROXY"].split("{pod_id}")[0]
     assert result["runpod_url"].startswith(proxy), result["runpod_url"]

@@ -56,6 +56,7 @@ class PodController(QObject):
     pod_changed = Signal()  # price, time, money spent
     ready = Signal(str, str)  # ComfyUI url, token ("" when none)
     orphans_found = Signal(list)  # pods named krita-* still running
+    released = Signal()  # the pod no longer serves ComfyUI (stopped, terminated, gone)
 
     def __init__(
         self,
@@ -179,11 +180,14 @@ class PodController(QObject):
         async def refresh() -> None:
             if self.pod is None:
                 return
+            was_running = self.pod.state is PodState.running
             pod = await self.provider().get_pod(self.pod.id)
             self.pod = pod
             if pod is None or pod.state is PodState.terminated:
                 self.timer.stop()
             self.pod_changed.emit()
+            if was_running and (pod is None or pod.state is not PodState.running):
+                self.released.emit()  # e.g. stopped on the provider's website
 
         return self._run(refresh())
 
@@ -206,6 +210,8 @@ class PodController(QObject):
             self.message.emit(done)
             self.pod = await provider.get_pod(self.pod.id)
             self.pod_changed.emit()
+            if action in ("stop", "terminate"):
+                self.released.emit()
 
         return self._run(act())
 

@@ -125,6 +125,8 @@ class DockerWidget(QtWidgets.QWidget):
         self.pod_panel = PodPanel(self.pods, self.cloud_section)
         inner.addWidget(self.pod_panel)
         self.pods.ready.connect(self.connect_to_pod)
+        self.pods.released.connect(self._pod_released)
+        self._pod_url: str | None = None
         bind(self.controller, "busy", self.pods.job_busy)  # idle auto-stop counts from here
         self.cloud_section.setVisible(False)
 
@@ -306,11 +308,19 @@ class DockerWidget(QtWidgets.QWidget):
 
     def connect_to_pod(self, url: str, token: str) -> None:
         """A cloud pod is ready: connect to its ComfyUI with the pod's token."""
+        self._pod_url = url
         self.url.setText(url)
         self.token.setText(token)
         self.settings.auth_kind = "token" if token else "none"
         self.save_settings()
         self.controller.connect_server(self.connection_fields().config())
+
+    def _pod_released(self) -> None:
+        """The pod the docker is connected to stopped or ended: disconnect rather than keep
+        trying to reconnect to it."""
+        connected = self.controller.state in ("connecting", "connected", "reconnecting")
+        if connected and self._pod_url and self.url.text().strip() == self._pod_url:
+            self.controller.disconnect_server()
 
     def _on_state(self, state: str) -> None:
         connected = state in ("connected", "reconnecting")

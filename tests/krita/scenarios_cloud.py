@@ -132,6 +132,13 @@ def _terminate(driver, provider):
         f"{provider}: the pod to be terminated ({panel.message.text()})",
     )
     driver.result[f"{provider}_after_terminate"] = panel.message.text()
+    content = driver.content
+    yield (
+        lambda: content.controller.state == "disconnected",
+        10000,
+        f"{provider}: the docker to let go of the ended pod ({content.status.text()})",
+    )
+    driver.result[f"{provider}_status_after_terminate"] = content.status.text()
 
 
 def rent_generate_terminate(driver):

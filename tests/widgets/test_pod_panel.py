@@ -263,3 +263,26 @@ def test_closing_the_window_asks_and_stops_the_running_pod(qtbot, qt_loop, cloud
     window.close()
     assert seen == ["A cloud GPU is still running"]
     assert cloud["runpod"].pods[pod_id]["status"] == "EXITED"
+
+
+@pytest.mark.parametrize("provider", ["runpod", "vast"])
+def test_docker_connects_to_the_ready_pod_and_lets_go_when_it_ends(
+    qtbot, qt_loop, cloud, tmp_path, provider: str
+) -> None:
+    from ai_diffusion.ui.docker_widget import create_docker_widget
+
+    widget = create_docker_widget(
+        None, None, tmp_path, SecretStore(use_system=False), providers=cloud["factory"]
+    )
+    qtbot.addWidget(widget)
+    panel = widget.pod_panel
+    panel.provider.setCurrentIndex(panel.provider.findData(provider))
+    qtbot.keyClicks(panel.key, cloud[provider].api_key)
+    qtbot.mouseClick(panel.find, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.gpu.count() > 0, timeout=10000)
+    qtbot.mouseClick(panel.create, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=20000)
+    assert widget.status.text() == f"Connected to {widget.url.text()}"
+    widget.pods.terminate()  # Terminate, its question answered Yes
+    qtbot.waitUntil(lambda: widget.controller.state == "disconnected", timeout=10000)
+    assert "terminated" in panel.message.text()
