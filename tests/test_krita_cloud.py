@@ -17,6 +17,7 @@ from tests.test_cli_pod import ThreadServers
 
 pytestmark = [
     pytest.mark.krita,
+    pytest.mark.timeout(400),  # Krita starts, rents, generates and quits: slow on a busy machine
     pytest.mark.skipif(
         not krita_available(), reason="Krita is not installed (scripts/test.sh installs it)"
     ),

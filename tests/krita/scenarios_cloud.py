@@ -113,11 +113,17 @@ def _generate(driver, provider):
     content.prompt.setPlainText(f"a lighthouse on a {provider} pod")
     content.settings.steps = 3
     content.generate_button.click()
-    yield (
-        lambda: content.history.count() == before + 1,
-        30000,
-        f"{provider}: a result ({content.message.text()})",
-    )
+
+    def done():
+        driver.result[f"{provider}_seen"] = {
+            "history": content.history.count(),
+            "message": content.message.text(),
+            "state": content.controller.state,
+            "status": content.status.text(),
+        }
+        return content.history.count() == before + 1
+
+    yield (done, 60000, f"{provider}: a result (last seen in {provider}_seen)")
     driver.result[f"{provider}_results"] = content.history.count() - before
 
 
