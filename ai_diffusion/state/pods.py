@@ -31,7 +31,6 @@ from ..cloud import (
 from ..cloud.images import DEFAULT_IMAGE
 from ..cloud.models import new_token
 from ..errors import UserError
-from ..logs import register_secret
 from ..qt import QObject, QTimer, Signal
 from ..secrets import SecretStore
 
@@ -96,8 +95,7 @@ class PodController(QObject):
     def use_key(self, key: str) -> None:
         """A key typed in the panel: used from now on, for this session only ("" forgets it,
         and the saved key, if any, is used again)."""
-        key = key.strip()
-        register_secret(key or None)
+        key = key.strip()  # registered for redaction when used (ProviderHttp), not per keystroke
         if key:
             self._typed_keys[self.provider_name] = key
         else:

@@ -286,3 +286,19 @@ def test_docker_connects_to_the_ready_pod_and_lets_go_when_it_ends(
     widget.pods.terminate()  # Terminate, its question answered Yes
     qtbot.waitUntil(lambda: widget.controller.state == "disconnected", timeout=10000)
     assert "terminated" in panel.message.text()
+
+
+def test_a_pod_stopped_elsewhere_is_let_go(qtbot, qt_loop, cloud) -> None:
+    """Stopped on the provider's website: the next poll tells the docker to let go of it."""
+    pods = PodController(SecretStore(use_system=False), cloud["factory"], clock=Clock())
+    pods.use_key(cloud["runpod"].api_key)
+    pods.find_gpus()
+    qtbot.waitUntil(lambda: bool(pods.gpus), timeout=10000)
+    with qtbot.waitSignal(pods.ready, timeout=20000):
+        pods.create(pods.gpus)
+    pods.refresh()
+    qtbot.waitUntil(lambda: pods.pod.state is PodState.running, timeout=5000)
+    cloud["runpod"].pods[pods.pod.id]["status"] = "EXITED"
+    with qtbot.waitSignal(pods.released, timeout=10000):
+        pods.refresh()
+    assert pods.pod.state is PodState.stopped
