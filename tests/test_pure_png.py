@@ -123,3 +123,40 @@ def test_decodes_one_bit_gray() -> None:
     buffer = io.BytesIO()
     pil.save(buffer, "PNG")
     assert png.decode(buffer.getvalue()).data == np.asarray(pil.convert("L")).tobytes()
+
+
+def _filtered_png(array: np.ndarray, kind: int) -> bytes:
+    """An RGB PNG whose every row uses filter ``kind`` (encoders rarely pick Average)."""
+    import struct
+    import zlib
+
+    h, w, c = array.shape
+    x = array.astype(np.int32).reshape(h, w * c)
+    up = np.vstack([np.zeros((1, w * c), np.int32), x[:-1]])
+    left = np.hstack([np.zeros((h, c), np.int32), x[:, :-c]])
+    corner = np.hstack([np.zeros((h, c), np.int32), up[:, :-c]])
+    if kind == 3:
+        predicted = (left + up) // 2
+    else:
+        p = left + up - corner
+        pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+        predicted = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, corner))
+    rows = ((x - predicted) % 256).astype(np.uint8)
+    raw = b"".join(bytes([kind]) + row.tobytes() for row in rows)
+
+    def chunk(name: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + name + body + struct.pack(">I", zlib.crc32(name + body))
+        )
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return (
+        png.SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", [3, 4])
+def test_decodes_average_and_paeth_rows(kind: int) -> None:
+    array = _noise((11, 17, 3), seed=kind)
+    assert png.decode(_filtered_png(array, kind)).data == array.tobytes()
