@@ -11,7 +11,6 @@ from tests.a1111_fixtures import RunningWebUI, start_webui
 from tests.fakes.a1111_server import FakeWebUI
 
 
-
 async def test_lists_what_an_a1111_offers(webui_client: WebUIClient) -> None:
     m = webui_client.models
     assert m.checkpoints == ["dreamshaper_8.safetensors", "sdxl/juggernautXL_v9.safetensors"]
@@ -19,7 +18,10 @@ async def test_lists_what_an_a1111_offers(webui_client: WebUIClient) -> None:
     assert "Euler a" in m.samplers and "DPM++ 2M" in m.samplers
     assert "Karras" in m.schedulers and "Align Your Steps" in m.schedulers
     assert "R-ESRGAN 4x+" in m.upscalers and "None" not in m.upscalers
-    assert m.controlnets == ["control_v11p_sd15_canny [d14c016b]", "control_v11f1p_sd15_depth [cfd03158]"]
+    assert m.controlnets == [
+        "control_v11p_sd15_canny [d14c016b]",
+        "control_v11f1p_sd15_depth [cfd03158]",
+    ]
     assert "vae-ft-mse-840000-ema-pruned.safetensors" in m.vaes
     assert webui_client.catalog.flavour == "Automatic1111"
     assert m.device.name.startswith("Automatic1111") and m.device.vram_gb == 24.0
