@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import eventloop
-from ..comfy import ComfyClient, ServerConfig
+from ..backends.detect import connect_backend
+from ..comfy import ServerConfig
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -112,7 +113,7 @@ class Controller(StateObject):
     def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
         super().__init__()
         self.documents = documents
-        self.connector: Connector = connector or ComfyClient.connect
+        self.connector: Connector = connector or connect_backend
         self.client: Any = None
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
