@@ -39,5 +39,5 @@ def plugin_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Fixtures for tests against the fake ComfyUI server.
-from tests.a1111_fixtures import webui, webui_client  # noqa: E402, F401
+from tests.a1111_fixtures import fake_webui_server, webui, webui_client  # noqa: E402, F401
 from tests.comfy_fixtures import client, fake_server, server  # noqa: E402, F401

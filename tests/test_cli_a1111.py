@@ -3,11 +3,8 @@ from the address, models listed, batches saved exactly, names checked before gen
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,32 +13,15 @@ import pytest
 from PIL import Image
 
 from ai_diffusion.backends import feather
+from tests.a1111_fixtures import spawn_webui
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--checkpoint", "dreamshaper_8.safetensors", "--prompt", "a fox", "--steps", "3"]
 
 
-def _start(*flags: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.a1111_server", "--port", str(port), *flags],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ),
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="module")
 def webui_url() -> Iterator[str]:
-    proc, url = _start("--auth", "ann:pw")
+    proc, url = spawn_webui("--auth", "ann:pw")
     yield url.replace("http://", "http://ann:pw@")
     proc.kill()
     proc.wait(10)
@@ -119,7 +99,7 @@ def test_inpaint_changes_nothing_outside_the_feather(webui_url: str, tmp_path: P
 
 
 def test_webui_without_api_is_told_to_add_it(tmp_path: Path) -> None:
-    proc, url = _start("--no-api")
+    proc, url = spawn_webui("--no-api")
     try:
         result = cli("models", "--server", url)
     finally:
