@@ -395,3 +395,14 @@ async def test_exactly_one_end_per_job_across_outcomes(
     events = await events_until_end(webui_client, {good, bad, dropped})
     ends = sorted((e.job_id, type(e).__name__) for e in events if isinstance(e, END))
     assert ends == sorted([(good, "Finished"), (bad, "Failed"), (dropped, "Interrupted")])
+
+
+async def test_lost_answer_says_where_the_image_is_kept(
+    webui: RunningWebUI, webui_client: WebUIClient
+) -> None:
+    webui.fake.cut_answers = True
+    events = await run(webui_client, txt2img())
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert "outputs folder" in failed.message and "100 seconds" in failed.message
+    assert len(webui.fake.saved) == 1  # the WebUI kept it (save_images)

@@ -53,6 +53,8 @@ from .contract import UploadProgress
 
 log = logging.getLogger(__name__)
 GENERATION_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30)
+# Failures of a generation's POST after which the WebUI may still be making the images.
+LOST_ANSWER = (FailureKind.DROPPED, FailureKind.TIMEOUT, FailureKind.PROXY_UNAVAILABLE)
 
 
 @dataclass
@@ -272,8 +274,23 @@ class WebUIClient:
             while not post.done():
                 await asyncio.wait({post}, timeout=self.poll_interval)
                 if not post.done():
-                    await self._observe(job, await self._progress())
-            answer = await post
+                    try:
+                        await self._observe(job, await self._progress())
+                    except UserError as e:  # polling is a courtesy; the job goes on
+                        log.info("progress of %s: %s", job.id, e)
+            try:
+                answer = await post
+            except ConnectionFailure as e:
+                if e.kind not in LOST_ANSWER:
+                    raise
+                raise UserError(
+                    f"The answer from {self.config.url} was lost while it made your image. "
+                    "The WebUI may still finish it and keeps a copy in its "
+                    "outputs folder. Proxies such as RunPod's cut requests after about 100 "
+                    "seconds: for long jobs, use fewer steps or a smaller batch, or connect to "
+                    "the pod's TCP port.",
+                    details=f"{e.message} {e.details}",
+                ) from e
         finally:
             if not post.done():
                 post.cancel()

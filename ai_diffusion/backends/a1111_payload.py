@@ -120,7 +120,7 @@ def build_payload(
         "override_settings": override,
         "override_settings_restore_afterwards": True,
         "send_images": True,
-        "save_images": False,
+        "save_images": True,  # a copy in the WebUI's outputs folder, should the answer be lost
     }
     scheduler = catalog.scheduler(s.scheduler)
     if scheduler:

@@ -94,6 +94,8 @@ class FakeWebUI:
     auth: tuple[str, str] | None = None  # --api-auth user:pass
     controlnet: bool = True  # the ControlNet extension is installed (Forge: built in)
     oom: bool = False  # every generation fails with CUDA out of memory
+    cut_answers: bool = False  # generations finish, but the connection drops before the answer
+    saved: list[bytes] = field(default_factory=list)  # images kept in "outputs" (save_images)
     checkpoints: list[tuple[str, str]] = field(default_factory=lambda: list(CHECKPOINTS))
     current_model: str = "dreamshaper_8.safetensors"
     # Generation steps wait for this: clear it to hold a job at its first step (until set
@@ -362,10 +364,10 @@ class FakeWebUI:
             if model not in (*CONTROLNET_MODELS, "None") or module not in CONTROLNET_MODULES:
                 return self.error(422, f"Invalid ControlNet model or module: {model} / {module}")
         async with self._lock:  # the WebUI's queue_lock: one generation at a time
-            return await self._run(body, sampler, scheduler, init, units, img2img)
+            return await self._run(request, body, sampler, scheduler, init, units, img2img)
 
     async def _run(
-        self, body: dict[str, Any], sampler: str, scheduler: str, init: Image.Image | None,
+        self, request: web.Request, body: dict[str, Any], sampler: str, scheduler: str, init: Image.Image | None,
         units: list[dict[str, Any]], img2img: bool,
     ) -> web.Response:  # fmt: skip
         previous_model = self.current_model
@@ -391,7 +393,10 @@ class FakeWebUI:
                 while not (self.running.is_set() or self.state["interrupted"]):
                     await asyncio.sleep(0.01)  # held by a test
                 await asyncio.sleep(0)
-            return self._answer(body, sampler, scheduler, init, units, w, h, timestamp)
+            answer = self._answer(body, sampler, scheduler, init, units, w, h, timestamp)
+            if self.cut_answers and request.transport is not None:
+                request.transport.close()
+            return answer
         finally:
             if body.get("override_settings_restore_afterwards", True):
                 self.current_model = previous_model
@@ -407,6 +412,8 @@ class FakeWebUI:
         seed = seed if seed >= 0 else 1234
         prompt = str(body.get("prompt", ""))
         images = [self._picture(body, init, w, h, seed + i, prompt) for i in range(batch)]
+        if body.get("save_images", False):
+            self.saved += [_png(i) for i in images]
         listed = list(images)
         first = 0
         if batch > 1:  # return_grid: the grid comes first
