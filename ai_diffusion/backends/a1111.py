@@ -12,6 +12,8 @@ are shown and Cancel interrupts it, after checking once more that the timestamp 
 still ours. When the WebUI was busy with somebody else's job as ours was sent, the next job
 to start may be anybody's: it is *uncertain*, no preview is shown, and Cancel never
 interrupts it; the painter is told so, and our result is dropped when it arrives.
+One race remains (docs/a1111.md): our job ends and somebody else's starts before our answer
+arrives; the next poll then takes theirs for ours.
 """
 
 from __future__ import annotations
