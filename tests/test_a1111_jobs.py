@@ -406,3 +406,21 @@ async def test_lost_answer_says_where_the_image_is_kept(
     assert isinstance(failed, Failed)
     assert "outputs folder" in failed.message and "100 seconds" in failed.message
     assert len(webui.fake.saved) == 1  # the WebUI kept it (save_images)
+
+
+async def test_vae_goes_where_each_webui_takes_it(
+    webui: RunningWebUI, webui_client: WebUIClient
+) -> None:
+    await run(webui_client, txt2img(vae="vae-ft-mse-840000-ema-pruned.safetensors"))
+    override = webui.fake.received[-1][1]["override_settings"]
+    assert override["sd_vae"] == "vae-ft-mse-840000-ema-pruned.safetensors"
+    forge = await start_webui(FakeWebUI(forge=True))
+    client = await WebUIClient.connect(ServerConfig(forge.url))
+    try:
+        await run(client, txt2img(vae="sdxl_vae.safetensors"))
+        override = forge.fake.received[-1][1]["override_settings"]
+        assert override["forge_additional_modules"] == ["sdxl_vae.safetensors"]
+        assert "sd_vae" not in override
+    finally:
+        await client.close()
+        await forge.runner.cleanup()

@@ -151,6 +151,8 @@ class Catalog:
                 return labels[_fold(candidate)]
         if not self.schedulers:  # before 1.9 the sampler name carried the schedule
             return ""
+        if name.lower() == "normal" and "automatic" in labels:  # ComfyUI's plain default
+            return labels["automatic"]
         listed = ", ".join(labels[k] for k in list(labels)[::2][:12])
         raise InvalidRequest(f"The WebUI has no scheduler '{name}'. It has: {listed}.")
 
