@@ -27,7 +27,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -48,8 +48,9 @@ from ..comfy.models import ServerModels
 from ..errors import UserError
 from ..request import GenerationRequest, Mode, png_size
 from . import feather, png
-from .a1111_catalog import Catalog, Checkpoint
+from .a1111_catalog import Catalog
 from .a1111_http import optional_json, request_json
+from .a1111_job import Job, busy, decode_image, generation_info, soft_mask_of
 from .a1111_payload import Payload, build_payload, upscale_body
 from .contract import UploadProgress
 
@@ -57,25 +58,6 @@ log = logging.getLogger(__name__)
 GENERATION_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30)
 # Failures of a generation's POST after which the WebUI may still be making the images.
 LOST_ANSWER = (FailureKind.DROPPED, FailureKind.TIMEOUT, FailureKind.PROXY_UNAVAILABLE)
-
-
-@dataclass
-class _Job:
-    id: str
-    request: GenerationRequest
-    payload: Payload
-    soft_mask: bytes | None = field(default=None, repr=False)  # inpaint alpha, crop-sized
-    phase: str = "waiting"  # waiting (sent, not seen running), ours, uncertain
-    sent_idle: bool = False
-    before_timestamp: str = ""
-    timestamp: str = ""  # the job_timestamp of the run we take to be ours
-    cancelled: bool = False  # drop the result: Interrupted instead of Finished
-    interrupt_when_started: bool = False
-    last_preview: str = ""
-
-
-def _busy(state: dict[str, Any]) -> bool:
-    return bool(state.get("job")) or int(state.get("job_count") or 0) != 0
 
 
 class WebUIClient:
@@ -89,8 +71,8 @@ class WebUIClient:
         self.catalog = Catalog()
         self.models = ServerModels()
         self.events: asyncio.Queue[JobEvent] = asyncio.Queue()
-        self._pending: deque[_Job] = deque()
-        self._running: _Job | None = None
+        self._pending: deque[Job] = deque()
+        self._running: Job | None = None
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
@@ -147,24 +129,10 @@ class WebUIClient:
         cn_modules = None
         if isinstance(cn_models, dict):
             cn_modules = await optional_json(self.session, self.config, "/controlnet/module_list")
-        files = modules if isinstance(modules, list) else vaes if isinstance(vaes, list) else []
-        cuda = (memory or {}).get("cuda", {}) if isinstance(memory, dict) else {}
-        system = cuda.get("system", {}) if isinstance(cuda, dict) else {}
-        self.catalog = Catalog(
-            forge=isinstance(modules, list),
-            checkpoints=[Checkpoint.parse(m) for m in models if isinstance(m, dict)],
-            loras=[str(x.get("name")) for x in loras or [] if isinstance(x, dict)],
-            samplers=[x for x in samplers or [] if isinstance(x, dict)],
-            schedulers=[x for x in schedulers or [] if isinstance(x, dict)],
-            upscalers=[x for x in upscalers or [] if isinstance(x, dict)],
-            vaes=[str(x.get("model_name")) for x in files if isinstance(x, dict)],
-            controlnet_models=[str(m) for m in cn_models.get("model_list", [])]
-            if isinstance(cn_models, dict)
-            else None,
-            controlnet_modules=[str(m) for m in (cn_modules or {}).get("module_list", [])],
-            version=self.catalog.version,
-            vram_total=int(system.get("total") or 0) if isinstance(system, dict) else 0,
-        )
+        self.catalog = Catalog.from_api(
+            models, samplers, schedulers, loras, upscalers, modules, vaes, memory,
+            cn_models, cn_modules, version=self.catalog.version,
+        )  # fmt: skip
         self.models = self.catalog.server_models()
         return self.models
 
@@ -186,10 +154,10 @@ class WebUIClient:
         if request.mode is Mode.inpaint:
             assert request.mask is not None
             soft = await asyncio.get_running_loop().run_in_executor(
-                None, _soft_mask, request.mask.data
+                None, soft_mask_of, request.mask.data
             )
         payload = build_payload(request, self.catalog, png.encode(soft) if soft else None)
-        job = _Job(f"webui-{next(self._ids)}", request, payload, soft.data if soft else None)
+        job = Job(f"webui-{next(self._ids)}", request, payload, soft.data if soft else None)
         position = len(self._pending) + (1 if self._running else 0)
         self._pending.append(job)
         self._emit(Queued(job.id, position))
@@ -221,10 +189,10 @@ class WebUIClient:
             "be dropped when it arrives; to stop it sooner, use the WebUI's own Interrupt."
         )
 
-    async def _interrupt_if_ours(self, job: _Job) -> bool:
+    async def _interrupt_if_ours(self, job: Job) -> bool:
         """Interrupt only while the run with our job's timestamp is still the running one."""
         state = (await self._progress()).get("state") or {}
-        if not _busy(state) or str(state.get("job_timestamp")) != job.timestamp:
+        if not busy(state) or str(state.get("job_timestamp")) != job.timestamp:
             return False
         await request_json(self.session, self.config, "POST", "/sdapi/v1/interrupt", {})
         return True
@@ -267,9 +235,9 @@ class WebUIClient:
             return {}
         return answer if isinstance(answer, dict) else {}
 
-    async def _run(self, job: _Job) -> None:
+    async def _run(self, job: Job) -> None:
         before = (await self._progress()).get("state") or {}
-        job.sent_idle = not _busy(before)
+        job.sent_idle = not busy(before)
         job.before_timestamp = str(before.get("job_timestamp") or "")
         post = asyncio.create_task(self._post(job.payload))
         try:
@@ -310,9 +278,9 @@ class WebUIClient:
         )
         return answer if isinstance(answer, dict) else {}
 
-    async def _observe(self, job: _Job, progress: dict[str, Any]) -> None:
+    async def _observe(self, job: Job, progress: dict[str, Any]) -> None:
         state = progress.get("state") or {}
-        if not state or not _busy(state):
+        if not state or not busy(state):
             return
         timestamp = str(state.get("job_timestamp") or "")
         if job.phase == "waiting":
@@ -339,11 +307,11 @@ class WebUIClient:
 
     # Results ------------------------------------------------------------------------------
 
-    async def _results(self, job: _Job, answer: dict[str, Any]) -> list[bytes]:
+    async def _results(self, job: Job, answer: dict[str, Any]) -> list[bytes]:
         payload = job.payload
         if payload.route.endswith("extra-single-image"):
-            return [_decode_image(answer.get("image"))]
-        info = _info(answer)
+            return [decode_image(answer.get("image"))]
+        info = generation_info(answer)
         version = str(info.get("version") or "")
         if version and not self.catalog.version:
             self.catalog = replace(self.catalog, version=version)
@@ -363,7 +331,7 @@ class WebUIClient:
                 f"The WebUI sent {len(chosen)} image(s) for a batch of {payload.batch_size}. "
                 "Generate again; if it repeats, report it with the log file."
             )
-        images = [_decode_image(i) for i in chosen]
+        images = [decode_image(i) for i in chosen]
         if job.request.upscale is not None:
             images = [await self._upscale(job.request, image) for image in images]
         if job.soft_mask is not None and job.request.image is not None:
@@ -392,33 +360,4 @@ class WebUIClient:
             body,
             GENERATION_TIMEOUT,
         )
-        return _decode_image(answer.get("image") if isinstance(answer, dict) else None)
-
-
-def _soft_mask(mask_png: bytes) -> png.Pixels:
-    mask = png.decode(mask_png)
-    soft = feather.soft_mask(feather.gray(mask), mask.width, mask.height)
-    return png.Pixels(mask.width, mask.height, 1, soft)
-
-
-def _info(answer: dict[str, Any]) -> dict[str, Any]:
-    info = answer.get("info")
-    if isinstance(info, str):
-        try:
-            info = json.loads(info)
-        except ValueError:
-            return {}
-    return info if isinstance(info, dict) else {}
-
-
-def _decode_image(value: Any) -> bytes:
-    try:
-        data = base64.b64decode(str(value).split(",", 1)[-1], validate=True)
-    except (binascii.Error, ValueError):
-        data = b""
-    if not data.startswith(png.SIGNATURE):
-        raise UserError(
-            "The WebUI sent an image that is not a PNG. Set its image format to PNG "
-            "(Settings → Saving images → File format) and generate again."
-        )
-    return data
+        return decode_image(answer.get("image") if isinstance(answer, dict) else None)

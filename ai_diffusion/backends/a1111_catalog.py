@@ -85,6 +85,50 @@ class Catalog:
     version: str = ""  # from the first generation's info, when known
     vram_total: int = 0
 
+    @classmethod
+    def from_api(
+        cls,
+        models: list[Any],
+        samplers: Any,
+        schedulers: Any,
+        loras: Any,
+        upscalers: Any,
+        modules: Any,
+        vaes: Any,
+        memory: Any,
+        cn_models: Any,
+        cn_modules: Any,
+        version: str = "",
+    ) -> Catalog:
+        """From the answers of /sdapi/v1/sd-models, samplers, schedulers, loras, upscalers,
+        sd-modules (Forge only: None elsewhere), sd-vae, memory and /controlnet/model_list and
+        module_list (None where the route is missing)."""
+
+        def dicts(value: Any) -> list[dict[str, Any]]:
+            return [x for x in value or [] if isinstance(x, dict)]
+
+        files = modules if isinstance(modules, list) else vaes if isinstance(vaes, list) else []
+        cuda = memory.get("cuda") if isinstance(memory, dict) else None
+        system = cuda.get("system") if isinstance(cuda, dict) else None
+        total = system.get("total") if isinstance(system, dict) else 0
+        has_controlnet = isinstance(cn_models, dict)
+        modules_list = cn_modules.get("module_list", []) if isinstance(cn_modules, dict) else []
+        return cls(
+            forge=isinstance(modules, list),
+            checkpoints=[Checkpoint.parse(m) for m in dicts(models)],
+            loras=[str(x.get("name")) for x in dicts(loras)],
+            samplers=dicts(samplers),
+            schedulers=dicts(schedulers),
+            upscalers=dicts(upscalers),
+            vaes=[str(x.get("model_name")) for x in dicts(files)],
+            controlnet_models=[str(m) for m in cn_models.get("model_list", [])]
+            if has_controlnet
+            else None,
+            controlnet_modules=[str(m) for m in modules_list],
+            version=version,
+            vram_total=int(total or 0),
+        )
+
     @property
     def flavour(self) -> str:
         return "Forge" if self.forge else "Automatic1111"
