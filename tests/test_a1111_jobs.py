@@ -424,3 +424,17 @@ async def test_vae_goes_where_each_webui_takes_it(
     finally:
         await client.close()
         await forge.runner.cleanup()
+
+
+async def test_cancel_before_any_poll_saw_it_start_still_interrupts_it(
+    webui: RunningWebUI, webui_client: WebUIClient
+) -> None:
+    webui_client.poll_interval = 3600  # no poll will see it start
+    webui.fake.running.clear()
+    job = await webui_client.submit(txt2img())
+    while not webui.fake.state["job"]:  # it started on the idle WebUI
+        await asyncio.sleep(0.01)
+    await webui_client.cancel(job)
+    events = await events_until_end(webui_client, {job})
+    assert webui.fake.interrupts == 1
+    assert [e for e in events if isinstance(e, END)] == [Interrupted(job)]

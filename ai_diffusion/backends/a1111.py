@@ -178,9 +178,12 @@ class WebUIClient:
             return
         job = running
         job.cancelled = True
-        if job.phase == "waiting" and job.sent_idle:
-            job.interrupt_when_started = True
-            return
+        if job.phase == "waiting":
+            # Look now rather than at the next poll: if it started on an idle WebUI, it is ours.
+            job.interrupt_when_started = job.sent_idle
+            await self._observe(job, await self._progress())
+            if job.sent_idle:
+                return  # interrupted now, or as soon as it is seen starting
         if job.phase == "ours" and await self._interrupt_if_ours(job):
             return
         raise UserError(
