@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import eventloop
-from ..comfy import ComfyClient, ServerConfig
+from ..backends.detect import connect_backend
+from ..comfy import ServerConfig
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -113,7 +114,7 @@ class Controller(StateObject):
     def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
         super().__init__()
         self.documents = documents
-        self.connector: Connector = connector or ComfyClient.connect
+        self.connector: Connector = connector or connect_backend
         self.client: Any = None
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
@@ -285,9 +286,16 @@ class Controller(StateObject):
 
     def cancel(self) -> Any:
         async def cancel() -> None:
-            if self.client is not None:
-                for job_id in list(self.jobs):
+            if self.client is None:
+                return
+            refused: list[UserError] = []
+            for job_id in list(self.jobs):  # one job that cannot be stopped stops no other
+                try:
                     await self.client.cancel(job_id)
+                except UserError as e:
+                    refused.append(e)
+            if refused:
+                raise refused[0]
 
         return eventloop.run(cancel(), on_error=self._report)
 
