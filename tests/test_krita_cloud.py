@@ -12,22 +12,32 @@ import pytest
 
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
-from tests.krita.harness import KritaProfile, krita_available, run_gui
+from tests.krita.harness import KritaInstall, KritaProfile, run_gui
 from tests.test_cli_pod import ThreadServers
 
 pytestmark = [
     pytest.mark.krita,
     pytest.mark.timeout(400),  # Krita starts, rents, generates and quits: slow on a busy machine
-    pytest.mark.skipif(
-        not krita_available(), reason="Krita is not installed (scripts/test.sh installs it)"
-    ),
 ]
 
+# Krita's Python finds no password store under Xvfb (no Secret Service): the profile's keyring
+# configuration names a file-backed one (tests/krita/krita_test_keyring.py), so that Save key
+# and a later start's saved key behave as on a painter's system. A file, not an environment
+# variable: it reaches the Kritas in chroots too.
+KEYRING_CONFIG = "[backend]\ndefault-keyring = krita_test_keyring.FileKeyring\n"
 
-@pytest.fixture(scope="module")
-def profile(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> KritaProfile:
-    profile = KritaProfile.create(tmp_path_factory.mktemp("krita-cloud"))
+
+@pytest.fixture(scope="session")
+def profile(
+    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
+) -> KritaProfile:
+    """One Krita profile per Krita for this module's launches."""
+    base = tmp_path_factory.mktemp(f"krita-cloud-{krita_install.name}")
+    profile = KritaProfile.create(base, krita_install)
     profile.install_plugin(plugin_zip)
+    config = Path(profile.env["XDG_CONFIG_HOME"]) / "python_keyring"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "keyringrc.cfg").write_text(KEYRING_CONFIG)
     return profile
 
 
@@ -45,9 +55,7 @@ class StandIns:
             # for the scenario to type, as a painter pastes the key
             "AI_DIFFUSION_TEST_RUNPOD_KEY": self.runpod.api_key,
             "AI_DIFFUSION_TEST_VAST_KEY": self.vast.api_key,
-            # a password store where Krita finds none (no Secret Service under Xvfb)
-            "PYTHON_KEYRING_BACKEND": "krita_test_keyring.FileKeyring",
-            "AI_DIFFUSION_TEST_KEYRING": str(keyring),
+            "AI_DIFFUSION_TEST_KEYRING": str(keyring),  # the file of krita_test_keyring
         }
 
     def saved(self) -> dict[str, str]:
@@ -55,8 +63,10 @@ class StandIns:
 
 
 @pytest.fixture
-def stand_ins(fake_server: str, tmp_path: Path) -> Iterator[StandIns]:
-    stand_ins = StandIns(fake_server, tmp_path / "keyring.json")
+def stand_ins(fake_server: str, profile: KritaProfile) -> Iterator[StandIns]:
+    keyring = profile.base / "keyring.json"  # under /tmp: a chrooted Krita sees it too
+    keyring.unlink(missing_ok=True)
+    stand_ins = StandIns(fake_server, keyring)
     yield stand_ins
     stand_ins.servers.close()
 
@@ -70,6 +80,7 @@ def _gui(profile: KritaProfile, scenario: str, out: Path, stand_ins: StandIns) -
     (out / "dialogs.jsonl").unlink(missing_ok=True)
     result = run_gui(profile, f"scenarios_cloud:{scenario}", out, extra_env=stand_ins.env)
     assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
     assert result["ok"], result.get("error")
     return result
 
@@ -77,7 +88,7 @@ def _gui(profile: KritaProfile, scenario: str, out: Path, stand_ins: StandIns) -
 def test_rent_generate_and_terminate_on_both_providers(
     profile: KritaProfile, test_output: Path, stand_ins: StandIns
 ) -> None:
-    out = test_output / "gui-cloud"
+    out = test_output / f"gui-cloud-{profile.krita.name}"
     result = _gui(profile, "rent_generate_terminate", out, stand_ins)
     for provider in ("runpod", "vast"):
         assert result[f"{provider}_gpus"] and "/h" in result[f"{provider}_gpus"][0]
@@ -103,7 +114,7 @@ def test_rent_generate_and_terminate_on_both_providers(
 def test_closing_krita_with_a_pod_running_asks_and_stops_it(
     profile: KritaProfile, test_output: Path, stand_ins: StandIns
 ) -> None:
-    out = test_output / "gui-cloud-exit"
+    out = test_output / f"gui-cloud-exit-{profile.krita.name}"
     result = _gui(profile, "exit_with_a_pod_running", out, stand_ins)
     asked = dialogs(out)
     assert [d["title"] for d in asked] == ["A cloud GPU is still running"], asked
@@ -127,7 +138,7 @@ def test_a_pod_left_running_is_offered_at_start(
         "actions": ["stop", "restart", "terminate"], "gpu": {"id": "NVIDIA RTX A5000", "count": 1},
         "cost": 0.27, "runtime": {}, "price": 0.27,
     }  # fmt: skip
-    out = test_output / "gui-cloud-orphan"
+    out = test_output / f"gui-cloud-orphan-{profile.krita.name}"
     result = _gui(profile, "orphan_offer_at_start", out, stand_ins)
     asked = dialogs(out)
     assert [d["title"] for d in asked] == [

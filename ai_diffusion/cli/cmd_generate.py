@@ -8,10 +8,9 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..comfy import ComfyClient
+from ..backends.detect import connect_backend
 from ..comfy.events import ConnectionState, Failed, Finished, Interrupted, Progress, Queued, Started
 from ..errors import UserError
-from ..workflow import build_workflow
 from .request_args import CliRequest, add_request_options, paste_result, request_from_args
 from .server_args import add_server_options, server_config
 
@@ -47,11 +46,10 @@ class _UploadProgress:
 
 
 async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
-    client = await ComfyClient.connect(server_config(args))
+    client = await connect_backend(server_config(args), args.backend)
     job: str | None = None
     try:
-        workflow = build_workflow(cli.request, client.models.object_info)
-        job = await client.enqueue(workflow, on_upload=_UploadProgress())
+        job = await client.submit(cli.request, on_upload=_UploadProgress())
         async for event in client.listen():
             if isinstance(event, Queued) and event.position:
                 _say(f"queued: {event.position} job(s) ahead")

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 
-from ..comfy import ComfyClient
+from ..backends.detect import connect_backend
 from .server_args import add_server_options, server_config
 
 
@@ -18,9 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _discover(args: argparse.Namespace) -> dict:
-    client = await ComfyClient.connect(server_config(args))
+    client = await connect_backend(server_config(args), args.backend)
     try:
-        return client.models.to_json()
+        models = client.models.to_json()
+        models["server"] = getattr(client, "server", "ComfyUI")
+        return models
     finally:
         await client.close()
 
@@ -31,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(models, indent=1))
         return 0
     device = models.pop("device")
+    server = models.pop("server")
     vram = device["vram_total"] / 2**30
-    print(
-        f"device: {device['name']} ({vram:.1f} GB VRAM), ComfyUI {device['comfyui_version'] or '?'}"
-    )
+    if server == "ComfyUI":
+        server = f"ComfyUI {device['comfyui_version'] or '?'}"
+        print(f"device: {device['name']} ({vram:.1f} GB VRAM), {server}")
+    else:
+        print(f"server: {server}, {vram:.1f} GB VRAM")
     for key, names in models.items():
         print(f"{key} ({len(names)}):")
         for name in names:

@@ -125,7 +125,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.pod_panel = PodPanel(self.pods, self.cloud_section)
         inner.addWidget(self.pod_panel)
         self.pods.ready.connect(self.connect_to_pod)
-        self.pods.released.connect(self._pod_released)
+        self.pods.released.connect(self._pod_released, Qt.ConnectionType.QueuedConnection)
         self._pod_url: str | None = None
         bind(self.controller, "busy", self.pods.job_busy)  # idle auto-stop counts from here
         self.cloud_section.setVisible(False)
