@@ -70,6 +70,7 @@ class PodController(QObject):
         self.clock = clock
         self.provider_name = "runpod"
         self._typed_keys: dict[str, str] = {}  # provider → key typed this session
+        self._own_names: set[str] = set()  # pods created or adopted in this session
         self.gpus: list[GpuOption] = []
         self.pod: Pod | None = None
         self.token: str | None = None
@@ -152,6 +153,7 @@ class PodController(QObject):
         provider = self.provider()
         self.token = new_token() if DEFAULT_IMAGE.token_env else None
         spec = PodSpec(DEFAULT_IMAGE, token=self.token)
+        self._own_names.add(spec.name)  # before it exists: never offered as left over
         self.state_changed.emit("provisioning")
         pod, gpu = await create_pod_with_fallback(
             provider, spec, candidates,
@@ -256,7 +258,9 @@ class PodController(QObject):
         async def check() -> None:
             if not self.has_key():
                 return
-            orphans = await find_orphans(self.provider())
+            found = await find_orphans(self.provider())
+            orphans = [p for p in found if p.name not in self._own_names]  # not this session's
+            log.info("%d krita-* pod(s) left running", len(orphans))
             if orphans:
                 self.orphans_found.emit(orphans)
 
@@ -264,6 +268,7 @@ class PodController(QObject):
 
     def adopt(self, pod: Pod) -> Any:
         """Watch an existing pod and connect to it once it serves ComfyUI."""
+        self._own_names.add(pod.name)
         self.pod = pod
         self.pod_changed.emit()
         self.timer.start()

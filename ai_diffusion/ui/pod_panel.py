@@ -135,8 +135,7 @@ class PodPanel(QtWidgets.QGroupBox):
         stop = box.addButton("Stop it", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
         terminate = box.addButton("Terminate it", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Keep it running", QtWidgets.QMessageBox.ButtonRole.RejectRole)
-        exec_dialog(box)
-        clicked = box.clickedButton()
+        clicked = _run_box(box)
         if clicked not in (stop, terminate):
             return
         try:
@@ -160,11 +159,20 @@ class PodPanel(QtWidgets.QGroupBox):
         stop = box.addButton("Stop them", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Leave them", QtWidgets.QMessageBox.ButtonRole.RejectRole)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        exec_dialog(box)
-        if box.clickedButton() is use:
+        clicked = _run_box(box)
+        if clicked is use:
             self.pods.adopt(pods[0])
-        elif box.clickedButton() is stop:
+        elif clicked is stop:
             self.pods.stop_pods(pods)
+
+
+def _run_box(box: Any) -> Any:
+    """Show ``box`` modally; the button clicked, or None. Read from the click itself: the box
+    may be gone when ``exec`` returns (its window was closed meanwhile)."""
+    clicked: list[Any] = []
+    box.buttonClicked.connect(clicked.append)
+    exec_dialog(box)
+    return clicked[0] if clicked else None
 
 
 class AskBeforeClosing(QObject):

@@ -302,3 +302,29 @@ def test_a_pod_stopped_elsewhere_is_let_go(qtbot, qt_loop, cloud) -> None:
     with qtbot.waitSignal(pods.released, timeout=10000):
         pods.refresh()
     assert pods.pod.state is PodState.stopped
+
+
+def test_only_pods_of_earlier_sessions_are_offered(qtbot, qt_loop, cloud) -> None:
+    """The check at start runs a few seconds in: a pod the painter is creating by then, or
+    has created, is not "left running by an earlier session"."""
+    pods = PodController(SecretStore(use_system=False), cloud["factory"], clock=Clock())
+    pods.use_key(cloud["runpod"].api_key)
+    pods.find_gpus()
+    qtbot.waitUntil(lambda: bool(pods.gpus), timeout=10000)
+    pods.create(pods.gpus)
+    qtbot.waitUntil(lambda: bool(cloud["runpod"].pods), timeout=10000)  # exists, not ready
+    offered: list[list] = []
+    pods.orphans_found.connect(offered.append)
+    while_creating = pods.check_orphans()
+    qtbot.waitUntil(while_creating.done, timeout=10000)
+    with qtbot.waitSignal(pods.ready, timeout=20000):
+        pass
+    once_running = pods.check_orphans()
+    qtbot.waitUntil(once_running.done, timeout=10000)
+    assert offered == []
+    cloud["runpod"].pods["old1"] = dict(
+        next(iter(cloud["runpod"].pods.values())), id="old1", name="krita-old1"
+    )
+    with qtbot.waitSignal(pods.orphans_found, timeout=10000) as found:
+        pods.check_orphans()
+    assert [p.name for p in found.args[0]] == ["krita-old1"]
