@@ -186,9 +186,4 @@ def orphan_offer_at_start(driver):
     driver.result["status"] = content.status.text()
     driver.result["url"] = content.url.text()
     driver.result["bar"] = content.pod_panel.bar.text()
-    driver.result["docker_contents"] = [
-        (w.objectName(), w.isVisible(), w.window().objectName())
-        for w in QtWidgets.QApplication.allWidgets()
-        if w.objectName() == "ai_diffusion_content"
-    ]
     answer_dialog("A cloud GPU is still running", "Terminate it")
