@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 class Queued:
     job_id: str
     position: int  # jobs ahead of this one (0 = next)
+    message: str = ""  # what it waits for, where the backend knows (e.g. a cold start)
 
 
 @dataclass(frozen=True)
 class Started:
     job_id: str
+    message: str = ""  # e.g. how long it waited for a serverless worker
 
 
 @dataclass(frozen=True)
