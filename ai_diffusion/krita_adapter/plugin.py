@@ -19,13 +19,15 @@ from krita import (
     Window,
 )
 
-from ..qt import QTimer, QtWidgets
+from ..qt import Qt, QTimer, QtWidgets
 from ..version import __version__
 
 log = logging.getLogger(__name__)
 
 DOCKER_ID = "ai_diffusion_docker"
 DOCKER_TITLE = "AI Image Generation"
+SETTINGS_GROUP = "ai_diffusion"  # in kritarc
+INTRODUCED = "docker_introduced"
 
 # id → (text shown in menus, method of the docker content that handles it)
 ACTIONS = {
@@ -42,11 +44,19 @@ class AIDiffusionExtension(Extension):
 
     def setup(self) -> None:
         log.info("ai_diffusion %s loaded", __version__)
+        notifier = Krita.instance().notifier()
+        notifier.setActive(True)
+        notifier.windowCreated.connect(_window_created)
 
     def createActions(self, window: Window) -> None:
         for action_id, (text, handler) in ACTIONS.items():
             action = window.createAction(action_id, text, "tools/scripts")
             action.triggered.connect(lambda _=False, h=handler: _dispatch(h))
+
+
+def _window_created() -> None:
+    # The window's dockers exist once it is shown; wait for Qt to settle its layout first.
+    QTimer.singleShot(0, introduce_docker)
 
 
 def _docker_content() -> Any:
@@ -122,9 +132,39 @@ def _watch_cloud_costs(content: Any) -> None:
     QTimer.singleShot(5000, pods.check_orphans)
 
 
+def dock_right() -> Any:
+    """``DockWidgetFactoryBase.DockPosition.DockRight``: scoped, as PyQt6 (Krita 6) requires;
+    Krita 5's bindings may only have the unscoped name."""
+    position = getattr(DockWidgetFactoryBase, "DockPosition", None)
+    value = getattr(position, "DockRight", None)
+    # not in the stub on purpose: only Krita 5 has the unscoped name
+    return value if value is not None else getattr(DockWidgetFactoryBase, "DockRight")  # noqa: B009
+
+
+def introduce_docker(window: Window | None = None) -> bool:
+    """Krita 5.3 and 6 start a newly installed docker hidden (5.1 shows it). On the first
+    start after installing, show ours once; afterwards the painter's choice (Settings ›
+    Dockers) is kept. Returns True when it was shown now."""
+    app = Krita.instance()
+    if app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true":
+        return False
+    window = window or app.activeWindow()
+    if window is None:
+        return False
+    main: Any = window.qwindow()
+    dock = main.findChild(QtWidgets.QDockWidget, DOCKER_ID) if main is not None else None
+    if dock is None:
+        return False
+    if main.dockWidgetArea(dock) == Qt.DockWidgetArea.NoDockWidgetArea:
+        main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.show()
+    dock.raise_()
+    app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
+    log.info("showed the docker on its first start")
+    return True
+
+
 def register() -> None:
     app = Krita.instance()
     app.addExtension(AIDiffusionExtension(app))
-    app.addDockWidgetFactory(
-        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockRight, AIDiffusionDocker)
-    )
+    app.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, dock_right(), AIDiffusionDocker))

@@ -26,6 +26,7 @@ from ..comfy.events import (
     Started,
 )
 from ..errors import UserError
+from ..handover import Handover, inside_task
 from ..qt import Signal
 from ..request import (
     Bounds,
@@ -118,6 +119,8 @@ class Controller(StateObject):
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
         self.results: list[Result] = []
         self._listener: Any = None
+        # Document and widget work from coroutines goes through here (never in a task step).
+        self._ui = Handover(on_error=self._report)
 
     # Connection ---------------------------------------------------------------------------
 
@@ -136,10 +139,16 @@ class Controller(StateObject):
         except Exception as e:
             self._set_state("error", _painter_message(e))
             return
-        self.device = _device_text(self.client)
-        self._set_state("connected", f"Connected to {self.client.config.url}")
+        client = self.client
+        self._ui.post(self._connected, client)
+        self._listener = eventloop.run(self._listen(client), on_error=self._report)
+
+    def _connected(self, client: Any) -> None:
+        if client is not self.client:
+            return  # disconnected or replaced meanwhile
+        self.device = _device_text(client)
+        self._set_state("connected", f"Connected to {client.config.url}")
         self.models_changed.emit()
-        self._listener = eventloop.run(self._listen(self.client), on_error=self._report)
 
     def disconnect_server(self) -> Any:
         return eventloop.run(self._disconnect(), on_error=self._report)
@@ -178,10 +187,13 @@ class Controller(StateObject):
             if self.client is None:
                 raise UserError("Connect to a server first.")
             await self.client.refresh_models()
-            self.models_changed.emit()
-            self.message = "Model list refreshed."
+            self._ui.post(self._models_refreshed)
 
         return eventloop.run(refresh(), on_error=self._report)
+
+    def _models_refreshed(self) -> None:
+        self.models_changed.emit()
+        self.message = "Model list refreshed."
 
     def _report(self, error: BaseException) -> None:
         self.message = _painter_message(error)
@@ -229,25 +241,47 @@ class Controller(StateObject):
         return request, bounds
 
     def generate(self, params: Params) -> Any:
-        return eventloop.run(self._generate(params), on_error=self._report)
+        """Read the document now (this runs as a Qt callback, e.g. the button's slot), then
+        upload and queue in the background. Returns the background task, or None when the
+        request could not be made (the reason is in ``message``)."""
+        if inside_task():
+            self._ui.post(self.generate, params)
+            return None
+        try:
+            if self.client is None:
+                raise UserError(
+                    "Connect to a server first (paste its address above, then Connect)."
+                )
+            document = self.documents.active()
+            if document is None:
+                raise UserError("Open or create an image in Krita first.")
+            request, bounds = self.build_request(document, params)
+        except Exception as e:
+            self._report(e)
+            return None
+        return eventloop.run(
+            self._submit(self.client, request, document.id, bounds), on_error=self._report
+        )
 
-    async def _generate(self, params: Params) -> None:
-        if self.client is None:
-            raise UserError("Connect to a server first (paste its address above, then Connect).")
-        document = self.documents.active()
-        if document is None:
-            raise UserError("Open or create an image in Krita first.")
-        request, bounds = self.build_request(document, params)
+    async def _submit(
+        self, client: Any, request: GenerationRequest, document_id: str, bounds: Bounds
+    ) -> None:
         has_inputs = request.image is not None or bool(request.controls)
         self.message = "Uploading…" if has_inputs else "Queueing…"
         self.progress = (0, request.sampling.steps)
-        job_id = await self.client.submit(request)
-        self.jobs[job_id] = Job(job_id, document.id, bounds, request.prompt, request.sampling.seed)
-        early = [e for e in self._unclaimed if e.job_id == job_id]
-        self._unclaimed = [e for e in self._unclaimed if e.job_id != job_id]
+        job_id = await client.submit(request)
+        job = Job(job_id, document_id, bounds, request.prompt, request.sampling.seed)
+        # Registered from the Qt queue, after every event the listener posted before it: the
+        # events of this job that came before its id are replayed in order.
+        self._ui.post(self._register, job)
+
+    def _register(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        early = [e for e in self._unclaimed if e.job_id == job.id]
+        self._unclaimed = [e for e in self._unclaimed if e.job_id != job.id]
+        self.busy = True
         for event in early:
             self.handle(event)
-        self.busy = True
 
     def cancel(self) -> Any:
         async def cancel() -> None:
@@ -258,11 +292,11 @@ class Controller(StateObject):
         return eventloop.run(cancel(), on_error=self._report)
 
     async def _listen(self, client: Any) -> None:
+        # Events are handled as Qt callbacks: showing a preview writes into the document,
+        # which may spin Qt's event loop, and must never happen inside this task's step. A bad
+        # event (an unreadable preview…) becomes a message and stops nothing else.
         async for event in client.listen():
-            try:
-                self.handle(event)
-            except Exception as e:  # one bad event (an unreadable preview…) stops nothing else
-                self.message = _painter_message(e)
+            self._ui.post(self.handle, event)
 
     def handle(self, event: Any) -> None:
         if isinstance(event, ConnectionState):
