@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
-from tests.comfy_fixtures import CHECKPOINT
+from tests.comfy_fixtures import CHECKPOINT, RunningServer
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -37,3 +37,12 @@ def txt2img(seed: int = 1, batch: int = 1, size: int = 64) -> GenerationRequest:
         extent=Extent(size, size),
         sampling=Sampling(steps=3, seed=seed, batch_size=batch),
     )
+
+
+async def kill(server: RunningServer) -> None:
+    """Stop a fake ComfyUI as a dead machine would: its live connections cut, nothing answers."""
+    for sockets in server.fake.sockets.values():
+        for ws in sockets:
+            await ws.close()
+    await server.runner.shutdown()
+    await server.runner.cleanup()

@@ -197,6 +197,7 @@ async def test_missing_model_fails_with_the_workers_words(
     assert isinstance(events[-1], Failed)
     assert "Workflow validation failed" in events[-1].message
     assert "not-there.safetensors" in events[-1].message
+    assert not events[-1].retryable, "another backend would refuse it just the same"
 
 
 async def test_worker_gone_fails_with_its_message_and_keeps_the_traceback_out(
@@ -208,6 +209,7 @@ async def test_worker_gone_fails_with_its_message_and_keeps_the_traceback_out(
     assert isinstance(end, Failed)
     assert "worker exited unexpectedly" in end.message
     assert "Traceback" not in end.message and "Traceback" in end.details
+    assert end.retryable, "a vanished worker is no fault of the job: another backend may run it"
 
 
 async def test_timed_out_job_says_what_to_change(

@@ -123,6 +123,9 @@ class RunPodServerless:
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._ended: set[str] = set()
         self._online = True
+        # Seconds a new job waits for a worker, from the last job (a cold start assumed first);
+        # the pool of several backends weighs it against the others' queues.
+        self.start_delay_estimate = 30.0
 
     @classmethod
     async def connect(
@@ -264,6 +267,7 @@ class RunPodServerless:
                 self.events.put_nowait(Queued(job_id, 0, await self._queue_note()))
             elif state in ("IN_PROGRESS", "RUNNING") and announced != "IN_PROGRESS":
                 announced = "IN_PROGRESS"
+                self.start_delay_estimate = stats.delay_ms / 1000
                 self.events.put_nowait(Started(job_id, _started_note(stats.delay_ms)))
             elif state in FINAL:
                 await self._finish(job_id, state, status)
@@ -307,6 +311,7 @@ class RunPodServerless:
                         job_id,
                         f"{SERVICE} no longer knows this job: results are kept 30 minutes after "
                         "the job ends. Generate again.",
+                        retryable=True,
                     )
                 )
                 return None
@@ -343,8 +348,8 @@ class RunPodServerless:
                 )
             )
         elif state == "FAILED":
-            message, details = worker_error(status)
-            self._end(Failed(job_id, message, details=details))
+            message, details, retryable = worker_error(status)
+            self._end(Failed(job_id, message, details=details, retryable=retryable))
         else:
             try:
                 images = await self._images(status.get("output"))
@@ -419,10 +424,12 @@ def _started_note(delay_ms: int) -> str:
     return "Running."
 
 
-def worker_error(status: dict[str, Any]) -> tuple[str, str]:
-    """(message, details) for a FAILED job: the worker's own words, unpacked from the shapes
-    runpod-python and worker-comfyui use (a string, or a JSON string of an uncaught
-    exception with its traceback)."""
+def worker_error(status: dict[str, Any]) -> tuple[str, str, bool]:
+    """(message, details, retryable) for a FAILED job: the worker's own words, unpacked from
+    the shapes runpod-python and worker-comfyui use (a string, or a JSON string of an uncaught
+    exception with its traceback). worker-comfyui reports problems of the job itself as a
+    plain error; an uncaught exception is trouble of the worker, so the job may run elsewhere."""
+    retryable = False
     error = status.get("error")
     output = status.get("output")
     details = json.dumps(output)[:1000] if output else ""
@@ -432,7 +439,8 @@ def worker_error(status: dict[str, Any]) -> tuple[str, str]:
         if isinstance(parsed, dict) and parsed.get("error_message"):
             details = str(parsed.get("error_traceback", ""))[-1000:]
             text = f"{parsed.get('error_type', 'Error')}: {parsed['error_message']}"
+            retryable = True
     if isinstance(output, dict) and isinstance(output.get("details"), list) and output["details"]:
         text = f"{text}: {'; '.join(str(d) for d in output['details'][:3])}"
     text = text or "no reason given"
-    return f"The serverless worker could not run the job: {text}", details
+    return f"The serverless worker could not run the job: {text}", details, retryable

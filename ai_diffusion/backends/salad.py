@@ -201,7 +201,7 @@ class SaladComfyApi:
             raise
         except Exception as e:  # never lose the end of a job
             log.exception("salad job %s", job_id)
-            self._end(Failed(job_id, f"The job could not be run on {SERVICE}: {e}"))
+            self._end(Failed(job_id, f"The job could not be run on {SERVICE}: {e}", retryable=True))
 
     async def _attempts(self, job_id: str, data: bytes, on_upload: UploadProgress | None) -> None:
         url = self.config.url + "/prompt"
@@ -242,6 +242,7 @@ class SaladComfyApi:
                         "Salad replicas are interruptible: generate again, or add replicas to "
                         "the group.",
                         details=str(answer.body)[:300],
+                        retryable=True,
                     )
                 )
                 return

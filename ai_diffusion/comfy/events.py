@@ -44,6 +44,9 @@ class Failed:
     message: str
     node: str | None = None
     details: str = ""
+    # True when the job itself was fine but the server could not finish it (a replica or
+    # worker vanished, the server lost it): running it elsewhere may succeed.
+    retryable: bool = False
 
 
 @dataclass(frozen=True)
