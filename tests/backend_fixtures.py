@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from aiohttp import web
 
@@ -46,3 +50,29 @@ async def kill(server: RunningServer) -> None:
             await ws.close()
     await server.runner.shutdown()
     await server.runner.cleanup()
+
+
+@contextmanager
+def served_in_thread(app: web.Application) -> Iterator[str]:
+    """Serve ``app`` on its own event loop in a thread, for tests that run the CLI as a
+    separate process. Yields the base URL."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        runner, url = loop.run_until_complete(serve(app))
+        holder.update(runner=runner, url=url)
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(30), "fake server did not start"
+    try:
+        yield holder["url"]
+    finally:
+        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)

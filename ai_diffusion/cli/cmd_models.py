@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import json
 
-from ..comfy import ComfyClient
-from .server_args import add_server_options, server_config
+from ..backends.select import connect_backend
+from .server_args import add_server_options, connection_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _discover(args: argparse.Namespace) -> dict:
-    client = await ComfyClient.connect(server_config(args))
+    client = await connect_backend(connection_config(args))
     try:
         return client.models.to_json()
     finally:

@@ -1,0 +1,133 @@
+"""Which backend a connection uses, from what the connection settings (or the CLI) say, and
+the one ``connect_backend`` the docker and the CLI call for all of them.
+
+Kinds: ``comfyui`` (a ComfyUI address: pod, PC, tunnel; several addresses make a pool),
+``runpod-serverless`` (an endpoint id and the RunPod API key), ``salad`` (a container group's
+access URL, with the Salad API key when its gateway has auth). API keys come from the caller,
+which reads them from the password store (:mod:`ai_diffusion.secrets`) or the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..comfy import ComfyClient, ServerConfig
+from ..comfy.events import ConnectionState
+from ..errors import UserError
+from .contract import Backend
+from .http import Sleep
+from .pool import BackendPool
+from .runpod_serverless import JOB_API, RunPodServerless, RunPodServerlessConfig
+from .salad import SaladComfyApi, SaladConfig
+
+KINDS = {
+    "comfyui": "ComfyUI server (pod, PC, tunnel)",
+    "runpod-serverless": "RunPod Serverless endpoint",
+    "salad": "SaladCloud container group",
+}
+RUNPOD_KEY_SECRET = "runpod_api_key"  # the same RunPod key the pod panel keeps
+SALAD_KEY_SECRET = "salad_api_key"
+RUNPOD_SERVERLESS_API_ENV = "AI_DIFFUSION_RUNPOD_SERVERLESS_API"
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    members: tuple[Any, ...]  # ServerConfig | RunPodServerlessConfig | SaladConfig
+
+    kind = "pool"
+
+    @property
+    def url(self) -> str:
+        return ", ".join(_name(m) for m in self.members)
+
+
+def _name(config: Any) -> str:
+    return str(getattr(config, "name", "") or config.url)
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """Addresses or model names as a painter types them: one per line or comma-separated."""
+    return tuple(p.strip() for p in text.replace("\n", ",").split(",") if p.strip())
+
+
+def backend_config(
+    kind: str,
+    server: ServerConfig,
+    *,
+    endpoint: str = "",
+    api_key: str = "",
+    image: str = "",
+    models: str = "",
+    extra_servers: str = "",
+) -> Any:
+    """The config ``connect_backend`` takes. ``server`` carries the address, login and TLS
+    choice of a ComfyUI (or, for Salad, the group's URL); ``extra_servers`` adds more
+    ComfyUI addresses with the same login, making a pool."""
+    if kind == "runpod-serverless":
+        main: Any = RunPodServerlessConfig(
+            endpoint,
+            api_key=api_key,
+            api_base=os.environ.get(RUNPOD_SERVERLESS_API_ENV) or JOB_API,
+            image=image,
+            models=split_list(models),
+        )
+    elif kind == "salad":
+        main = SaladConfig(server.url, api_key=api_key)
+    elif kind == "comfyui":
+        main = server
+    else:
+        raise UserError(f"Unknown kind of server '{kind}'. Choose one of: {', '.join(KINDS)}.")
+    extra = [ServerConfig(url, server.token, server.username, server.password,
+                          verify_tls=server.verify_tls) for url in split_list(extra_servers)]  # fmt: skip
+    return PoolConfig((main, *extra)) if extra else main
+
+
+async def connect_backend(config: Any, *, sleep: Sleep = asyncio.sleep) -> Backend:
+    """Connect whatever ``config`` describes; raises a ``UserError`` in the painter's words."""
+    if isinstance(config, RunPodServerlessConfig):
+        return await RunPodServerless.connect(config, sleep=sleep)
+    if isinstance(config, SaladConfig):
+        return await SaladComfyApi.connect(config, sleep=sleep)
+    if isinstance(config, PoolConfig):
+        return await _connect_pool(config, sleep)
+    if isinstance(config, ServerConfig):
+        return await ComfyClient.connect(config)
+    raise TypeError(f"not a backend config: {type(config).__name__}")
+
+
+async def _connect_pool(config: PoolConfig, sleep: Sleep) -> Backend:
+    """Every member that answers; the others are named in a message. None answering raises
+    the first member's error, prefixed with its name."""
+    members: list[tuple[str, Backend]] = []
+    missing: list[str] = []
+    first_error: UserError | None = None
+    for member in config.members:
+        try:
+            members.append((_name(member), await connect_backend(member, sleep=sleep)))
+        except UserError as e:
+            missing.append(f"{_name(member)}: {e.message}")
+            first_error = first_error or UserError(
+                f"{_name(member)}: {e.message}", details=e.details
+            )
+        except BaseException:
+            for _, backend in members:
+                with contextlib.suppress(Exception):
+                    await backend.close()
+            raise
+    if not members:
+        assert first_error is not None
+        raise first_error
+    pool = BackendPool(members)
+    if missing:
+        pool.events.put_nowait(
+            ConnectionState(
+                "connected",
+                f"Connected to {len(members)} of {len(config.members)} servers. Not used: "
+                + "; ".join(missing),
+            )
+        )
+    return pool
