@@ -42,6 +42,22 @@ Clock = Callable[[], float]
 DEFAULT_JOB_SECONDS = 20.0  # before a backend has finished a job
 
 
+def member_name(config: Any) -> str:
+    """How a member backend is named to the painter: its name, else its address."""
+    return str(getattr(config, "name", "") or config.url)
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    members: tuple[Any, ...]  # ServerConfig | RunPodServerlessConfig | SaladConfig
+
+    kind = "pool"
+
+    @property
+    def url(self) -> str:
+        return ", ".join(member_name(m) for m in self.members)
+
+
 @dataclass
 class Member:
     name: str  # shown to the painter: where a job ran
@@ -92,7 +108,7 @@ class BackendPool:
         self.members = [Member(name, backend) for name, backend in members]
         self.clock = clock
         self.events: asyncio.Queue[JobEvent] = asyncio.Queue()
-        self.config: Any = [m.backend.config for m in self.members]
+        self.config = PoolConfig(tuple(m.backend.config for m in self.members))
         self.models = self._merged_models()
         self._jobs: dict[str, PoolJob] = {}
         self._by_remote: dict[tuple[int, str], Part] = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from ..comfy import ComfyClient, ServerConfig
@@ -20,7 +19,7 @@ from ..comfy.events import ConnectionState
 from ..errors import UserError
 from .contract import Backend
 from .http import Sleep
-from .pool import BackendPool
+from .pool import BackendPool, PoolConfig, member_name
 from .runpod_serverless import JOB_API, RunPodServerless, RunPodServerlessConfig
 from .salad import SaladComfyApi, SaladConfig
 
@@ -32,21 +31,6 @@ KINDS = {
 RUNPOD_KEY_SECRET = "runpod_api_key"  # the same RunPod key the pod panel keeps
 SALAD_KEY_SECRET = "salad_api_key"
 RUNPOD_SERVERLESS_API_ENV = "AI_DIFFUSION_RUNPOD_SERVERLESS_API"
-
-
-@dataclass(frozen=True)
-class PoolConfig:
-    members: tuple[Any, ...]  # ServerConfig | RunPodServerlessConfig | SaladConfig
-
-    kind = "pool"
-
-    @property
-    def url(self) -> str:
-        return ", ".join(_name(m) for m in self.members)
-
-
-def _name(config: Any) -> str:
-    return str(getattr(config, "name", "") or config.url)
 
 
 def split_list(text: str) -> tuple[str, ...]:
@@ -107,11 +91,11 @@ async def _connect_pool(config: PoolConfig, sleep: Sleep) -> Backend:
     first_error: UserError | None = None
     for member in config.members:
         try:
-            members.append((_name(member), await connect_backend(member, sleep=sleep)))
+            members.append((member_name(member), await connect_backend(member, sleep=sleep)))
         except UserError as e:
-            missing.append(f"{_name(member)}: {e.message}")
+            missing.append(f"{member_name(member)}: {e.message}")
             first_error = first_error or UserError(
-                f"{_name(member)}: {e.message}", details=e.details
+                f"{member_name(member)}: {e.message}", details=e.details
             )
         except BaseException:
             for _, backend in members:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..backends.select import RUNPOD_KEY_SECRET, SALAD_KEY_SECRET
 from ..qt import Qt, QtCore, QtGui, QtWidgets
 from ..secrets import SecretStore
 from ..settings import Settings
@@ -33,6 +34,8 @@ from .names import named as _named
 from .pod_panel import PodPanel
 
 TOKEN_SECRET = "server_token"
+# The job APIs' keys, by kind of server (the RunPod key is the pod panel's too).
+API_KEY_SECRETS = {"runpod-serverless": RUNPOD_KEY_SECRET, "salad": SALAD_KEY_SECRET}
 PASSWORD_SECRET = "server_password"
 
 
@@ -236,6 +239,8 @@ class DockerWidget(QtWidgets.QWidget):
         self.batch.setValue(s.batch_size)
         self.token.setText(self.secrets.get(TOKEN_SECRET) or "")
         self.password = self.secrets.get(PASSWORD_SECRET) or ""
+        key_name = API_KEY_SECRETS.get(s.backend_kind)
+        self.api_key = (self.secrets.get(key_name) or "") if key_name else ""
 
     def save_settings(self) -> None:
         s = self.settings
@@ -248,6 +253,9 @@ class DockerWidget(QtWidgets.QWidget):
         if not s.session_only_secrets:
             self.secrets.set(TOKEN_SECRET, self.token.text().strip())
             self.secrets.set(PASSWORD_SECRET, self.password)
+            key_name = API_KEY_SECRETS.get(s.backend_kind)
+            if key_name and self.api_key:
+                self.secrets.set(key_name, self.api_key)
         if self.settings_dir is not None:
             s.save(self.settings_dir)
 
@@ -276,6 +284,12 @@ class DockerWidget(QtWidgets.QWidget):
             username=self.settings.username,
             password=self.password,
             verify_tls=self.verify_tls.isChecked(),
+            kind=self.settings.backend_kind,
+            endpoint=self.settings.serverless_endpoint,
+            api_key=self.api_key,
+            worker_image=self.settings.worker_image,
+            own_models=self.settings.own_models,
+            extra_servers=self.settings.extra_servers,
         )
 
     def open_connection_dialog(self) -> ConnectionDialog:
@@ -292,10 +306,19 @@ class DockerWidget(QtWidgets.QWidget):
             self.settings.auth_kind = fields.auth_kind
             self.settings.username = fields.username
             self.password = fields.password
+            s = self.settings
+            s.backend_kind = fields.kind
+            s.serverless_endpoint = fields.endpoint
+            s.worker_image = fields.worker_image
+            s.own_models = fields.own_models
+            s.extra_servers = fields.extra_servers
+            self.api_key = fields.api_key
             session_only = dialog.session_only.isChecked() and self.secrets.persistent
             if session_only and not self.settings.session_only_secrets:
                 self.secrets.delete(TOKEN_SECRET)  # forget what an earlier session stored
                 self.secrets.delete(PASSWORD_SECRET)
+                for name in API_KEY_SECRETS.values():
+                    self.secrets.delete(name)
             self.settings.session_only_secrets = session_only
             self.save_settings()
 
@@ -309,6 +332,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.url.setText(url)
         self.token.setText(token)
         self.settings.auth_kind = "token" if token else "none"
+        self.settings.backend_kind = "comfyui"  # a pod runs ComfyUI
         self.save_settings()
         self.controller.connect_server(self.connection_fields().config())
 
