@@ -51,7 +51,7 @@ def test_runpod_serverless_generate_writes_the_images(
     assert result.returncode == 0, result.stderr
     paths = [Path(line) for line in result.stdout.splitlines()]
     assert len(paths) == 2 and all(decode_png(p.read_bytes()).shape[:2] == (64, 64) for p in paths)
-    assert "started" in result.stderr
+    assert "started" in result.stderr and "worker time: 3.5 s" in result.stderr
     assert fake.api_key not in result.stderr + result.stdout
 
 
