@@ -98,3 +98,21 @@ def test_more_servers_make_one_connection_to_several(qtbot, setup) -> None:
     urls = [m.url for m in config.members]
     assert urls == ["https://pod-a.example", "https://pod-b.example", "10.0.0.5:8188"]
     assert all(isinstance(m, ServerConfig) for m in config.members)
+
+
+def test_job_api_notes_and_where_a_job_runs_reach_the_panel(qtbot, setup) -> None:
+    from ai_diffusion.comfy.events import Queued, Started
+    from tests.widgets.fake_client import CHECKPOINT
+
+    widget, connector, _ = setup
+    widget.url.setText("127.0.0.1:8188")
+    _connect(qtbot, widget)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    widget.prompt.setPlainText("a boat")
+    qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "job-1" in widget.controller.jobs, timeout=WAIT)
+    client = connector.clients[-1]
+    client.push(Queued("job-1", 0, "Waiting for a worker to start (cold start …)."))
+    qtbot.waitUntil(lambda: "cold start" in widget.message.text(), timeout=WAIT)
+    client.push(Started("job-1", "Running (waited 42 s for a worker) [pod B]"))
+    qtbot.waitUntil(lambda: "[pod B]" in widget.message.text(), timeout=WAIT)
