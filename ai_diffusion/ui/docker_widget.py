@@ -7,7 +7,7 @@ ai_device, ai_checkpoint,
 ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
-ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
+ai_progress, ai_message, ai_elapsed, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
 ai_cloud_section (holds the "Cloud GPU" pod panel, whose names are listed in
 ``ui/pod_panel.py``; a pod that becomes ready connects the docker to it).
 
@@ -17,6 +17,7 @@ The connection settings dialog (ai_settings opens it) lists its own names in
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +70,19 @@ class DockerWidget(QtWidgets.QWidget):
         self.progress.setTextVisible(False)
         self.message = _named(QtWidgets.QLabel("", self), "ai_message")
         self.message.setWordWrap(True)
+        # Time since the first job started: job APIs (serverless, Salad) report no steps.
+        self.elapsed = _named(QtWidgets.QLabel("", self), "ai_elapsed")
+        self.clock = time.monotonic
+        self._busy_since: float | None = None
+        self._elapsed_timer = QtCore.QTimer(self)
+        self._elapsed_timer.setInterval(1000)
+        self._elapsed_timer.timeout.connect(self._show_elapsed)
         self.preview = _named(QtWidgets.QLabel(self), "ai_preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(96)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        layout.addWidget(self.elapsed)
         layout.addWidget(self.preview)
         layout.addWidget(self._history_box())
         layout.addWidget(self._cloud_section())
@@ -226,6 +235,7 @@ class DockerWidget(QtWidgets.QWidget):
         bind(c, "message", self.message.setText)
         bind(c, "progress", self._on_progress)
         bind(c, "busy", self.cancel_button.setEnabled)
+        bind(c, "busy", self._on_busy)
         c.models_changed.connect(self._on_models)
         c.preview.connect(self._on_preview)
         c.history_changed.connect(self.refresh_history)
@@ -335,6 +345,21 @@ class DockerWidget(QtWidgets.QWidget):
         self.settings.backend_kind = "comfyui"  # a pod runs ComfyUI
         self.save_settings()
         self.controller.connect_server(self.connection_fields().config())
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy and self._busy_since is None:
+            self._busy_since = self.clock()
+            self._elapsed_timer.start()
+            self._show_elapsed()
+        elif not busy:
+            self._busy_since = None
+            self._elapsed_timer.stop()
+            self.elapsed.setText("")
+
+    def _show_elapsed(self) -> None:
+        if self._busy_since is not None:
+            seconds = int(self.clock() - self._busy_since)
+            self.elapsed.setText(f"{seconds // 60}:{seconds % 60:02d} elapsed")
 
     def _on_state(self, state: str) -> None:
         connected = state in ("connected", "reconnecting")

@@ -116,3 +116,24 @@ def test_job_api_notes_and_where_a_job_runs_reach_the_panel(qtbot, setup) -> Non
     qtbot.waitUntil(lambda: "cold start" in widget.message.text(), timeout=WAIT)
     client.push(Started("job-1", "Running (waited 42 s for a worker) [pod B]"))
     qtbot.waitUntil(lambda: "[pod B]" in widget.message.text(), timeout=WAIT)
+
+
+def test_elapsed_time_is_shown_while_jobs_run(qtbot, setup) -> None:
+    from ai_diffusion.comfy.events import Finished
+    from tests.widgets.fake_client import CHECKPOINT
+
+    widget, connector, _ = setup
+    now = [100.0]
+    widget.clock = lambda: now[0]
+    widget.url.setText("127.0.0.1:8188")
+    _connect(qtbot, widget)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    widget.prompt.setPlainText("a boat")
+    qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.elapsed.text() == "0:00 elapsed", timeout=WAIT)
+    now[0] = 172.0
+    widget._show_elapsed()  # what the one-second timer does
+    assert widget.elapsed.text() == "1:12 elapsed"
+    qtbot.waitUntil(lambda: "job-1" in widget.controller.jobs, timeout=WAIT)
+    connector.clients[-1].push(Finished("job-1", []))
+    qtbot.waitUntil(lambda: widget.elapsed.text() == "", timeout=WAIT)
