@@ -294,3 +294,39 @@ def test_config_repr_never_shows_the_key() -> None:
     config = RunPodServerlessConfig("abc123", api_key="rp-secret-key-123456")
     assert "rp-secret-key" not in repr(config)
     assert json.dumps(str(config)).count("rp-secret") == 0
+
+
+async def test_discovery_job_reads_the_workers_checkpoints(
+    endpoint: Endpoint, backend: RunPodServerless
+) -> None:
+    models = await backend.discover_models()
+    spec = endpoint.fake.comfy.object_info["CheckpointLoaderSimple"]["input"]["required"]
+    assert models.checkpoints == spec["ckpt_name"][0] and CHECKPOINT in models.checkpoints
+    assert backend.models_from == "a discovery job on the worker"
+    assert len(endpoint.fake.jobs) == 1, "one job, once"
+
+
+async def test_discovery_on_a_worker_that_does_not_list_says_what_to_do(
+    endpoint: Endpoint, backend: RunPodServerless
+) -> None:
+    endpoint.fake.next_fate = ["worker_gone"]
+    with pytest.raises(ConnectionFailure) as error:
+        await backend.discover_models()
+    assert "Enter your checkpoints" in error.value.message
+
+
+async def test_refresh_asks_the_worker_only_when_nothing_else_knows(endpoint: Endpoint) -> None:
+    known = await endpoint.connect(image="runpod/worker-comfyui:5.8.5-sdxl", models=())
+    try:
+        await known.refresh_models()
+        assert known.models.checkpoints == ["sd_xl_base_1.0.safetensors"]
+        assert endpoint.fake.jobs == {}
+    finally:
+        await known.close()
+    unknown = await endpoint.connect(image="me/custom:1", models=())
+    try:
+        assert unknown.models.checkpoints == [] and "cannot list" in unknown.models_from
+        await unknown.refresh_models()
+        assert CHECKPOINT in unknown.models.checkpoints and len(endpoint.fake.jobs) == 1
+    finally:
+        await unknown.close()

@@ -3,6 +3,7 @@ separate process against the fakes): results on disk, one-line errors, keys neve
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -119,3 +120,16 @@ def test_two_servers_share_a_batch_and_all_images_are_saved(tmp_path: Path) -> N
     paths = [Path(line) for line in result.stdout.splitlines()]
     assert len(paths) == 4 and len({p.read_bytes() for p in paths}) == 4
     assert len(a.history) == 1 and len(b.history) == 1, "each server ran part of the batch"
+
+
+def test_models_of_a_serverless_worker_by_discovery(
+    serverless: tuple[FakeServerless, dict[str, str]],
+) -> None:
+    fake, env = serverless
+    args = ("models", "--backend", "runpod-serverless", "--endpoint", fake.endpoint_id, "--json")
+    listed = cli(*args, env={**env, "RUNPOD_API_KEY": fake.api_key})
+    assert listed.returncode == 0 and json.loads(listed.stdout)["checkpoints"] == []
+    assert fake.jobs == {}, "connecting runs no job"
+    found = cli(*args, "--discover", env={**env, "RUNPOD_API_KEY": fake.api_key})
+    assert found.returncode == 0, found.stderr
+    assert CHECKPOINT in json.loads(found.stdout)["checkpoints"]

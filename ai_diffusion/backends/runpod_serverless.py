@@ -30,7 +30,7 @@ from ..workflow.builder import Workflow, build_workflow
 from .contract import UploadProgress
 from .errors import RequestTooLarge
 from .http import Answer, JsonHttp, Sleep
-from .worker_images import models_source
+from .worker_images import models_source, worker_image
 
 log = logging.getLogger(__name__)
 JOB_API = "https://api.runpod.ai/v2"
@@ -38,6 +38,7 @@ RUN_LIMIT = 10_000_000  # POST /run body (documented as 10 MB; taken as 10^7 byt
 RUNSYNC_LIMIT = 20_000_000  # POST /runsync body
 SERVICE = "RunPod Serverless"
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
+DISCOVERY = "ai-diffusion-lists-your-models.safetensors"  # a name no worker has
 _ENDPOINT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 
 
@@ -149,7 +150,7 @@ class RunPodServerless:
         backend = cls(config, http)
         try:
             await backend.health()
-            await backend.refresh_models()
+            backend._known_models()
         except BaseException:
             await http.close()
             raise
@@ -158,11 +159,19 @@ class RunPodServerless:
     async def health(self) -> Health:
         return Health.parse(self._checked(await self.http.request("GET", self._url("/health"))))
 
-    async def refresh_models(self) -> ServerModels:
+    def _known_models(self) -> bool:
+        """Models from the painter's list or the official image's table; False if neither."""
         models, self.models_from = models_source(self.config.image, self.config.models)
         models.device = self.models.device
         self.models = models
-        return models
+        return bool(self.config.models) or bool(worker_image(self.config.image or "-"))
+
+    async def refresh_models(self) -> ServerModels:
+        """The painter asked: what the settings or the image table say, else a discovery job
+        (a few billed seconds, a cold start included)."""
+        if not self._known_models():
+            await self.discover_models()
+        return self.models
 
     async def close(self) -> None:
         for task in self._followers.values():
@@ -220,6 +229,46 @@ class RunPodServerless:
         self.stats[job_id] = JobStats()
         self._followers[job_id] = asyncio.create_task(self._follow(job_id, body))
         return job_id
+
+    async def discover_models(self, max_polls: int = 240) -> ServerModels:
+        """Ask the worker for its checkpoints with a one-time job that names a checkpoint no
+        worker has: worker-comfyui's refusal lists the ones it has. Costs one (cold) start
+        of a worker; the list is then kept until the next refresh."""
+        graph = {
+            "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": DISCOVERY}},
+            "2": {"class_type": "EmptyLatentImage",
+                  "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+            "3": {"class_type": "VAEDecode", "inputs": {"samples": ["2", 0], "vae": ["1", 2]}},
+            "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "x"}},
+        }  # fmt: skip
+        data = json.dumps({"input": {"workflow": graph}}).encode()
+        body = self._checked(await self.http.request("POST", self._url("/run"), data))
+        job_id = str(body.get("id", "")) if isinstance(body, dict) else ""
+        status: dict[str, Any] = body if isinstance(body, dict) else {}
+        for poll in range(max_polls):
+            if status.get("status") in FINAL:
+                break
+            await self.http.sleep(
+                self.config.poll_delays[min(poll, len(self.config.poll_delays) - 1)]
+            )
+            answer = self._checked(await self.http.request("GET", self._url(f"/status/{job_id}")))
+            status = answer if isinstance(answer, dict) else {}
+        text = str(status.get("error") or "")
+        found = re.search(r"Available checkpoint models: ([^\n]*)", text)
+        if found:
+            names = [n.strip() for n in found.group(1).split(",") if n.strip()]
+        elif "No checkpoint models appear to be available" in text:
+            names = []
+        else:
+            raise ConnectionFailure(
+                FailureKind.HTTP_ERROR,
+                "The worker did not list its models (it may not be the official ComfyUI worker, "
+                "or it is still starting). Enter your checkpoints in the connection settings.",
+                details=text[:500],
+            )
+        self.models = ServerModels(checkpoints=names, device=self.models.device)
+        self.models_from = "a discovery job on the worker"
+        return self.models
 
     async def cancel(self, job_id: str) -> None:
         """Cancel this client's job; ids it did not submit are left alone."""

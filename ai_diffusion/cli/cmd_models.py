@@ -14,12 +14,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list a server's models, samplers and device")
     add_server_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--discover",
+        action="store_true",
+        help="RunPod Serverless: ask the worker with a short job (a few billed seconds)",
+    )
     parser.set_defaults(handler=run)
 
 
 async def _discover(args: argparse.Namespace) -> dict:
     client = await connect_backend(connection_config(args))
     try:
+        if args.discover and hasattr(client, "discover_models"):
+            await client.discover_models()
         return client.models.to_json()
     finally:
         await client.close()

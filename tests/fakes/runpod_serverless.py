@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ai_diffusion.workflow.object_info import combo_options
 from tests.fakes.comfy_server import FakeComfy
 from tests.fakes.comfy_validation import validate
 from tests.fakes.executor import ExecutionError, execute
@@ -226,7 +227,7 @@ class FakeServerless:
             return {"error": "Failed to upload one or more input images", "details": problems}
         rejected = validate(workflow, self.comfy.object_info, inputs)
         if rejected:
-            return {"error": f"Workflow validation failed: {json.dumps(rejected)}"}
+            return {"error": self._validation_message(rejected)}
         try:
             outputs = execute(workflow, inputs.__getitem__)
         except ExecutionError as e:
@@ -259,6 +260,32 @@ class FakeServerless:
                     {"filename": name, "type": "base64", "data": base64.b64encode(data).decode()}
                 )
         return {"images": results}
+
+    def _validation_message(self, rejected: dict[str, Any]) -> str:
+        """How worker-comfyui words ComfyUI's 400: one bullet per node error entry, and the
+        worker's checkpoints when a ckpt_name was not in the list."""
+        error = rejected.get("error", {})
+        message = "Workflow validation failed"
+        if error.get("type") != "prompt_outputs_failed_validation":
+            message = str(error.get("message", message))
+        details = [
+            f"Node {node_id} ({key}): {value}"
+            for node_id, node_error in rejected.get("node_errors", {}).items()
+            for key, value in node_error.items()
+        ]
+        if not details:
+            return f"{message}. Raw response: {json.dumps(rejected)}"
+        text = f"{message}:\n" + "\n".join(f"• {d}" for d in details)
+        if any("not in list" in d and "ckpt_name" in d for d in details):
+            spec = self.comfy.object_info["CheckpointLoaderSimple"]["input"]["required"][
+                "ckpt_name"
+            ]
+            names = combo_options(spec) or []
+            if names:
+                text += f"\n\nAvailable checkpoint models: {', '.join(names)}"
+            else:
+                text += "\n\nNo checkpoint models appear to be available. Please check your model installation."
+        return text
 
     # Other routes -------------------------------------------------------------------------
 
