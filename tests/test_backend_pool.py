@@ -16,7 +16,14 @@ from ai_diffusion.backends.contract import Backend
 from ai_diffusion.backends.pool import BackendPool
 from ai_diffusion.backends.runpod_serverless import RunPodServerless, RunPodServerlessConfig
 from ai_diffusion.comfy import ComfyClient, ServerConfig
-from ai_diffusion.comfy.events import Failed, Finished, Interrupted, Queued, Started
+from ai_diffusion.comfy.events import (
+    ConnectionState,
+    Failed,
+    Finished,
+    Interrupted,
+    Queued,
+    Started,
+)
 from ai_diffusion.request import GenerationRequest
 from ai_diffusion.workflow import build_workflow
 from tests.backend_fixtures import Sleeps, kill, serve, txt2img
@@ -268,3 +275,23 @@ def _expected_parts(request: GenerationRequest, count: int) -> list[bytes]:
     two = replace(one, sampling=replace(one.sampling, seed=request.sampling.seed + 1))
     split = expected_pixels(one) + expected_pixels(two)
     return whole if whole == split else split
+
+
+async def test_one_server_lost_keeps_the_pool_connected_and_says_which(servers: Servers) -> None:
+    a, b = await servers.clients()
+    pool = BackendPool([("pod A", a), ("pod B", b)])
+    try:
+        await kill(servers.comfy[0])
+        event = await asyncio.wait_for(_next_connection_state(pool), 20)
+        assert event.state == "connected" and event.message.startswith("pod A:")
+        assert "other servers" in event.message
+        assert [m.name for m, _ in pool.plan(txt2img(batch=2))] == ["pod B"]
+    finally:
+        await pool.close()
+
+
+async def _next_connection_state(pool: BackendPool) -> ConnectionState:
+    async for event in pool.listen():
+        if isinstance(event, ConnectionState):
+            return event
+    raise AssertionError("no event")

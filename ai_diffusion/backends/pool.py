@@ -297,12 +297,17 @@ class BackendPool:
         part.member.in_flight = max(part.member.in_flight - 1, 0)
 
     async def _on_connection(self, member: Member, event: ConnectionState) -> None:
-        named = ConnectionState(event.state, f"{member.name}: {event.message}".strip(": "))
-        self.events.put_nowait(named)
+        member.online = event.state == "connected"  # no new jobs while it reconnects
+        others = [m for m in self.members if m.online and m is not member]
+        message = f"{member.name}: {event.message}".strip(": ")
+        if event.state != "connected" and others:
+            # The pool still works: the docker stays connected and says what happened.
+            message += " The other servers take the new jobs."
+            self.events.put_nowait(ConnectionState("connected", message))
+        else:
+            self.events.put_nowait(ConnectionState(event.state, message))
         if event.state == "connected":
-            member.online = True
             return
-        member.online = False  # no new jobs while it reconnects
         if event.state == "disconnected":
             lost = [p for (mid, _), p in list(self._by_remote.items()) if mid == id(member)]
             for part in lost:  # its jobs are lost to the painter: run them elsewhere
