@@ -179,11 +179,16 @@ async def test_job_failure_is_not_resent(servers: Servers) -> None:
 async def test_server_refusing_at_submit_sends_the_job_to_another(servers: Servers) -> None:
     a, b = await servers.clients()
     await kill(servers.comfy[0])  # pod A is gone; its client does not know yet
-    pool = BackendPool([("pod A", a), ("pod B", b)])
+    now = [0.0]
+    pool = BackendPool([("pod A", a), ("pod B", b)], clock=lambda: now[0])
     try:
         job = await pool.submit(txt2img())
         assert pool.placement(job) == ["pod B"]
         assert isinstance((await collect(pool, {job}))[-1], Finished)  # type: ignore[arg-type]
+        pool.members[0].online = True  # as if its client had not noticed yet
+        assert [m.name for m, _ in pool.plan(txt2img())] == ["pod B"], "A gets a pause"
+        now[0] = 31.0
+        assert "pod A" in [m.name for m, _ in pool.plan(txt2img(batch=2))], "then a new try"
     finally:
         await pool.close()
 

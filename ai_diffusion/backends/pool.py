@@ -40,6 +40,7 @@ from .contract import Backend, UploadProgress
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 DEFAULT_JOB_SECONDS = 20.0  # before a backend has finished a job
+REFUSED_PAUSE = 30.0  # seconds a server that could not take a job gets none
 
 
 def member_name(config: Any) -> str:
@@ -64,7 +65,8 @@ class Member:
     backend: Backend
     job_seconds: float = DEFAULT_JOB_SECONDS  # recent seconds per image (moving average)
     in_flight: int = 0  # parts of this pool's jobs sent and not ended
-    online: bool = True
+    online: bool = True  # its connection is up (from its ConnectionState events)
+    refused_at: float | None = None  # when a submit last failed to reach it
 
     def expected_wait(self, extra_images: int = 0) -> float:
         cold = float(getattr(self.backend, "start_delay_estimate", 0.0) or 0.0)
@@ -142,7 +144,12 @@ class BackendPool:
     def _candidates(
         self, request: GenerationRequest, exclude: Member | None = None
     ) -> list[Member]:
-        members = [m for m in self.members if m.online and m is not exclude]
+        now = self.clock()
+        members = [
+            m for m in self.members
+            if m.online and m is not exclude
+            and (m.refused_at is None or now - m.refused_at > REFUSED_PAUSE)
+        ]  # fmt: skip
         if not members:
             members = [m for m in self.members if m is not exclude] or list(self.members)
         if request.checkpoint:
@@ -185,7 +192,7 @@ class BackendPool:
             except UserError as e:
                 # Unreachable, or refusing (a model it lacks): try the others.
                 if isinstance(e, ConnectionFailure):
-                    part.member.online = False
+                    part.member.refused_at = self.clock()  # try it again a little later
                 if not await self._resend(part, e.message):
                     self._ended.add(job_id)
                     for sent in parts[: parts.index(part)]:
@@ -280,7 +287,7 @@ class BackendPool:
         elif isinstance(event, Failed):
             self._part_done(part)
             # A failure while the backend is unreachable is the connection's, not the job's.
-            retry = event.retryable or not member.online
+            retry = event.retryable or not member.online or member.refused_at is not None
             if retry and not job.interrupted and await self._resend(part, event.message):
                 return
             job.failures.append(event)
@@ -298,6 +305,8 @@ class BackendPool:
 
     async def _on_connection(self, member: Member, event: ConnectionState) -> None:
         member.online = event.state == "connected"  # no new jobs while it reconnects
+        if member.online:
+            member.refused_at = None
         others = [m for m in self.members if m.online and m is not member]
         message = f"{member.name}: {event.message}".strip(": ")
         if event.state != "connected" and others:
