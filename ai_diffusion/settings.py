@@ -15,8 +15,9 @@ FILE_NAME = "settings.json"
 @dataclass
 class Settings:
     server_url: str = ""
-    # Kind of server: "comfyui", "runpod-serverless" or "salad" (ai_diffusion.backends.select)
-    backend_kind: str = "comfyui"
+    # Kind of server: "auto" (ComfyUI or WebUI, detected), "comfyui", "a1111",
+    # "runpod-serverless" or "salad" (ai_diffusion.backends.select.KINDS)
+    backend_kind: str = "auto"
     serverless_endpoint: str = ""  # RunPod Serverless endpoint id
     worker_image: str = ""  # its worker image, for the model list
     own_models: str = ""  # checkpoints of a worker that cannot list them, comma-separated

@@ -39,4 +39,6 @@ def plugin_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Fixtures for tests against the fake ComfyUI server.
+from tests.a1111_fixtures import fake_webui_server, webui, webui_client  # noqa: E402, F401
 from tests.comfy_fixtures import client, fake_server, server  # noqa: E402, F401
+from tests.krita_fixtures import krita_install  # noqa: E402, F401

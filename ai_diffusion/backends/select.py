@@ -1,7 +1,8 @@
 """Which backend a connection uses, from what the connection settings (or the CLI) say, and
 the one ``connect_backend`` the docker and the CLI call for all of them.
 
-Kinds: ``comfyui`` (a ComfyUI address: pod, PC, tunnel; several addresses make a pool),
+Kinds: ``auto`` / ``comfyui`` / ``a1111`` (an address: pod, PC, tunnel; ``auto`` detects
+ComfyUI or an Automatic1111/Forge WebUI through :mod:`.detect`; several addresses make a pool),
 ``runpod-serverless`` (an endpoint id and the RunPod API key), ``salad`` (a container group's
 access URL, with the Salad API key when its gateway has auth). API keys come from the caller,
 which reads them from the password store (:mod:`ai_diffusion.secrets`) or the environment.
@@ -12,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..comfy import ComfyClient, ServerConfig
+from ..comfy import ServerConfig
 from ..comfy.events import ConnectionState
 from ..errors import UserError
+from . import detect
 from .contract import Backend
 from .http import Sleep
 from .pool import BackendPool, PoolConfig, member_name
@@ -24,13 +27,29 @@ from .runpod_serverless import JOB_API, RunPodServerless, RunPodServerlessConfig
 from .salad import SaladComfyApi, SaladConfig
 
 KINDS = {
-    "comfyui": "ComfyUI server (pod, PC, tunnel)",
+    "auto": "ComfyUI or WebUI address (pod, PC, tunnel)",
+    "comfyui": "ComfyUI server",
+    "a1111": "Automatic1111 / Forge WebUI",
     "runpod-serverless": "RunPod Serverless endpoint",
     "salad": "SaladCloud container group",
 }
+SERVER_KINDS = ("auto", "comfyui", "a1111")  # an address, connected by .detect
 RUNPOD_KEY_SECRET = "runpod_api_key"  # the same RunPod key the pod panel keeps
 SALAD_KEY_SECRET = "salad_api_key"
 RUNPOD_SERVERLESS_API_ENV = "AI_DIFFUSION_RUNPOD_SERVERLESS_API"
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """An address whose kind the painter chose (``comfyui`` or ``a1111``), instead of
+    detecting it."""
+
+    server: ServerConfig
+    kind: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
 
 def split_list(text: str) -> tuple[str, ...]:
@@ -61,12 +80,16 @@ def backend_config(
         )
     elif kind == "salad":
         main = SaladConfig(server.url, api_key=api_key)
-    elif kind == "comfyui":
+    elif kind == "auto":
         main = server
+    elif kind in SERVER_KINDS:
+        main = ServerKind(server, kind)
     else:
         raise UserError(f"Unknown kind of server '{kind}'. Choose one of: {', '.join(KINDS)}.")
-    extra = [ServerConfig(url, server.token, server.username, server.password,
-                          verify_tls=server.verify_tls) for url in split_list(extra_servers)]  # fmt: skip
+    extra: list[Any] = [
+        replace(server, url=url) if kind == "auto" else ServerKind(replace(server, url=url), kind)
+        for url in split_list(extra_servers)
+    ] if kind in SERVER_KINDS else []  # fmt: skip
     return PoolConfig((main, *extra)) if extra else main
 
 
@@ -78,8 +101,10 @@ async def connect_backend(config: Any, *, sleep: Sleep = asyncio.sleep) -> Backe
         return await SaladComfyApi.connect(config, sleep=sleep)
     if isinstance(config, PoolConfig):
         return await _connect_pool(config, sleep)
+    if isinstance(config, ServerKind):
+        return await detect.connect_backend(config.server, config.kind)  # type: ignore[arg-type]
     if isinstance(config, ServerConfig):
-        return await ComfyClient.connect(config)
+        return await detect.connect_backend(config, "auto")
     raise TypeError(f"not a backend config: {type(config).__name__}")
 
 

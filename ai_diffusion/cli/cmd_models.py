@@ -27,7 +27,9 @@ async def _discover(args: argparse.Namespace) -> dict:
     try:
         if args.discover and hasattr(client, "discover_models"):
             await client.discover_models()
-        return client.models.to_json()
+        models = client.models.to_json()
+        models["server"] = getattr(client, "server", "ComfyUI")
+        return models
     finally:
         await client.close()
 
@@ -38,10 +40,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(models, indent=1))
         return 0
     device = models.pop("device")
+    server = models.pop("server")
     vram = device["vram_total"] / 2**30
-    print(
-        f"device: {device['name']} ({vram:.1f} GB VRAM), ComfyUI {device['comfyui_version'] or '?'}"
-    )
+    if server == "ComfyUI":
+        server = f"ComfyUI {device['comfyui_version'] or '?'}"
+        print(f"device: {device['name']} ({vram:.1f} GB VRAM), {server}")
+    else:
+        print(f"server: {server}, {vram:.1f} GB VRAM")
     for key, names in models.items():
         print(f"{key} ({len(names)}):")
         for name in names:

@@ -22,7 +22,9 @@ from ..errors import UserError
 from ..secrets import SecretStore
 
 KEY_ENV = {
+    "auto": "AI_DIFFUSION_TOKEN",
     "comfyui": "AI_DIFFUSION_TOKEN",
+    "a1111": "AI_DIFFUSION_TOKEN",
     "runpod-serverless": "RUNPOD_API_KEY",
     "salad": "SALAD_API_KEY",
 }
@@ -34,15 +36,17 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--backend",
         choices=list(KINDS),
-        default="comfyui",
-        help="kind of server (default comfyui)",
+        default="auto",
+        help="what the server is: auto (detect ComfyUI, then an Automatic1111/Forge WebUI), "
+        "comfyui, a1111, runpod-serverless (with --endpoint) or salad (default auto)",
     )
     g.add_argument(
         "--server",
         action="append",
         default=[],
-        help="ComfyUI address (URL, host:port, RunPod proxy URL), or a Salad group's access URL; "
-        "repeat it to use several servers at once",
+        help="ComfyUI or Automatic1111/Forge WebUI address (URL, host:port, RunPod proxy URL; "
+        "user:password@ for a WebUI's --api-auth), or a Salad group's access URL; repeat it to "
+        "use several servers at once",
     )
     g.add_argument("--endpoint", default="", help="RunPod Serverless endpoint id")
     g.add_argument(

@@ -128,7 +128,9 @@ def _watch_cloud_costs(content: Any) -> None:
     notifier = Krita.instance().notifier()
     notifier.setActive(True)
     notifier.applicationClosing.connect(panel.ask_on_exit)
-    pods.orphans_found.connect(panel.offer_orphans)
+    # Queued: the offer is a modal dialog (a nested event loop) and the signal comes from a
+    # coroutine; it must open as a plain Qt callback, never inside a task step (handover.py).
+    pods.orphans_found.connect(panel.offer_orphans, Qt.ConnectionType.QueuedConnection)
     QTimer.singleShot(5000, pods.check_orphans)
 
 

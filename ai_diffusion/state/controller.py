@@ -285,9 +285,16 @@ class Controller(StateObject):
 
     def cancel(self) -> Any:
         async def cancel() -> None:
-            if self.client is not None:
-                for job_id in list(self.jobs):
+            if self.client is None:
+                return
+            refused: list[UserError] = []
+            for job_id in list(self.jobs):  # one job that cannot be stopped stops no other
+                try:
                     await self.client.cancel(job_id)
+                except UserError as e:
+                    refused.append(e)
+            if refused:
+                raise refused[0]
 
         return eventloop.run(cancel(), on_error=self._report)
 

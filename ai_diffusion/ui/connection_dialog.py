@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..backends.select import KINDS, backend_config
+from ..backends.select import KINDS, SERVER_KINDS, backend_config
 from ..comfy import ServerConfig
 from ..qt import QtWidgets
 from ..secrets import SecretStore
@@ -35,7 +35,7 @@ class ConnectionFields:
     username: str = ""
     password: str = ""
     verify_tls: bool = True
-    kind: str = "comfyui"  # see ai_diffusion.backends.select.KINDS
+    kind: str = "auto"  # see ai_diffusion.backends.select.KINDS
     endpoint: str = ""  # RunPod Serverless endpoint id
     api_key: str = ""  # the RunPod or Salad API key for the kind
     worker_image: str = ""
@@ -60,7 +60,7 @@ class ConnectionFields:
             api_key=self.api_key.strip(),
             image=self.worker_image.strip(),
             models=self.own_models,
-            extra_servers=self.extra_servers if self.kind == "comfyui" else "",
+            extra_servers=self.extra_servers if self.kind in SERVER_KINDS else "",
         )
 
 
@@ -176,7 +176,7 @@ class ConnectionDialog(QtWidgets.QDialog):
 
     def _show_auth_fields(self, *_: Any) -> None:
         kind = self.auth_kind.currentData()
-        comfy = self.kind.currentData() in (None, "comfyui")
+        comfy = self.kind.currentData() in (None, *SERVER_KINDS)
         self.token.setEnabled(comfy and kind == "token")
         self.username.setEnabled(comfy and kind == "basic")
         self.password.setEnabled(comfy and kind == "basic")
@@ -185,7 +185,7 @@ class ConnectionDialog(QtWidgets.QDialog):
         kind = self.kind.currentData()
         serverless = kind == "runpod-serverless"
         self.url.setEnabled(not serverless)
-        self.auth_kind.setEnabled(kind == "comfyui")
+        self.auth_kind.setEnabled(kind in SERVER_KINDS)
         self._show_auth_fields()
         self.endpoint.setEnabled(serverless)
         self.worker_image.setEnabled(serverless)
@@ -194,7 +194,7 @@ class ConnectionDialog(QtWidgets.QDialog):
         self.api_key.setPlaceholderText(
             "RunPod API key" if serverless else "Salad API key (when the gateway has auth)"
         )
-        self.extra_servers.setEnabled(kind == "comfyui")
+        self.extra_servers.setEnabled(kind in SERVER_KINDS)
         self.url.setPlaceholderText(
             "https://<name>.salad.cloud"
             if kind == "salad"
@@ -217,7 +217,7 @@ class ConnectionDialog(QtWidgets.QDialog):
             username=self.username.text().strip(),
             password=self.password.text(),
             verify_tls=self.verify_tls.isChecked(),
-            kind=self.kind.currentData() or "comfyui",
+            kind=self.kind.currentData() or "auto",
             endpoint=self.endpoint.text().strip(),
             api_key=self.api_key.text().strip(),
             worker_image=self.worker_image.text().strip(),

@@ -342,7 +342,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.url.setText(url)
         self.token.setText(token)
         self.settings.auth_kind = "token" if token else "none"
-        self.settings.backend_kind = "comfyui"  # a pod runs ComfyUI
+        self.settings.backend_kind = "auto"  # a pod runs ComfyUI: found at once
         self.save_settings()
         self.controller.connect_server(self.connection_fields().config())
 

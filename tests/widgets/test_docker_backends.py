@@ -88,7 +88,7 @@ def test_salad_group_uses_the_address_and_the_salad_key(qtbot, setup) -> None:
 
 def test_more_servers_make_one_connection_to_several(qtbot, setup) -> None:
     widget, connector, _ = setup
-    dialog = _choose(qtbot, widget, "comfyui")
+    dialog = _choose(qtbot, widget, "auto")
     dialog.url.setText("https://pod-a.example")
     dialog.extra_servers.setText("https://pod-b.example, 10.0.0.5:8188")
     dialog.ok_button.click()
@@ -137,3 +137,18 @@ def test_elapsed_time_is_shown_while_jobs_run(qtbot, setup) -> None:
     qtbot.waitUntil(lambda: "job-1" in widget.controller.jobs, timeout=WAIT)
     connector.clients[-1].push(Finished("job-1", []))
     qtbot.waitUntil(lambda: widget.elapsed.text() == "", timeout=WAIT)
+
+
+def test_a_chosen_webui_kind_is_kept_for_every_address(qtbot, setup) -> None:
+    from ai_diffusion.backends.select import ServerKind
+
+    widget, connector, _ = setup
+    dialog = _choose(qtbot, widget, "a1111")
+    assert dialog.extra_servers.isEnabled() and dialog.auth_kind.isEnabled()
+    dialog.url.setText("http://10.0.0.7:7861")
+    dialog.extra_servers.setText("http://10.0.0.8:7861")
+    dialog.ok_button.click()
+    _connect(qtbot, widget)
+    config = connector.clients[-1].config
+    assert isinstance(config, PoolConfig)
+    assert all(isinstance(m, ServerKind) and m.kind == "a1111" for m in config.members)
