@@ -300,3 +300,21 @@ async def _next_connection_state(pool: BackendPool) -> ConnectionState:
         if isinstance(event, ConnectionState):
             return event
     raise AssertionError("no event")
+
+
+async def test_pool_cost_sums_the_parts_on_per_second_backends(servers: Servers) -> None:
+    (a, b), endpoint = await servers.clients(), await servers.endpoint()
+    await b.close()
+    from dataclasses import replace
+
+    endpoint.config = replace(endpoint.config, price_per_second=0.001)
+    endpoint.start_delay_estimate = 0.0
+    pool = BackendPool([("serverless", endpoint), ("pod", a)])
+    try:
+        job = await pool.submit(txt2img(batch=2))
+        await collect(pool, {job})  # type: ignore[arg-type]
+        assert sorted(pool.placement(job)) == ["pod", "serverless"]
+        assert pool.job_cost(job) == pytest.approx(3.456 * 0.001)  # the pod's part costs 0 here
+        assert pool.session_cost == pytest.approx(3.456 * 0.001)
+    finally:
+        await pool.close()

@@ -330,3 +330,17 @@ async def test_refresh_asks_the_worker_only_when_nothing_else_knows(endpoint: En
         assert CHECKPOINT in unknown.models.checkpoints and len(endpoint.fake.jobs) == 1
     finally:
         await unknown.close()
+
+
+async def test_cost_is_billed_time_times_the_price(endpoint: Endpoint) -> None:
+    backend = await endpoint.connect(price_per_second=1.1 / 3600)
+    try:
+        first = await backend.submit(txt2img())
+        await collect(backend, {first})  # type: ignore[arg-type]
+        second = await backend.submit(txt2img(seed=2))
+        await collect(backend, {second})  # type: ignore[arg-type]
+        assert backend.job_cost(first) == pytest.approx(3.456 * 1.1 / 3600)
+        assert backend.session_cost == pytest.approx(2 * 3.456 * 1.1 / 3600)
+        assert backend.job_cost("not-ours") == 0.0
+    finally:
+        await backend.close()

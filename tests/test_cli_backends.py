@@ -16,6 +16,7 @@ from tests.backend_fixtures import served_in_thread
 from tests.comfy_fixtures import CHECKPOINT
 from tests.fakes.comfy_server import FakeComfy
 from tests.fakes.executor import decode_png
+from tests.fakes.runpod_endpoints import FakeEndpoints
 from tests.fakes.runpod_serverless import FakeServerless
 from tests.fakes.salad_server import FakeSaladGroup
 
@@ -35,9 +36,17 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 @pytest.fixture
 def serverless() -> Iterator[tuple[FakeServerless, dict[str, str]]]:
     fake = FakeServerless(warm_workers=1, queue_polls=0)
-    with served_in_thread(fake.app()) as url:
+    rest = FakeEndpoints(api_key=fake.api_key)
+    rest.add(fake.endpoint_id, ["ADA_24", "AMPERE_24"])
+    with served_in_thread(fake.app()) as url, served_in_thread(rest.app()) as rest_url:
         fake.base_url = url
-        yield fake, {"AI_DIFFUSION_RUNPOD_SERVERLESS_API": url + "/v2"}
+        yield (
+            fake,
+            {
+                "AI_DIFFUSION_RUNPOD_SERVERLESS_API": url + "/v2",
+                "AI_DIFFUSION_RUNPOD_API": rest_url,
+            },
+        )
 
 
 def test_runpod_serverless_generate_writes_the_images(
@@ -52,7 +61,8 @@ def test_runpod_serverless_generate_writes_the_images(
     assert result.returncode == 0, result.stderr
     paths = [Path(line) for line in result.stdout.splitlines()]
     assert len(paths) == 2 and all(decode_png(p.read_bytes()).shape[:2] == (64, 64) for p in paths)
-    assert "started" in result.stderr and "worker time: 3.5 s" in result.stderr
+    # 3.456 s of work at the dearest GPU of the endpoint's pools ($1.10/h): $0.0011
+    assert "started" in result.stderr and "worker time: 3.5 s, about $0.0011" in result.stderr
     assert fake.api_key not in result.stderr + result.stdout
 
 

@@ -224,6 +224,20 @@ class BackendPool:
         job = self._jobs.get(job_id)
         return [p.member.name for p in job.parts] if job else []
 
+    def job_cost(self, job_id: str) -> float:
+        """What the parts on per-second backends cost (0 for the others)."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return 0.0
+        return sum(
+            float(getattr(p.member.backend, "job_cost", lambda _: 0.0)(p.remote_id))
+            for p in job.parts
+        )
+
+    @property
+    def session_cost(self) -> float:
+        return sum(float(getattr(m.backend, "session_cost", 0.0)) for m in self.members)
+
     async def cancel(self, job_id: str) -> None:
         job = self._jobs.get(job_id)
         if job is None or job_id in self._ended:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..cloud.runpod import DEFAULT_API as RUNPOD_REST_API
+from ..cloud.serverless_endpoints import RunPodEndpoints
 from ..comfy import ServerConfig
 from ..comfy.events import ConnectionState
 from ..errors import UserError
@@ -26,6 +29,7 @@ from .pool import BackendPool, PoolConfig, member_name
 from .runpod_serverless import JOB_API, RunPodServerless, RunPodServerlessConfig
 from .salad import SaladComfyApi, SaladConfig
 
+log = logging.getLogger(__name__)
 KINDS = {
     "auto": "ComfyUI or WebUI address (pod, PC, tunnel)",
     "comfyui": "ComfyUI server",
@@ -37,6 +41,7 @@ SERVER_KINDS = ("auto", "comfyui", "a1111")  # an address, connected by .detect
 RUNPOD_KEY_SECRET = "runpod_api_key"  # the same RunPod key the pod panel keeps
 SALAD_KEY_SECRET = "salad_api_key"
 RUNPOD_SERVERLESS_API_ENV = "AI_DIFFUSION_RUNPOD_SERVERLESS_API"
+RUNPOD_REST_API_ENV = "AI_DIFFUSION_RUNPOD_API"  # the REST API (endpoints, GPU catalog)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,10 @@ def backend_config(
 async def connect_backend(config: Any, *, sleep: Sleep = asyncio.sleep) -> Backend:
     """Connect whatever ``config`` describes; raises a ``UserError`` in the painter's words."""
     if isinstance(config, RunPodServerlessConfig):
-        return await RunPodServerless.connect(config, sleep=sleep)
+        backend = await RunPodServerless.connect(config, sleep=sleep)
+        if not config.price_per_second:
+            backend.config = replace(backend.config, price_per_second=await _price(backend.config))
+        return backend
     if isinstance(config, SaladConfig):
         return await SaladComfyApi.connect(config, sleep=sleep)
     if isinstance(config, PoolConfig):
@@ -140,3 +148,22 @@ async def _connect_pool(config: PoolConfig, sleep: Sleep) -> Backend:
             )
         )
     return pool
+
+
+async def _price(config: RunPodServerlessConfig) -> float:
+    """Per-second price of the endpoint's GPUs from RunPod's catalog, for the cost shown per
+    job; 0 (no cost shown) when the key may not read it or RunPod does not answer."""
+    base = os.environ.get(RUNPOD_REST_API_ENV) or RUNPOD_REST_API
+    try:
+        endpoints = RunPodEndpoints(
+            config.api_key, base_url=base, sleep=_no_retry_pause, timeout=10.0
+        )
+        endpoints.http.max_attempts = 1
+        return await endpoints.price_per_second(config.endpoint_id)
+    except UserError as e:
+        log.info("serverless price unknown: %s", e)
+        return 0.0
+
+
+async def _no_retry_pause(seconds: float) -> None:
+    return None

@@ -68,7 +68,9 @@ async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
             elif isinstance(event, Finished) and event.job_id == job:
                 stats = getattr(client, "stats", {}).get(job)  # serverless: billed worker time
                 if stats is not None:
-                    _say(f"worker time: {stats.execution_ms / 1000:.1f} s")
+                    cost = client.job_cost(job)  # type: ignore[attr-defined]
+                    price = f", about ${cost:.4f}" if cost else ""
+                    _say(f"worker time: {stats.execution_ms / 1000:.1f} s{price}")
                 return event.images
             elif isinstance(event, Failed) and event.job_id == job:
                 raise UserError(event.message)

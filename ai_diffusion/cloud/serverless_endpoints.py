@@ -100,9 +100,16 @@ def _error(status: int, body: Any, retry_after: str) -> ProviderError:
 
 class RunPodEndpoints:
     def __init__(
-        self, api_key: str, *, base_url: str = DEFAULT_API, sleep: Sleep = asyncio.sleep
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_API,
+        sleep: Sleep = asyncio.sleep,
+        timeout: float = 60.0,
     ) -> None:
-        self.http = ProviderHttp(base_url, api_key, _error, provider="RunPod", sleep=sleep)
+        self.http = ProviderHttp(
+            base_url, api_key, _error, provider="RunPod", sleep=sleep, timeout=timeout
+        )
 
     async def create(self, spec: EndpointSpec) -> Endpoint:
         return Endpoint.parse(await self.http.request("POST", "/v2/serverless", spec.body()))
@@ -125,6 +132,19 @@ class RunPodEndpoints:
         return Endpoint.parse(
             await self.http.request("PATCH", f"/v2/serverless/{endpoint_id}", body)
         )
+
+    async def price_per_second(self, endpoint_id: str) -> float:
+        """The most a second of work on this endpoint costs: the highest serverless price
+        among the GPUs of its pools (the scheduler may pick any), in USD. 0 when unknown."""
+        endpoint = await self.get(endpoint_id)
+        data = await self.http.request("GET", "/v2/catalog/gpus", params={"product": "SERVERLESS"})
+        gpus = data.get("gpus", []) if isinstance(data, dict) else []
+        prices = [
+            float((g.get("price") or {}).get("serverless") or 0)
+            for g in gpus
+            if isinstance(g, dict) and g.get("pool") in endpoint.pools
+        ]
+        return max(prices, default=0.0) / 3600
 
     async def delete(self, endpoint_id: str) -> None:
         await self.http.request("DELETE", f"/v2/serverless/{endpoint_id}")

@@ -355,6 +355,9 @@ class Controller(StateObject):
                 Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
             )
         self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
+        cost = _cost_text(self.client, job.id)
+        if cost:
+            self.message += f" {cost}"
         self.history_changed.emit()
 
     # Results --------------------------------------------------------------------------------
@@ -394,6 +397,17 @@ class Controller(StateObject):
         if document is not None:
             document.hide_preview()
         self.history_changed.emit()
+
+
+def _cost_text(client: Any, job_id: str) -> str:
+    """For backends billed per second of work (serverless): this job's and the session's."""
+    job_cost = getattr(client, "job_cost", None)
+    if job_cost is None:
+        return ""
+    cost = float(job_cost(job_id))
+    if cost <= 0:
+        return ""
+    return f"Cost about ${cost:.4f} (this session ${float(client.session_cost):.3f})."
 
 
 def _device_text(client: Any) -> str:

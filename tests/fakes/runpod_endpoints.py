@@ -34,6 +34,7 @@ class FakeEndpoints:
         r.add_patch("/v2/serverless/{id}", self.patch)
         r.add_delete("/v2/serverless/{id}", self.delete)
         r.add_get("/v2/serverless/{id}/workers", self.workers)
+        r.add_get("/v2/catalog/gpus", self.catalog)
         return app
 
     @web.middleware
@@ -112,3 +113,21 @@ class FakeEndpoints:
             "total": 1,
         }
         return web.json_response({"workers": [], "summary": summary, "endpointVersion": 1})
+
+    async def catalog(self, request: web.Request) -> web.Response:
+        gpus = [
+            {"id": "NVIDIA GeForce RTX 4090", "name": "RTX 4090", "pool": "ADA_24", "memory": 24,
+             "price": {"secure": 0.44, "community": 0.31, "serverless": 1.1}},
+            {"id": "NVIDIA RTX A5000", "name": "RTX A5000", "pool": "AMPERE_24", "memory": 24,
+             "price": {"secure": 0.27, "community": 0.16, "serverless": 0.72}},
+        ]  # fmt: skip
+        if request.query.get("product") == "SERVERLESS":
+            gpus = [g for g in gpus if g["pool"]]
+        return web.json_response({"gpus": gpus})
+
+    def add(self, endpoint_id: str, pools: list[str]) -> None:
+        """An endpoint created earlier (in the console)."""
+        self.endpoints[endpoint_id] = {
+            "id": endpoint_id, "name": "krita", "type": "QUEUE", "gpu": {"pools": pools},
+            "workers": {"min": 0, "max": 3, "idleTimeout": 5},
+        }  # fmt: skip

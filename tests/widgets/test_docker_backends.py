@@ -152,3 +152,28 @@ def test_a_chosen_webui_kind_is_kept_for_every_address(qtbot, setup) -> None:
     config = connector.clients[-1].config
     assert isinstance(config, PoolConfig)
     assert all(isinstance(m, ServerKind) and m.kind == "a1111" for m in config.members)
+
+
+def test_cost_of_a_per_second_job_and_the_session_is_shown(qtbot, setup) -> None:
+    import io
+
+    from PIL import Image as PILImage
+
+    from ai_diffusion.comfy.events import Finished
+    from tests.widgets.fake_client import CHECKPOINT
+
+    widget, connector, _ = setup
+    widget.url.setText("127.0.0.1:8188")
+    _connect(qtbot, widget)
+    client = connector.clients[-1]
+    client.job_cost = lambda job_id: 0.0012 if job_id == "job-1" else 0.0
+    client.session_cost = 0.0036
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    widget.prompt.setPlainText("a boat")
+    qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "job-1" in widget.controller.jobs, timeout=WAIT)
+    buffer = io.BytesIO()
+    PILImage.new("RGBA", (64, 64), (1, 2, 3, 255)).save(buffer, "PNG")
+    client.push(Finished("job-1", [buffer.getvalue()]))
+    qtbot.waitUntil(lambda: "Done" in widget.message.text(), timeout=WAIT)
+    assert "Cost about $0.0012 (this session $0.004)" in widget.message.text()
