@@ -6,20 +6,27 @@ import argparse
 import asyncio
 import json
 
-from ..backends.detect import connect_backend
-from .server_args import add_server_options, server_config
+from ..backends.select import connect_backend
+from .server_args import add_server_options, connection_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list a server's models, samplers and device")
     add_server_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--discover",
+        action="store_true",
+        help="RunPod Serverless: ask the worker with a short job (a few billed seconds)",
+    )
     parser.set_defaults(handler=run)
 
 
 async def _discover(args: argparse.Namespace) -> dict:
-    client = await connect_backend(server_config(args), args.backend)
+    client = await connect_backend(connection_config(args))
     try:
+        if args.discover and hasattr(client, "discover_models"):
+            await client.discover_models()
         models = client.models.to_json()
         models["server"] = getattr(client, "server", "ComfyUI")
         return models

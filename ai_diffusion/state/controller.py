@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import eventloop
-from ..backends.detect import connect_backend
-from ..comfy import ServerConfig
+from ..backends.select import connect_backend
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -43,7 +42,7 @@ from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
 
 log = logging.getLogger(__name__)
-Connector = Callable[[ServerConfig], Awaitable[Any]]
+Connector = Callable[[Any], Awaitable[Any]]  # a backend config → a connected backend
 
 
 @dataclass
@@ -129,10 +128,10 @@ class Controller(StateObject):
         self.connection_message = message or state.capitalize()
         self.state = state
 
-    def connect_server(self, config: ServerConfig) -> Any:
+    def connect_server(self, config: Any) -> Any:
         return eventloop.run(self._connect(config), on_error=self._report)
 
-    async def _connect(self, config: ServerConfig) -> None:
+    async def _connect(self, config: Any) -> None:
         await self._disconnect()
         self._set_state("connecting", f"Connecting to {config.url.strip()}…")
         try:
@@ -164,7 +163,7 @@ class Controller(StateObject):
             await client.close()
             self._set_state("disconnected", "Disconnected.")
 
-    def test_connection(self, config: ServerConfig) -> Any:
+    def test_connection(self, config: Any) -> Any:
         """Try ``config`` without touching the current connection; the outcome (the exact
         error, or the device found) goes to ``test_result``."""
 
@@ -317,9 +316,10 @@ class Controller(StateObject):
             return
         if isinstance(event, Queued):
             text = f"Queued: {event.position} job(s) ahead" if event.position else "Queued"
-            self.message = text
+            self.message = f"{text}. {event.message}" if event.message else text
         elif isinstance(event, Started):
-            self.message = "Generating…"
+            # Job APIs say more (a cold start, where a job of several servers runs).
+            self.message = event.message or "Generating…"
         elif isinstance(event, Progress):
             self.progress = (event.step, event.total)
             self.message = f"Step {event.step} of {event.total}"
@@ -355,6 +355,9 @@ class Controller(StateObject):
                 Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
             )
         self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
+        cost = _cost_text(self.client, job.id)
+        if cost:
+            self.message += f" {cost}"
         self.history_changed.emit()
 
     # Results --------------------------------------------------------------------------------
@@ -396,9 +399,22 @@ class Controller(StateObject):
         self.history_changed.emit()
 
 
+def _cost_text(client: Any, job_id: str) -> str:
+    """For backends billed per second of work (serverless): this job's and the session's."""
+    job_cost = getattr(client, "job_cost", None)
+    if job_cost is None:
+        return ""
+    cost = float(job_cost(job_id))
+    if cost <= 0:
+        return ""
+    return f"Cost about ${cost:.4f} (this session ${float(client.session_cost):.3f})."
+
+
 def _device_text(client: Any) -> str:
     device = client.models.device
-    return f"{device.name} · {device.vram_gb} GB VRAM"
+    text = f"{device.name} · {device.vram_gb} GB VRAM" if device.vram_total else device.name
+    source = getattr(client, "models_from", "")  # backends without a model list say why
+    return f"{text} (models: {source})" if source else text
 
 
 def _painter_message(error: BaseException) -> str:

@@ -7,7 +7,7 @@ ai_device, ai_checkpoint,
 ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
-ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
+ai_progress, ai_message, ai_elapsed, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
 ai_cloud_section (holds the "Cloud GPU" pod panel, whose names are listed in
 ``ui/pod_panel.py``; a pod that becomes ready connects the docker to it).
 
@@ -17,9 +17,11 @@ The connection settings dialog (ai_settings opens it) lists its own names in
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from ..backends.select import RUNPOD_KEY_SECRET, SALAD_KEY_SECRET
 from ..qt import Qt, QtCore, QtGui, QtWidgets
 from ..secrets import SecretStore
 from ..settings import Settings
@@ -33,6 +35,8 @@ from .names import named as _named
 from .pod_panel import PodPanel
 
 TOKEN_SECRET = "server_token"
+# The job APIs' keys, by kind of server (the RunPod key is the pod panel's too).
+API_KEY_SECRETS = {"runpod-serverless": RUNPOD_KEY_SECRET, "salad": SALAD_KEY_SECRET}
 PASSWORD_SECRET = "server_password"
 
 
@@ -66,11 +70,19 @@ class DockerWidget(QtWidgets.QWidget):
         self.progress.setTextVisible(False)
         self.message = _named(QtWidgets.QLabel("", self), "ai_message")
         self.message.setWordWrap(True)
+        # Time since the first job started: job APIs (serverless, Salad) report no steps.
+        self.elapsed = _named(QtWidgets.QLabel("", self), "ai_elapsed")
+        self.clock = time.monotonic
+        self._busy_since: float | None = None
+        self._elapsed_timer = QtCore.QTimer(self)
+        self._elapsed_timer.setInterval(1000)
+        self._elapsed_timer.timeout.connect(self._show_elapsed)
         self.preview = _named(QtWidgets.QLabel(self), "ai_preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(96)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        layout.addWidget(self.elapsed)
         layout.addWidget(self.preview)
         layout.addWidget(self._history_box())
         layout.addWidget(self._cloud_section())
@@ -225,6 +237,7 @@ class DockerWidget(QtWidgets.QWidget):
         bind(c, "message", self.message.setText)
         bind(c, "progress", self._on_progress)
         bind(c, "busy", self.cancel_button.setEnabled)
+        bind(c, "busy", self._on_busy)
         c.models_changed.connect(self._on_models)
         c.preview.connect(self._on_preview)
         c.history_changed.connect(self.refresh_history)
@@ -238,6 +251,8 @@ class DockerWidget(QtWidgets.QWidget):
         self.batch.setValue(s.batch_size)
         self.token.setText(self.secrets.get(TOKEN_SECRET) or "")
         self.password = self.secrets.get(PASSWORD_SECRET) or ""
+        key_name = API_KEY_SECRETS.get(s.backend_kind)
+        self.api_key = (self.secrets.get(key_name) or "") if key_name else ""
 
     def save_settings(self) -> None:
         s = self.settings
@@ -250,6 +265,9 @@ class DockerWidget(QtWidgets.QWidget):
         if not s.session_only_secrets:
             self.secrets.set(TOKEN_SECRET, self.token.text().strip())
             self.secrets.set(PASSWORD_SECRET, self.password)
+            key_name = API_KEY_SECRETS.get(s.backend_kind)
+            if key_name and self.api_key:
+                self.secrets.set(key_name, self.api_key)
         if self.settings_dir is not None:
             s.save(self.settings_dir)
 
@@ -278,6 +296,12 @@ class DockerWidget(QtWidgets.QWidget):
             username=self.settings.username,
             password=self.password,
             verify_tls=self.verify_tls.isChecked(),
+            kind=self.settings.backend_kind,
+            endpoint=self.settings.serverless_endpoint,
+            api_key=self.api_key,
+            worker_image=self.settings.worker_image,
+            own_models=self.settings.own_models,
+            extra_servers=self.settings.extra_servers,
         )
 
     def open_connection_dialog(self) -> ConnectionDialog:
@@ -294,10 +318,19 @@ class DockerWidget(QtWidgets.QWidget):
             self.settings.auth_kind = fields.auth_kind
             self.settings.username = fields.username
             self.password = fields.password
+            s = self.settings
+            s.backend_kind = fields.kind
+            s.serverless_endpoint = fields.endpoint
+            s.worker_image = fields.worker_image
+            s.own_models = fields.own_models
+            s.extra_servers = fields.extra_servers
+            self.api_key = fields.api_key
             session_only = dialog.session_only.isChecked() and self.secrets.persistent
             if session_only and not self.settings.session_only_secrets:
                 self.secrets.delete(TOKEN_SECRET)  # forget what an earlier session stored
                 self.secrets.delete(PASSWORD_SECRET)
+                for name in API_KEY_SECRETS.values():
+                    self.secrets.delete(name)
             self.settings.session_only_secrets = session_only
             self.save_settings()
 
@@ -312,6 +345,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.url.setText(url)
         self.token.setText(token)
         self.settings.auth_kind = "token" if token else "none"
+        self.settings.backend_kind = "auto"  # a pod runs ComfyUI: found at once
         self.save_settings()
         self.controller.connect_server(self.connection_fields().config())
 
@@ -321,6 +355,21 @@ class DockerWidget(QtWidgets.QWidget):
         connected = self.controller.state in ("connecting", "connected", "reconnecting")
         if connected and self._pod_url and self.url.text().strip() == self._pod_url:
             self.controller.disconnect_server()
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy and self._busy_since is None:
+            self._busy_since = self.clock()
+            self._elapsed_timer.start()
+            self._show_elapsed()
+        elif not busy:
+            self._busy_since = None
+            self._elapsed_timer.stop()
+            self.elapsed.setText("")
+
+    def _show_elapsed(self) -> None:
+        if self._busy_since is not None:
+            seconds = int(self.clock() - self._busy_since)
+            self.elapsed.setText(f"{seconds // 60}:{seconds % 60:02d} elapsed")
 
     def _on_state(self, state: str) -> None:
         connected = state in ("connected", "reconnecting")
