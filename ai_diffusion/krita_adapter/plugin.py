@@ -7,6 +7,7 @@ Krita document adapter. Nothing below imports it.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ class AIDiffusionDocker(DockWidget):
 
 
 def _build_content(parent: Any) -> Any:
+    from ..cloud import ProviderEndpoints
     from ..logs import setup_file_logging
     from ..ui.docker_widget import create_docker_widget
     from .document import KritaDocuments
@@ -109,7 +111,11 @@ def _build_content(parent: Any) -> Any:
     folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
         setup_file_logging(folder / "logs")
-        content = create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
+        # The providers' addresses, as for the CLI: AI_DIFFUSION_RUNPOD_API and friends.
+        endpoints = ProviderEndpoints.from_env(os.environ)
+        content = create_docker_widget(
+            parent, KritaDocuments(), settings_dir=folder, providers=endpoints.provider
+        )
         _watch_cloud_costs(content)
         return content
     except Exception as e:  # the docker must show, with the reason, even when setup fails
@@ -124,13 +130,30 @@ def _build_content(parent: Any) -> Any:
 
 
 def _watch_cloud_costs(content: Any) -> None:
-    """A pod costs money while it runs: ask before Krita closes, and offer at start the pods
-    an earlier session left running."""
+    """A pod costs money while it runs: ask when the docker's window closes (Krita's
+    applicationClosing comes after the docker is gone), and offer at start the pods an
+    earlier session left running."""
+    from ..ui.pod_panel import AskBeforeClosing
+
     panel, pods = content.pod_panel, content.pods
+    guard = AskBeforeClosing(panel)
+
+    def watch_window() -> None:  # the docker is put into its window after it is built
+        try:
+            window = content.window()
+        except RuntimeError:  # this docker's window is already gone
+            return
+        if window is not content and window.property("ai_diffusion_asks") is None:
+            window.installEventFilter(guard)
+            window.setProperty("ai_diffusion_asks", True)
+
     notifier = Krita.instance().notifier()
     notifier.setActive(True)
-    notifier.applicationClosing.connect(panel.ask_on_exit)
-    pods.orphans_found.connect(panel.offer_orphans)
+    notifier.windowCreated.connect(watch_window)
+    QTimer.singleShot(0, watch_window)
+    # Queued: the offer is a modal dialog (a nested event loop) and the signal comes from a
+    # coroutine; it must open as a plain Qt callback, never inside a task step (handover.py).
+    pods.orphans_found.connect(panel.offer_orphans, Qt.ConnectionType.QueuedConnection)
     QTimer.singleShot(5000, pods.check_orphans)
 
 

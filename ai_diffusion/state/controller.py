@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import eventloop
-from ..comfy import ComfyClient, ServerConfig
+from ..backends.select import connect_backend
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -42,7 +42,7 @@ from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
 
 log = logging.getLogger(__name__)
-Connector = Callable[[ServerConfig], Awaitable[Any]]
+Connector = Callable[[Any], Awaitable[Any]]  # a backend config → a connected backend
 
 
 @dataclass
@@ -121,7 +121,7 @@ class Controller(StateObject):
     def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
         super().__init__()
         self.documents = documents
-        self.connector: Connector = connector or ComfyClient.connect
+        self.connector: Connector = connector or connect_backend
         self.client: Any = None
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
@@ -138,10 +138,10 @@ class Controller(StateObject):
         self.connection_message = message or state.capitalize()
         self.state = state
 
-    def connect_server(self, config: ServerConfig) -> Any:
+    def connect_server(self, config: Any) -> Any:
         return eventloop.run(self._connect(config), on_error=self._report)
 
-    async def _connect(self, config: ServerConfig) -> None:
+    async def _connect(self, config: Any) -> None:
         await self._disconnect()
         self._set_state("connecting", f"Connecting to {config.url.strip()}…")
         try:
@@ -173,7 +173,7 @@ class Controller(StateObject):
             await client.close()
             self._set_state("disconnected", "Disconnected.")
 
-    def test_connection(self, config: ServerConfig) -> Any:
+    def test_connection(self, config: Any) -> Any:
         """Try ``config`` without touching the current connection; the outcome (the exact
         error, or the device found) goes to ``test_result``."""
 
@@ -295,9 +295,16 @@ class Controller(StateObject):
 
     def cancel(self) -> Any:
         async def cancel() -> None:
-            if self.client is not None:
-                for job_id in list(self.jobs):
+            if self.client is None:
+                return
+            refused: list[UserError] = []
+            for job_id in list(self.jobs):  # one job that cannot be stopped stops no other
+                try:
                     await self.client.cancel(job_id)
+                except UserError as e:
+                    refused.append(e)
+            if refused:
+                raise refused[0]
 
         return eventloop.run(cancel(), on_error=self._report)
 
@@ -323,9 +330,10 @@ class Controller(StateObject):
             return
         if isinstance(event, Queued):
             text = f"Queued: {event.position} job(s) ahead" if event.position else "Queued"
-            self.message = text
+            self.message = f"{text}. {event.message}" if event.message else text
         elif isinstance(event, Started):
-            self.message = "Generating…"
+            # Job APIs say more (a cold start, where a job of several servers runs).
+            self.message = event.message or "Generating…"
         elif isinstance(event, Progress):
             self.progress = (event.step, event.total)
             self.message = f"Step {event.step} of {event.total}"
@@ -368,6 +376,9 @@ class Controller(StateObject):
                 Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
             )
         self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
+        cost = _cost_text(self.client, job.id)
+        if cost:
+            self.message += f" {cost}"
         self.history_changed.emit()
 
     # Results --------------------------------------------------------------------------------
@@ -409,9 +420,22 @@ class Controller(StateObject):
         self.history_changed.emit()
 
 
+def _cost_text(client: Any, job_id: str) -> str:
+    """For backends billed per second of work (serverless): this job's and the session's."""
+    job_cost = getattr(client, "job_cost", None)
+    if job_cost is None:
+        return ""
+    cost = float(job_cost(job_id))
+    if cost <= 0:
+        return ""
+    return f"Cost about ${cost:.4f} (this session ${float(client.session_cost):.3f})."
+
+
 def _device_text(client: Any) -> str:
     device = client.models.device
-    return f"{device.name} · {device.vram_gb} GB VRAM"
+    text = f"{device.name} · {device.vram_gb} GB VRAM" if device.vram_total else device.name
+    source = getattr(client, "models_from", "")  # backends without a model list say why
+    return f"{text} (models: {source})" if source else text
 
 
 def _painter_message(error: BaseException) -> str:
