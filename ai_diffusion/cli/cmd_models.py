@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"device: {device['name']} ({vram:.1f} GB VRAM), ComfyUI {device['comfyui_version'] or '?'}"
     )
+    usable = models.pop("models")
+    print(f"usable models ({sum(m['ready'] for m in usable)} of {len(usable)} ready):")
+    for m in usable:
+        state = "ready" if m["ready"] else "incomplete: " + "; ".join(m["missing"])
+        print(f"  {m['name']}  [{m['family_title']}, {m['kind']}]  {state}")
     for key, names in models.items():
         print(f"{key} ({len(names)}):")
         for name in names:
