@@ -8,10 +8,10 @@ import os
 from ..comfy import ServerConfig
 
 
-def add_server_options(parser: argparse.ArgumentParser) -> None:
+def add_server_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
     g = parser.add_argument_group("server")
     g.add_argument(
-        "--server", required=True, help="ComfyUI address (URL, host:port, RunPod proxy URL)"
+        "--server", required=required, help="ComfyUI address (URL, host:port, RunPod proxy URL)"
     )
     g.add_argument("--token", default=None, help="bearer token (default: $AI_DIFFUSION_TOKEN)")
     g.add_argument("--insecure", action="store_true", help="accept self-signed TLS certificates")
