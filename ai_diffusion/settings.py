@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 FILE_NAME = "settings.json"
@@ -27,6 +28,9 @@ class Settings:
     scheduler: str = "normal"
     batch_size: int = 1
     idle_stop_minutes: int = 30
+    # The painter's family and pieces per model file (the docker's Advanced section):
+    # {"model file": {"family": id or null, "text_encoders": [...], "vae": name or null}}
+    model_overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path) -> Settings:
