@@ -45,8 +45,8 @@ class ModelPicker(QtWidgets.QGroupBox):
         self.missing.setStyleSheet("color: #c0392b")
         self.edit = _named(QtWidgets.QCheckBox("Edit mode", self), "ai_edit")  # fmt: skip
         self.edit.setToolTip(
-            "Change the image (or the selection) as the prompt says, e.g. \"make the sky "
-            "stormy\". For instruction-editing models: Flux.1 Kontext, Qwen-Image Edit."
+            'Change the image (or the selection) as the prompt says, e.g. "make the sky '
+            'stormy". For instruction-editing models: Flux.1 Kontext, Qwen-Image Edit.'
         )
         col.addWidget(self.models)
         col.addWidget(self.family)
