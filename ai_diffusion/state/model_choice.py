@@ -41,6 +41,7 @@ class ModelChoice(StateObject):
     missing_text: Observable[str] = Observable("")  # what an incomplete model lacks
     edit_available: Observable[bool] = Observable(False)
     edit: Observable[bool] = Observable(False)
+    max_references: Observable[int] = Observable(0)  # reference layers the edit model takes
     steps: Observable[int] = Observable(20)
     cfg: Observable[float] = Observable(7.0)
     guidance: Observable[float] = Observable(0.0)  # used by guidance-distilled families
@@ -109,6 +110,7 @@ class ModelChoice(StateObject):
             self.family_text = f"{entry.title} · {kind}"
             self.missing_text = "; ".join(entry.missing)
         self.edit_available = bool(family and family.is_edit)
+        self.max_references = family.max_references if family and family.is_edit else 0
         if not self.edit_available:
             self.edit = False
         self.guidance_used = bool(family and family.guidance is not None)

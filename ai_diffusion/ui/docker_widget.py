@@ -338,7 +338,9 @@ class DockerWidget(QtWidgets.QWidget):
         """The active document changed: layer choices and its results history."""
         document = self.controller.documents.active()
         try:
-            self.control_box.set_layers(document.layers() if document is not None else [])
+            layers = document.layers() if document is not None else []
+            self.control_box.set_layers(layers)
+            self.model_picker.set_layers(layers)
         except Exception as e:  # the adapter could not list layers: say so, keep going
             self.controller.message = getattr(e, "message", f"Could not list the layers: {e}")
         self.refresh_history()
@@ -357,6 +359,7 @@ class DockerWidget(QtWidgets.QWidget):
             scheduler=m.scheduler,
             loras=self.lora_box.loras(),
             controls=self.control_box.controls(),
+            references=self.model_picker.reference_layers(),
             **m.request_fields(),
         )
 

@@ -2,7 +2,8 @@
 lack), the family, Edit mode, sampling values, and an Advanced part that overrides the family
 and pieces. It shows ``state/model_choice.py`` and forwards the painter's changes to it.
 
-Object names: ai_checkpoint, ai_model_family, ai_model_missing, ai_edit, ai_steps, ai_cfg,
+Object names: ai_checkpoint, ai_model_family, ai_model_missing, ai_edit, ai_edit_references,
+ai_steps, ai_cfg,
 ai_guidance, ai_sampler, ai_scheduler, ai_sampling_reset, ai_model_advanced,
 ai_model_advanced_section, ai_model_arch, ai_model_te1, ai_model_te2, ai_model_te3,
 ai_model_vae.
@@ -52,6 +53,11 @@ class ModelPicker(QtWidgets.QGroupBox):
         col.addWidget(self.family)
         col.addWidget(self.missing)
         col.addWidget(self.edit)
+        self.references = _named(QtWidgets.QListWidget(self), "ai_edit_references")
+        self.references.setToolTip("Layers the edit model also looks at (tick them)")
+        self.references.setMaximumHeight(64)
+        self.references.setVisible(False)
+        col.addWidget(self.references)
         col.addLayout(self._sampling_grid())
         self.advanced = _named(QtWidgets.QToolButton(self), "ai_model_advanced")
         self.advanced.setText("Advanced")
@@ -125,6 +131,8 @@ class ModelPicker(QtWidgets.QGroupBox):
         bind(c, "missing_text", self._on_missing)
         bind(c, "edit_available", self.edit.setEnabled)
         bind(c, "edit", self.edit.setChecked)
+        bind(c, "edit", lambda _: self._show_references())
+        bind(c, "max_references", lambda _: self._show_references())
         bind(c, "steps", self.steps.setValue)
         bind(c, "cfg", self.cfg.setValue)
         bind(c, "guidance", self.guidance.setValue)
@@ -132,6 +140,36 @@ class ModelPicker(QtWidgets.QGroupBox):
         bind(c, "sampler", self.sampler.setCurrentText)
         bind(c, "scheduler", self.scheduler.setCurrentText)
         c.entries_changed.connect(self._on_entries)
+
+    def set_layers(self, layers: list[Any]) -> None:
+        """The active document's layers, offered as reference images for edit models."""
+        ticked = set(self.reference_layers())
+        self.references.clear()
+        for layer in layers:
+            item = QtWidgets.QListWidgetItem(layer.name)
+            item.setData(Qt.ItemDataRole.UserRole, layer.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = layer.id in ticked
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.references.addItem(item)
+
+    def reference_layers(self) -> list[str]:
+        """Ticked reference layers, at most as many as the model takes."""
+        ids = [
+            self.references.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.references.count())
+            if self.references.item(i).checkState() == Qt.CheckState.Checked
+        ]
+        return ids[: self.choice.max_references] if self.choice.edit else []
+
+    def _show_references(self) -> None:
+        c = self.choice
+        shown = c.edit and c.max_references > 0
+        self.references.setVisible(shown)
+        if shown:
+            self.references.setToolTip(
+                f"Up to {c.max_references} layers the edit model also looks at (tick them)"
+            )
 
     def _on_pick(self, name: str) -> None:
         if name:

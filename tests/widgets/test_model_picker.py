@@ -174,3 +174,28 @@ def test_edit_mode_only_for_edit_models_and_it_reaches_the_request(qtbot, setup)
     assert request.image.extent == documents.active().extent()
     widget.checkpoint.setCurrentText(FLUX)  # not an edit model: Edit switches off
     assert not picker.edit.isChecked()
+
+
+def test_reference_layers_for_edit_models_that_take_them(qtbot, setup) -> None:
+    widget, documents, connector, requests, _ = setup
+    connect(qtbot, widget)
+    picker = widget.model_picker
+    widget.checkpoint.setCurrentText("qwen_image_edit_2509_fp8_e4m3fn.safetensors")
+    assert not picker.references.isVisibleTo(widget)  # Edit is off
+    picker.edit.setChecked(True)
+    assert picker.references.isVisibleTo(widget)
+    assert [picker.references.item(i).text() for i in range(picker.references.count())] == [
+        "Sketch"
+    ]
+    picker.references.item(0).setCheckState(Qt.CheckState.Checked)
+    widget.prompt.setPlainText("put the sketch's cat on the sofa")
+    generate(qtbot, widget, connector, 1)
+    request = requests[-1]
+    canvas = documents.active().extent()
+    assert len(request.references) == 1 and request.references[0].extent == canvas
+    graph = connector.clients[-1].enqueued[-1].graph
+    plus = [n for n in graph.values() if n["class_type"] == "TextEncodeQwenImageEditPlus"]
+    assert "image2" in plus[0]["inputs"]
+    widget.checkpoint.setCurrentText("qwen_image_edit_fp8_e4m3fn.safetensors")  # takes none
+    picker.edit.setChecked(True)
+    assert not picker.references.isVisibleTo(widget) and picker.reference_layers() == []
