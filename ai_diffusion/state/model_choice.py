@@ -9,7 +9,7 @@ from typing import Any
 from ..qt import Signal
 from ..request import ModelKind
 from ..workflow.discovery import ModelEntry, Override, discover_models
-from ..workflow.families import Family, by_id
+from ..workflow.families import Family, all_families, by_id
 from ..workflow.object_info import pick
 from .observable import Observable, StateObject
 
@@ -144,6 +144,11 @@ class ModelChoice(StateObject):
         self._describe()
 
     # Overrides (the docker's Advanced section) -------------------------------------------
+
+    @staticmethod
+    def family_choices() -> list[tuple[str, str]]:
+        """(id, title) of every family the painter can choose."""
+        return [(f.id, f.title) for f in all_families()]
 
     def override(self) -> Override:
         return override_from_json(self.saved.get(self.model))

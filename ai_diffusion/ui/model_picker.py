@@ -17,7 +17,6 @@ from ..errors import UserError
 from ..qt import Qt, QtGui, QtWidgets
 from ..state.model_choice import ModelChoice
 from ..state.observable import bind
-from ..workflow.families import all_families
 from .model_lists import combo
 from .names import named as _named
 
@@ -101,8 +100,8 @@ class ModelPicker(QtWidgets.QGroupBox):
         form.setContentsMargins(0, 0, 0, 0)
         self.arch = combo(self.section, "ai_model_arch")
         self.arch.addItem(AUTOMATIC)
-        for family in all_families():
-            self.arch.addItem(family.title, family.id)
+        for family_id, title in self.choice.family_choices():
+            self.arch.addItem(title, family_id)
         self.encoders = [combo(self.section, f"ai_model_te{i}") for i in (1, 2, 3)]
         self.vae = combo(self.section, "ai_model_vae")
         form.addRow("Family", self.arch)
