@@ -125,9 +125,9 @@ def resolve_pieces(
     ``override`` are found by the family's rules, and what is missing is said; without, the
     family's example names stand in (a graph to read, not to run)."""
     kind = override.kind or (files.kind_of(model) if files else None) or family.kinds[0]
-    missing: list[str] = []
     if family.unsupported:
-        missing.append(family.unsupported)
+        return Pieces(model, kind, missing=(family.unsupported,))
+    missing: list[str] = []
     if kind is ModelKind.split and kind not in family.kinds:
         missing.append(f"{family.title} comes as one checkpoint file: put it in models/checkpoints")
     encoders: tuple[str, ...] = ()
