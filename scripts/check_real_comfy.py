@@ -170,7 +170,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
-    rows = asyncio.run(check(args))
+    try:
+        rows = asyncio.run(check(args))
+    except UserError as e:
+        sys.exit(f"error: {e.message}")
     if args.markdown:
         print("\n| model | family | mode | outcome |\n| --- | --- | --- | --- |")
         for row in rows:
