@@ -11,8 +11,13 @@ from .version import __version__
 add_vendor_path()
 
 if "pykrita" in __import__("sys").builtin_module_names:  # running inside Krita
-    from .krita_adapter.plugin import register as _register
+    try:
+        from .krita_adapter.plugin import register as _register
 
-    _register()
+        _register()
+    except Exception as _error:  # Krita would only log it: tell the painter (load_failure)
+        from .load_failure import report as _report
+
+        _report(_error)
 
 __all__ = ["__version__"]

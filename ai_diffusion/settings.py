@@ -16,6 +16,13 @@ FILE_NAME = "settings.json"
 @dataclass
 class Settings:
     server_url: str = ""
+    # Kind of server: "auto" (ComfyUI or WebUI, detected), "comfyui", "a1111",
+    # "runpod-serverless" or "salad" (ai_diffusion.backends.select.KINDS)
+    backend_kind: str = "auto"
+    serverless_endpoint: str = ""  # RunPod Serverless endpoint id
+    worker_image: str = ""  # its worker image, for the model list
+    own_models: str = ""  # checkpoints of a worker that cannot list them, comma-separated
+    extra_servers: str = ""  # more ComfyUI addresses used at once, comma-separated
     verify_tls: bool = True
     auth_kind: str = "none"  # "none", "token" or "basic"
     username: str = ""  # basic auth user name; the password and tokens live in the key store

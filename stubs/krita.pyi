@@ -1,5 +1,6 @@
 # Type stub for the parts of Krita's `krita` module the plugin uses (Krita 5.1+ API).
 # Qt types are Any: the binding differs between Krita 5 (PyQt5) and 6 (PyQt6).
+import enum
 from typing import Any
 
 class Selection:
@@ -90,8 +91,14 @@ class DockWidget:
     def canvas(self) -> Any: ...
 
 class DockWidgetFactoryBase:
-    DockRight: Any
-    DockLeft: Any
+    # Only the scoped names exist in Krita 6 (PyQt6); Krita 5's bindings may have only the
+    # unscoped ones. Code must use the scoped form with a getattr fallback (plugin.dock_right).
+    class DockPosition(enum.Enum):
+        DockRight = ...
+        DockLeft = ...
+        DockTop = ...
+        DockBottom = ...
+        DockMinimized = ...
 
 class DockWidgetFactory(DockWidgetFactoryBase):
     def __init__(self, id: str, position: Any, cls: type) -> None: ...

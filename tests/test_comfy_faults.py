@@ -226,3 +226,21 @@ async def test_a_frame_that_breaks_the_handler_does_not_stop_the_stream(
     events = await collect(client, {job})
     assert ends(events) == {"Finished": 1}
     assert not any(isinstance(e, ConnectionState) for e in events)  # no reconnect needed
+
+
+async def test_a_reader_that_dies_is_reported_restarted_and_the_job_still_finishes(
+    client: ComfyClient, server: RunningServer
+) -> None:
+    """asyncio can strand or end the websocket reader from outside (a nested event loop in
+    Krita did); the client notices, says so, reconnects and settles the job."""
+    server.fake.faults.step_delay = 0.1
+    job = await client.enqueue(build_workflow(txt2img(steps=6), client.models.object_info))
+    first_reader = client._reader
+    assert first_reader is not None
+    await asyncio.sleep(0.15)
+    first_reader.cancel()  # the reader ends without the client being closed
+    events = await collect(client, {job})
+    restarts = [e for e in events if isinstance(e, ConnectionState) and "restarting" in e.message]
+    assert restarts, events
+    assert ends(events) == Counter({"Finished": 1})
+    assert client._reader is not first_reader and not client._reader.done()

@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.krita.harness import KritaProfile, krita_available, run_gui
+from tests.krita.harness import KritaInstall, KritaProfile, run_gui
 
-pytestmark = [
-    pytest.mark.krita,
-    pytest.mark.skipif(
-        not krita_available(), reason="Krita is not installed (scripts/test.sh installs it)"
-    ),
-]
+pytestmark = [pytest.mark.krita]
 
 
-@pytest.fixture(scope="module")
-def profile(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> KritaProfile:
-    """One Krita profile for this module's launches (a warm start is 3x faster)."""
-    profile = KritaProfile.create(tmp_path_factory.mktemp("krita-e2e"))
+@pytest.fixture(scope="session")
+def profile(
+    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
+) -> KritaProfile:
+    """One Krita profile per Krita for this module's launches (a warm start is 3x faster)."""
+    base = tmp_path_factory.mktemp(f"krita-e2e-{krita_install.name}")
+    profile = KritaProfile.create(base, krita_install)
     profile.install_plugin(plugin_zip)
     return profile
 
@@ -28,7 +26,7 @@ def profile(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Krita
 def test_generate_and_inpaint_from_the_docker(
     profile: KritaProfile, test_output: Path, fake_server: str
 ) -> None:
-    out = test_output / "gui-e2e"
+    out = test_output / f"gui-e2e-{profile.krita.name}"
     result = run_gui(
         profile,
         "scenarios_e2e:generate_and_inpaint",
@@ -36,6 +34,7 @@ def test_generate_and_inpaint_from_the_docker(
         extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server},
     )
     assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
     assert result["ok"], result.get("error")
     assert result["status"].startswith("Connected")
     inside, outside = result["inpaint"]["inside"], result["inpaint"]["outside"]
@@ -47,9 +46,10 @@ def test_undo_after_apply_removes_the_result_layer(
     profile: KritaProfile, test_output: Path
 ) -> None:
     """Edit › Undo in the real GUI (kritarunner has no window, so no undo action)."""
-    out = test_output / "gui-undo"
+    out = test_output / f"gui-undo-{profile.krita.name}"
     result = run_gui(profile, "scenarios_e2e:undo_removes_applied_result", out)
     assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
     assert result["ok"], result.get("error")
     assert result["after_apply"] == ["Background", "[AI] undo me (1)"]
     assert result["after_undo"] == ["Background"]  # one undo step took the whole result away

@@ -1,4 +1,5 @@
-"""Tests that run inside Debian's real Krita (kritarunner, no display)."""
+"""Tests that run inside a real Krita's own Python (kritarunner, no display): Debian's 5.1
+here, 5.3 and 6.0 (Python 3.14, PyQt6 in 6.0) in chroots."""
 
 from __future__ import annotations
 
@@ -6,25 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.krita.harness import KritaProfile, krita_available, run_pytest_in_krita
+from tests.krita.harness import KritaInstall, KritaProfile, run_pytest_in_krita
 
-pytestmark = [
-    pytest.mark.krita,
-    pytest.mark.skipif(
-        not krita_available(), reason="Krita is not installed (scripts/test.sh installs it)"
-    ),
-]
+pytestmark = [pytest.mark.krita]
 
 
 @pytest.fixture(scope="session")
-def krita_profile(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> KritaProfile:
-    profile = KritaProfile.create(tmp_path_factory.mktemp("krita-profile"))
+def krita_profile(
+    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
+) -> KritaProfile:
+    base = tmp_path_factory.mktemp(f"krita-profile-{krita_install.name}")
+    profile = KritaProfile.create(base, krita_install)
     profile.install_plugin(plugin_zip)
     return profile
 
 
 def test_inside_krita(krita_profile: KritaProfile, test_output: Path) -> None:
     """Every test under tests/krita/inside, run by pytest inside Krita's own Python."""
-    result = run_pytest_in_krita(krita_profile, ["inside"], test_output / "kritarunner")
+    out = test_output / f"kritarunner-{krita_profile.krita.name}"
+    result = run_pytest_in_krita(krita_profile, ["inside"], out)
     assert result["returncode"] == 0, result["output"][-6000:]
     assert result["tests"] > 0 and result["failures"] == 0, result["output"][-6000:]

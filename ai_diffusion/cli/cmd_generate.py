@@ -8,12 +8,11 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..comfy import ComfyClient
+from ..backends.select import connect_backend
 from ..comfy.events import ConnectionState, Failed, Finished, Interrupted, Progress, Queued, Started
 from ..errors import UserError
-from ..workflow import build_workflow
 from .request_args import CliRequest, add_request_options, paste_result, request_from_args
-from .server_args import add_server_options, server_config
+from .server_args import add_server_options, connection_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,26 +46,31 @@ class _UploadProgress:
 
 
 async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
-    client = await ComfyClient.connect(server_config(args))
+    client = await connect_backend(connection_config(args))
     job: str | None = None
     try:
-        workflow = build_workflow(cli.request, client.models.object_info)
-        job = await client.enqueue(workflow, on_upload=_UploadProgress())
+        job = await client.submit(cli.request, on_upload=_UploadProgress())
         async for event in client.listen():
-            if isinstance(event, Queued) and event.position:
-                _say(f"queued: {event.position} job(s) ahead")
+            if isinstance(event, Queued) and (event.position or event.message):
+                ahead = f"{event.position} job(s) ahead" if event.position else ""
+                _say(f"queued: {ahead}{' ' if ahead and event.message else ''}{event.message}")
             elif isinstance(event, Started):
-                _say("started")
+                _say(f"started{': ' + event.message if event.message else ''}")
             elif isinstance(event, Progress):
                 _say(f"step {event.step}/{event.total}")
             elif isinstance(event, ConnectionState):
                 if event.state == "disconnected":
                     raise UserError(
-                        f"The connection to {client.config.url} was lost. The job may still "
+                        f"The connection to {_where(client)} was lost. The job may still "
                         "finish on the server: its images would be in ComfyUI's output folder."
                     )
                 _say(event.message)
             elif isinstance(event, Finished) and event.job_id == job:
+                stats = getattr(client, "stats", {}).get(job)  # serverless: billed worker time
+                if stats is not None:
+                    cost = client.job_cost(job)  # type: ignore[attr-defined]
+                    price = f", about ${cost:.4f}" if cost else ""
+                    _say(f"worker time: {stats.execution_ms / 1000:.1f} s{price}")
                 return event.images
             elif isinstance(event, Failed) and event.job_id == job:
                 raise UserError(event.message)
@@ -80,6 +84,11 @@ async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
         raise
     finally:
         await client.close()
+
+
+def _where(client: object) -> str:
+    config = getattr(client, "config", None)
+    return str(getattr(config, "url", "") or "the server")
 
 
 def _free_path(folder: Path, stem: str) -> Path:

@@ -6,21 +6,30 @@ import argparse
 import asyncio
 import json
 
-from ..comfy import ComfyClient
-from .server_args import add_server_options, server_config
+from ..backends.select import connect_backend
+from .server_args import add_server_options, connection_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list a server's models, samplers and device")
     add_server_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--discover",
+        action="store_true",
+        help="RunPod Serverless: ask the worker with a short job (a few billed seconds)",
+    )
     parser.set_defaults(handler=run)
 
 
 async def _discover(args: argparse.Namespace) -> dict:
-    client = await ComfyClient.connect(server_config(args))
+    client = await connect_backend(connection_config(args))
     try:
-        return client.models.to_json()
+        if args.discover and hasattr(client, "discover_models"):
+            await client.discover_models()
+        models = client.models.to_json()
+        models["server"] = getattr(client, "server", "ComfyUI")
+        return models
     finally:
         await client.close()
 
@@ -31,12 +40,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(models, indent=1))
         return 0
     device = models.pop("device")
+    server = models.pop("server")
     vram = device["vram_total"] / 2**30
-    print(
-        f"device: {device['name']} ({vram:.1f} GB VRAM), ComfyUI {device['comfyui_version'] or '?'}"
-    )
-    usable = models.pop("models")
-    print(f"usable models ({sum(m['ready'] for m in usable)} of {len(usable)} ready):")
+    if server == "ComfyUI":
+        server = f"ComfyUI {device['comfyui_version'] or '?'}"
+        print(f"device: {device['name']} ({vram:.1f} GB VRAM), {server}")
+    else:
+        print(f"server: {server}, {vram:.1f} GB VRAM")
+    usable = models.pop("models", [])
+    if usable:
+        print(f"usable models ({sum(m['ready'] for m in usable)} of {len(usable)} ready):")
     for m in usable:
         state = "ready" if m["ready"] else "incomplete: " + "; ".join(m["missing"])
         print(f"  {m['name']}  [{m['family_title']}, {m['kind']}]  {state}")

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "server has those models or nodes.",
     )
     parser.add_argument("--object-info", type=Path, help="a server's /object_info JSON")
-    add_server_options(parser, required=False)
+    add_server_options(parser)
     add_request_options(parser)
     parser.set_defaults(handler=run)
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ..errors import UserError
 
 # Order is the order shown in --help.
-COMMANDS = ["version", "models", "workflow", "generate", "pod"]
+COMMANDS = ["version", "models", "workflow", "generate", "pod", "endpoint"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,10 +30,12 @@ class ProviderHttp:
         max_attempts: int = 4,
         max_wait: float = 60.0,
         timeout: float = 60.0,
+        key_header: str = "",  # the header carrying the key, when not "Authorization: Bearer"
     ) -> None:
         register_secret(api_key)
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        auth = {key_header: api_key} if key_header else {"Authorization": f"Bearer {api_key}"}
+        self._headers = {**auth, "Accept": "application/json"}
         self.error_for = error_for
         self.provider = provider
         self.sleep = sleep

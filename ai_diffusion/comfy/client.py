@@ -78,7 +78,7 @@ class ComfyClient:
         except BaseException:
             await session.close()
             raise
-        client._reader = asyncio.create_task(client._read_loop())
+        client._start_reader()
         log.info("connected to %s (%s)", config.url, client.models.device.name)
         return client
 
@@ -298,7 +298,33 @@ class ComfyClient:
         while True:
             yield await self.events.get()
 
-    async def _read_loop(self) -> None:
+    def _start_reader(self, *, reconnect_first: bool = False) -> None:
+        self._reader = asyncio.create_task(self._read_loop(reconnect_first=reconnect_first))
+        self._reader.add_done_callback(self._reader_ended)
+
+    def _reader_ended(self, task: asyncio.Task[None]) -> None:
+        """The reader only ends when the client is closed or gives up reconnecting. Any other
+        end (a bug, an error asyncio raised into it) is reported and the reader restarted, so
+        no job is left waiting for events nobody reads."""
+        if self._closed or task is not self._reader:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error("websocket reader stopped unexpectedly; restarting it", exc_info=error)
+        self._emit(
+            ConnectionState(
+                "reconnecting", "The live connection stopped unexpectedly; restarting it…"
+            )
+        )
+        self._start_reader(reconnect_first=True)
+
+    async def _read_loop(self, *, reconnect_first: bool = False) -> None:
+        if reconnect_first:  # a fresh socket: the old one may hold a half-read stream
+            stale, self._ws = self._ws, None
+            if stale is not None:
+                with contextlib.suppress(Exception):
+                    await stale.close()
+            if not await self._reconnect(first_delay=0.0):
+                return
         while not self._closed:
             ws = self._ws
             if ws is not None:
@@ -331,7 +357,7 @@ class ComfyClient:
         if message is not None:
             await self.jobs.on_message(message)
 
-    async def _reconnect(self) -> bool:
+    async def _reconnect(self, first_delay: float | None = None) -> bool:
         """Reconnect with bounded exponential backoff, then settle every outstanding job.
 
         After the quick attempts fail, "disconnected" is reported once and the client keeps
@@ -340,6 +366,8 @@ class ComfyClient:
         attempt = 0
         while not self._closed:
             delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
+            if attempt == 0 and first_delay is not None:
+                delay = first_delay
             attempt += 1
             if attempt <= len(self.reconnect_delays):
                 message = (

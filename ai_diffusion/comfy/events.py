@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 class Queued:
     job_id: str
     position: int  # jobs ahead of this one (0 = next)
+    message: str = ""  # what it waits for, where the backend knows (e.g. a cold start)
 
 
 @dataclass(frozen=True)
 class Started:
     job_id: str
+    message: str = ""  # e.g. how long it waited for a serverless worker
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Failed:
     message: str
     node: str | None = None
     details: str = ""
+    # True when the job itself was fine but the server could not finish it (a replica or
+    # worker vanished, the server lost it): running it elsewhere may succeed.
+    retryable: bool = False
 
 
 @dataclass(frozen=True)

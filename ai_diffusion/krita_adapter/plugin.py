@@ -7,6 +7,7 @@ Krita document adapter. Nothing below imports it.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,15 @@ from krita import (
     Window,
 )
 
-from ..qt import QTimer, QtWidgets
+from ..qt import Qt, QTimer, QtWidgets
 from ..version import __version__
 
 log = logging.getLogger(__name__)
 
 DOCKER_ID = "ai_diffusion_docker"
 DOCKER_TITLE = "AI Image Generation"
+SETTINGS_GROUP = "ai_diffusion"  # in kritarc
+INTRODUCED = "docker_introduced"
 
 # id → (text shown in menus, method of the docker content that handles it)
 ACTIONS = {
@@ -42,11 +45,19 @@ class AIDiffusionExtension(Extension):
 
     def setup(self) -> None:
         log.info("ai_diffusion %s loaded", __version__)
+        notifier = Krita.instance().notifier()
+        notifier.setActive(True)
+        notifier.windowCreated.connect(_window_created)
 
     def createActions(self, window: Window) -> None:
         for action_id, (text, handler) in ACTIONS.items():
             action = window.createAction(action_id, text, "tools/scripts")
             action.triggered.connect(lambda _=False, h=handler: _dispatch(h))
+
+
+def _window_created() -> None:
+    # The window's dockers exist once it is shown; wait for Qt to settle its layout first.
+    QTimer.singleShot(0, introduce_docker)
 
 
 def _docker_content() -> Any:
@@ -90,6 +101,7 @@ class AIDiffusionDocker(DockWidget):
 
 
 def _build_content(parent: Any) -> Any:
+    from ..cloud import ProviderEndpoints
     from ..logs import setup_file_logging
     from ..ui.docker_widget import create_docker_widget
     from .document import KritaDocuments
@@ -97,7 +109,11 @@ def _build_content(parent: Any) -> Any:
     folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
         setup_file_logging(folder / "logs")
-        content = create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
+        # The providers' addresses, as for the CLI: AI_DIFFUSION_RUNPOD_API and friends.
+        endpoints = ProviderEndpoints.from_env(os.environ)
+        content = create_docker_widget(
+            parent, KritaDocuments(), settings_dir=folder, providers=endpoints.provider
+        )
         _watch_cloud_costs(content)
         return content
     except Exception as e:  # the docker must show, with the reason, even when setup fails
@@ -112,19 +128,66 @@ def _build_content(parent: Any) -> Any:
 
 
 def _watch_cloud_costs(content: Any) -> None:
-    """A pod costs money while it runs: ask before Krita closes, and offer at start the pods
-    an earlier session left running."""
+    """A pod costs money while it runs: ask when the docker's window closes (Krita's
+    applicationClosing comes after the docker is gone), and offer at start the pods an
+    earlier session left running."""
+    from ..ui.pod_panel import AskBeforeClosing
+
     panel, pods = content.pod_panel, content.pods
+    guard = AskBeforeClosing(panel)
+
+    def watch_window() -> None:  # the docker is put into its window after it is built
+        try:
+            window = content.window()
+        except RuntimeError:  # this docker's window is already gone
+            return
+        if window is not content and window.property("ai_diffusion_asks") is None:
+            window.installEventFilter(guard)
+            window.setProperty("ai_diffusion_asks", True)
+
     notifier = Krita.instance().notifier()
     notifier.setActive(True)
-    notifier.applicationClosing.connect(panel.ask_on_exit)
-    pods.orphans_found.connect(panel.offer_orphans)
+    notifier.windowCreated.connect(watch_window)
+    QTimer.singleShot(0, watch_window)
+    # Queued: the offer is a modal dialog (a nested event loop) and the signal comes from a
+    # coroutine; it must open as a plain Qt callback, never inside a task step (handover.py).
+    pods.orphans_found.connect(panel.offer_orphans, Qt.ConnectionType.QueuedConnection)
     QTimer.singleShot(5000, pods.check_orphans)
+
+
+def dock_right() -> Any:
+    """``DockWidgetFactoryBase.DockPosition.DockRight``: scoped, as PyQt6 (Krita 6) requires;
+    Krita 5's bindings may only have the unscoped name."""
+    position = getattr(DockWidgetFactoryBase, "DockPosition", None)
+    value = getattr(position, "DockRight", None)
+    # not in the stub on purpose: only Krita 5 has the unscoped name
+    return value if value is not None else getattr(DockWidgetFactoryBase, "DockRight")  # noqa: B009
+
+
+def introduce_docker(window: Window | None = None) -> bool:
+    """Krita 5.3 and 6 start a newly installed docker hidden (5.1 shows it). On the first
+    start after installing, show ours once; afterwards the painter's choice (Settings ›
+    Dockers) is kept. Returns True when it was shown now."""
+    app = Krita.instance()
+    if app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true":
+        return False
+    window = window or app.activeWindow()
+    if window is None:
+        return False
+    main: Any = window.qwindow()
+    dock = main.findChild(QtWidgets.QDockWidget, DOCKER_ID) if main is not None else None
+    if dock is None:
+        return False
+    if main.dockWidgetArea(dock) == Qt.DockWidgetArea.NoDockWidgetArea:
+        main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.show()
+    dock.raise_()
+    app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
+    log.info("showed the docker on its first start")
+    return True
 
 
 def register() -> None:
     app = Krita.instance()
     app.addExtension(AIDiffusionExtension(app))
-    app.addDockWidgetFactory(
-        DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockRight, AIDiffusionDocker)
-    )
+    app.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, dock_right(), AIDiffusionDocker))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import eventloop
-from ..comfy import ComfyClient, ServerConfig
+from ..backends.select import connect_backend
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -26,6 +26,7 @@ from ..comfy.events import (
     Started,
 )
 from ..errors import UserError
+from ..handover import Handover, inside_task
 from ..qt import Signal
 from ..request import (
     Bounds,
@@ -42,7 +43,7 @@ from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
 
 log = logging.getLogger(__name__)
-Connector = Callable[[ServerConfig], Awaitable[Any]]
+Connector = Callable[[Any], Awaitable[Any]]  # a backend config → a connected backend
 
 
 @dataclass
@@ -121,12 +122,14 @@ class Controller(StateObject):
     def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
         super().__init__()
         self.documents = documents
-        self.connector: Connector = connector or ComfyClient.connect
+        self.connector: Connector = connector or connect_backend
         self.client: Any = None
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
         self.results: list[Result] = []
         self._listener: Any = None
+        # Document and widget work from coroutines goes through here (never in a task step).
+        self._ui = Handover(on_error=self._report)
 
     # Connection ---------------------------------------------------------------------------
 
@@ -134,10 +137,10 @@ class Controller(StateObject):
         self.connection_message = message or state.capitalize()
         self.state = state
 
-    def connect_server(self, config: ServerConfig) -> Any:
+    def connect_server(self, config: Any) -> Any:
         return eventloop.run(self._connect(config), on_error=self._report)
 
-    async def _connect(self, config: ServerConfig) -> None:
+    async def _connect(self, config: Any) -> None:
         await self._disconnect()
         self._set_state("connecting", f"Connecting to {config.url.strip()}…")
         try:
@@ -145,10 +148,16 @@ class Controller(StateObject):
         except Exception as e:
             self._set_state("error", _painter_message(e))
             return
-        self.device = _device_text(self.client)
-        self._set_state("connected", f"Connected to {self.client.config.url}")
+        client = self.client
+        self._ui.post(self._connected, client)
+        self._listener = eventloop.run(self._listen(client), on_error=self._report)
+
+    def _connected(self, client: Any) -> None:
+        if client is not self.client:
+            return  # disconnected or replaced meanwhile
+        self.device = _device_text(client)
+        self._set_state("connected", f"Connected to {client.config.url}")
         self.models_changed.emit()
-        self._listener = eventloop.run(self._listen(self.client), on_error=self._report)
 
     def disconnect_server(self) -> Any:
         return eventloop.run(self._disconnect(), on_error=self._report)
@@ -163,7 +172,7 @@ class Controller(StateObject):
             await client.close()
             self._set_state("disconnected", "Disconnected.")
 
-    def test_connection(self, config: ServerConfig) -> Any:
+    def test_connection(self, config: Any) -> Any:
         """Try ``config`` without touching the current connection; the outcome (the exact
         error, or the device found) goes to ``test_result``."""
 
@@ -187,10 +196,13 @@ class Controller(StateObject):
             if self.client is None:
                 raise UserError("Connect to a server first.")
             await self.client.refresh_models()
-            self.models_changed.emit()
-            self.message = "Model list refreshed."
+            self._ui.post(self._models_refreshed)
 
         return eventloop.run(refresh(), on_error=self._report)
+
+    def _models_refreshed(self) -> None:
+        self.models_changed.emit()
+        self.message = "Model list refreshed."
 
     def _report(self, error: BaseException) -> None:
         self.message = _painter_message(error)
@@ -248,40 +260,69 @@ class Controller(StateObject):
         return request, bounds
 
     def generate(self, params: Params) -> Any:
-        return eventloop.run(self._generate(params), on_error=self._report)
+        """Read the document now (this runs as a Qt callback, e.g. the button's slot), then
+        upload and queue in the background. Returns the background task, or None when the
+        request could not be made (the reason is in ``message``)."""
+        if inside_task():
+            self._ui.post(self.generate, params)
+            return None
+        try:
+            if self.client is None:
+                raise UserError(
+                    "Connect to a server first (paste its address above, then Connect)."
+                )
+            document = self.documents.active()
+            if document is None:
+                raise UserError("Open or create an image in Krita first.")
+            request, bounds = self.build_request(document, params)
+        except Exception as e:
+            self._report(e)
+            return None
+        return eventloop.run(
+            self._submit(self.client, request, document.id, bounds), on_error=self._report
+        )
 
-    async def _generate(self, params: Params) -> None:
-        if self.client is None:
-            raise UserError("Connect to a server first (paste its address above, then Connect).")
-        document = self.documents.active()
-        if document is None:
-            raise UserError("Open or create an image in Krita first.")
-        request, bounds = self.build_request(document, params)
+    async def _submit(
+        self, client: Any, request: GenerationRequest, document_id: str, bounds: Bounds
+    ) -> None:
         has_inputs = request.image is not None or bool(request.controls)
         self.message = "Uploading…" if has_inputs else "Queueing…"
         self.progress = (0, request.sampling.steps)
-        job_id = await self.client.submit(request)
-        self.jobs[job_id] = Job(job_id, document.id, bounds, request.prompt, request.sampling.seed)
-        early = [e for e in self._unclaimed if e.job_id == job_id]
-        self._unclaimed = [e for e in self._unclaimed if e.job_id != job_id]
+        job_id = await client.submit(request)
+        job = Job(job_id, document_id, bounds, request.prompt, request.sampling.seed)
+        # Registered from the Qt queue, after every event the listener posted before it: the
+        # events of this job that came before its id are replayed in order.
+        self._ui.post(self._register, job)
+
+    def _register(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        early = [e for e in self._unclaimed if e.job_id == job.id]
+        self._unclaimed = [e for e in self._unclaimed if e.job_id != job.id]
+        self.busy = True
         for event in early:
             self.handle(event)
-        self.busy = True
 
     def cancel(self) -> Any:
         async def cancel() -> None:
-            if self.client is not None:
-                for job_id in list(self.jobs):
+            if self.client is None:
+                return
+            refused: list[UserError] = []
+            for job_id in list(self.jobs):  # one job that cannot be stopped stops no other
+                try:
                     await self.client.cancel(job_id)
+                except UserError as e:
+                    refused.append(e)
+            if refused:
+                raise refused[0]
 
         return eventloop.run(cancel(), on_error=self._report)
 
     async def _listen(self, client: Any) -> None:
+        # Events are handled as Qt callbacks: showing a preview writes into the document,
+        # which may spin Qt's event loop, and must never happen inside this task's step. A bad
+        # event (an unreadable preview…) becomes a message and stops nothing else.
         async for event in client.listen():
-            try:
-                self.handle(event)
-            except Exception as e:  # one bad event (an unreadable preview…) stops nothing else
-                self.message = _painter_message(e)
+            self._ui.post(self.handle, event)
 
     def handle(self, event: Any) -> None:
         if isinstance(event, ConnectionState):
@@ -294,9 +335,10 @@ class Controller(StateObject):
             return
         if isinstance(event, Queued):
             text = f"Queued: {event.position} job(s) ahead" if event.position else "Queued"
-            self.message = text
+            self.message = f"{text}. {event.message}" if event.message else text
         elif isinstance(event, Started):
-            self.message = "Generating…"
+            # Job APIs say more (a cold start, where a job of several servers runs).
+            self.message = event.message or "Generating…"
         elif isinstance(event, Progress):
             self.progress = (event.step, event.total)
             self.message = f"Step {event.step} of {event.total}"
@@ -332,6 +374,9 @@ class Controller(StateObject):
                 Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
             )
         self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
+        cost = _cost_text(self.client, job.id)
+        if cost:
+            self.message += f" {cost}"
         self.history_changed.emit()
 
     # Results --------------------------------------------------------------------------------
@@ -373,9 +418,22 @@ class Controller(StateObject):
         self.history_changed.emit()
 
 
+def _cost_text(client: Any, job_id: str) -> str:
+    """For backends billed per second of work (serverless): this job's and the session's."""
+    job_cost = getattr(client, "job_cost", None)
+    if job_cost is None:
+        return ""
+    cost = float(job_cost(job_id))
+    if cost <= 0:
+        return ""
+    return f"Cost about ${cost:.4f} (this session ${float(client.session_cost):.3f})."
+
+
 def _device_text(client: Any) -> str:
     device = client.models.device
-    return f"{device.name} · {device.vram_gb} GB VRAM"
+    text = f"{device.name} · {device.vram_gb} GB VRAM" if device.vram_total else device.name
+    source = getattr(client, "models_from", "")  # backends without a model list say why
+    return f"{text} (models: {source})" if source else text
 
 
 def _painter_message(error: BaseException) -> str:

@@ -1,6 +1,7 @@
 """Connection settings: address, token or basic auth, TLS verification, Test and Refresh.
 
-Object names: ai_dialog_url, ai_auth_kind, ai_dialog_token, ai_username, ai_password,
+Object names: ai_backend_kind, ai_dialog_url, ai_auth_kind, ai_dialog_token, ai_username,
+ai_password, ai_endpoint, ai_api_key, ai_worker_image, ai_own_models, ai_extra_servers,
 ai_dialog_verify_tls, ai_test, ai_test_result, ai_dialog_refresh, ai_secret_status,
 ai_session_only, ai_dialog_ok.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends.select import KINDS, SERVER_KINDS, backend_config
 from ..comfy import ServerConfig
 from ..qt import QtWidgets
 from ..secrets import SecretStore
@@ -33,14 +35,32 @@ class ConnectionFields:
     username: str = ""
     password: str = ""
     verify_tls: bool = True
+    kind: str = "auto"  # see ai_diffusion.backends.select.KINDS
+    endpoint: str = ""  # RunPod Serverless endpoint id
+    api_key: str = ""  # the RunPod or Salad API key for the kind
+    worker_image: str = ""
+    own_models: str = ""
+    extra_servers: str = ""  # more ComfyUI addresses, comma-separated
 
-    def config(self) -> ServerConfig:
+    def server(self) -> ServerConfig:
         return ServerConfig(
             self.url.strip(),
             token=(self.token.strip() or None) if self.auth_kind == "token" else None,
             username=(self.username.strip() or None) if self.auth_kind == "basic" else None,
             password=(self.password or None) if self.auth_kind == "basic" else None,
             verify_tls=self.verify_tls,
+        )
+
+    def config(self) -> Any:
+        """What the controller connects: a ComfyUI, a job API, or several servers at once."""
+        return backend_config(
+            self.kind,
+            self.server(),
+            endpoint=self.endpoint.strip(),
+            api_key=self.api_key.strip(),
+            image=self.worker_image.strip(),
+            models=self.own_models,
+            extra_servers=self.extra_servers if self.kind in SERVER_KINDS else "",
         )
 
 
@@ -56,6 +76,9 @@ class ConnectionDialog(QtWidgets.QDialog):
         self.setWindowTitle("AI server connection")
         self.controller = controller
         form = QtWidgets.QFormLayout(self)
+        self.kind = _named(QtWidgets.QComboBox(self), "ai_backend_kind")
+        for kind, text in KINDS.items():
+            self.kind.addItem(text, kind)
         self.url = _named(QtWidgets.QLineEdit(fields.url, self), "ai_dialog_url")
         self.url.setPlaceholderText("https://abc123-8188.proxy.runpod.net or 127.0.0.1:8188")
         self.auth_kind = _named(QtWidgets.QComboBox(self), "ai_auth_kind")
@@ -66,6 +89,27 @@ class ConnectionDialog(QtWidgets.QDialog):
         self.password = _named(QtWidgets.QLineEdit(fields.password, self), "ai_password")
         for secret in (self.token, self.password):
             secret.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.endpoint = _named(QtWidgets.QLineEdit(fields.endpoint, self), "ai_endpoint")
+        self.endpoint.setPlaceholderText("endpoint id from the RunPod console, e.g. 4m7x2k9q1abcde")
+        self.api_key = _named(QtWidgets.QLineEdit(fields.api_key, self), "ai_api_key")
+        self.api_key.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.worker_image = _named(
+            QtWidgets.QLineEdit(fields.worker_image, self), "ai_worker_image"
+        )
+        self.worker_image.setPlaceholderText("runpod/worker-comfyui:5.8.5-sdxl")
+        self.own_models = _named(QtWidgets.QLineEdit(fields.own_models, self), "ai_own_models")
+        self.own_models.setPlaceholderText("checkpoints on your worker, comma-separated")
+        self.own_models.setToolTip(
+            "The serverless worker cannot list its models: name the checkpoints of your own "
+            "image or network volume here. The official images' models are known."
+        )
+        self.extra_servers = _named(
+            QtWidgets.QLineEdit(fields.extra_servers, self), "ai_extra_servers"
+        )
+        self.extra_servers.setPlaceholderText("more ComfyUI addresses, comma-separated")
+        self.extra_servers.setToolTip(
+            "Use several servers at once: each job goes to the one that will deliver soonest."
+        )
         self.verify_tls = _named(
             QtWidgets.QCheckBox("Verify the server's TLS certificate", self), "ai_dialog_verify_tls"
         )
@@ -96,7 +140,13 @@ class ConnectionDialog(QtWidgets.QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        form.addRow("Server", self.kind)
         form.addRow("Address", self.url)
+        form.addRow("Endpoint", self.endpoint)
+        form.addRow("API key", self.api_key)
+        form.addRow("Worker image", self.worker_image)
+        form.addRow("Models", self.own_models)
+        form.addRow("More servers", self.extra_servers)
         form.addRow("Login", self.auth_kind)
         form.addRow("Token", self.token)
         form.addRow("User name", self.username)
@@ -113,6 +163,9 @@ class ConnectionDialog(QtWidgets.QDialog):
         self.auth_kind.currentIndexChanged.connect(self._show_auth_fields)
         self.auth_kind.setCurrentIndex(max(0, self.auth_kind.findData(fields.auth_kind)))
         self._show_auth_fields()
+        self.kind.currentIndexChanged.connect(self._show_kind_fields)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(fields.kind)))
+        self._show_kind_fields()
         self.test_button.clicked.connect(self.test)
         self.refresh.clicked.connect(controller.refresh_models)
         self._unbind = [
@@ -123,9 +176,30 @@ class ConnectionDialog(QtWidgets.QDialog):
 
     def _show_auth_fields(self, *_: Any) -> None:
         kind = self.auth_kind.currentData()
-        self.token.setEnabled(kind == "token")
-        self.username.setEnabled(kind == "basic")
-        self.password.setEnabled(kind == "basic")
+        comfy = self.kind.currentData() in (None, *SERVER_KINDS)
+        self.token.setEnabled(comfy and kind == "token")
+        self.username.setEnabled(comfy and kind == "basic")
+        self.password.setEnabled(comfy and kind == "basic")
+
+    def _show_kind_fields(self, *_: Any) -> None:
+        kind = self.kind.currentData()
+        serverless = kind == "runpod-serverless"
+        self.url.setEnabled(not serverless)
+        self.auth_kind.setEnabled(kind in SERVER_KINDS)
+        self._show_auth_fields()
+        self.endpoint.setEnabled(serverless)
+        self.worker_image.setEnabled(serverless)
+        self.own_models.setEnabled(serverless)
+        self.api_key.setEnabled(kind in ("runpod-serverless", "salad"))
+        self.api_key.setPlaceholderText(
+            "RunPod API key" if serverless else "Salad API key (when the gateway has auth)"
+        )
+        self.extra_servers.setEnabled(kind in SERVER_KINDS)
+        self.url.setPlaceholderText(
+            "https://<name>.salad.cloud"
+            if kind == "salad"
+            else "https://abc123-8188.proxy.runpod.net or 127.0.0.1:8188"
+        )
 
     def _disconnect_bindings(self, *_: Any) -> None:
         for slot in self._unbind:
@@ -143,10 +217,25 @@ class ConnectionDialog(QtWidgets.QDialog):
             username=self.username.text().strip(),
             password=self.password.text(),
             verify_tls=self.verify_tls.isChecked(),
+            kind=self.kind.currentData() or "auto",
+            endpoint=self.endpoint.text().strip(),
+            api_key=self.api_key.text().strip(),
+            worker_image=self.worker_image.text().strip(),
+            own_models=self.own_models.text().strip(),
+            extra_servers=self.extra_servers.text().strip(),
         )
 
     def test(self) -> None:
-        if not self.url.text().strip():
+        fields = self.fields()
+        if fields.kind == "runpod-serverless" and not fields.endpoint:
+            self.test_result.setText("Enter the endpoint id first.")
+            return
+        if fields.kind != "runpod-serverless" and not fields.url:
             self.test_result.setText("Enter the server's address first.")
             return
-        self.controller.test_connection(self.fields().config())
+        try:
+            config = fields.config()
+        except Exception as e:  # a UserError in words
+            self.test_result.setText(str(e))
+            return
+        self.controller.test_connection(config)

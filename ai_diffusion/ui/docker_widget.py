@@ -7,7 +7,7 @@ ai_device, ai_checkpoint (and the model section's names, listed in ``ui/model_pi
 ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
-ai_progress, ai_message, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
+ai_progress, ai_message, ai_elapsed, ai_preview, ai_history, ai_apply, ai_discard, ai_cloud_toggle,
 ai_cloud_section (holds the "Cloud GPU" pod panel, whose names are listed in
 ``ui/pod_panel.py``; a pod that becomes ready connects the docker to it).
 
@@ -17,9 +17,11 @@ The connection settings dialog (ai_settings opens it) lists its own names in
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from ..backends.select import RUNPOD_KEY_SECRET, SALAD_KEY_SECRET
 from ..qt import Qt, QtCore, QtGui, QtWidgets
 from ..secrets import SecretStore
 from ..settings import Settings
@@ -27,7 +29,7 @@ from ..state.controller import Connector, Controller, Params, Result
 from ..state.document import DocumentSource
 from ..state.model_choice import ModelChoice
 from ..state.observable import bind
-from ..state.pods import PodController
+from ..state.pods import PodController, ProviderFactory, default_factory
 from .connection_dialog import ConnectionDialog, ConnectionFields
 from .model_lists import ControlBox, LoraBox, set_choices
 from .model_picker import ModelPicker
@@ -35,6 +37,8 @@ from .names import named as _named
 from .pod_panel import PodPanel
 
 TOKEN_SECRET = "server_token"
+# The job APIs' keys, by kind of server (the RunPod key is the pod panel's too).
+API_KEY_SECRETS = {"runpod-serverless": RUNPOD_KEY_SECRET, "salad": SALAD_KEY_SECRET}
 PASSWORD_SECRET = "server_password"
 
 
@@ -74,11 +78,19 @@ class DockerWidget(QtWidgets.QWidget):
         self.progress.setTextVisible(False)
         self.message = _named(QtWidgets.QLabel("", self), "ai_message")
         self.message.setWordWrap(True)
+        # Time since the first job started: job APIs (serverless, Salad) report no steps.
+        self.elapsed = _named(QtWidgets.QLabel("", self), "ai_elapsed")
+        self.clock = time.monotonic
+        self._busy_since: float | None = None
+        self._elapsed_timer = QtCore.QTimer(self)
+        self._elapsed_timer.setInterval(1000)
+        self._elapsed_timer.timeout.connect(self._show_elapsed)
         self.preview = _named(QtWidgets.QLabel(self), "ai_preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(96)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        layout.addWidget(self.elapsed)
         layout.addWidget(self.preview)
         layout.addWidget(self._history_box())
         layout.addWidget(self._cloud_section())
@@ -133,6 +145,8 @@ class DockerWidget(QtWidgets.QWidget):
         self.pod_panel = PodPanel(self.pods, self.cloud_section)
         inner.addWidget(self.pod_panel)
         self.pods.ready.connect(self.connect_to_pod)
+        self.pods.released.connect(self._pod_released, Qt.ConnectionType.QueuedConnection)
+        self._pod_url: str | None = None
         bind(self.controller, "busy", self.pods.job_busy)  # idle auto-stop counts from here
         self.cloud_section.setVisible(False)
 
@@ -229,6 +243,7 @@ class DockerWidget(QtWidgets.QWidget):
         bind(c, "message", self.message.setText)
         bind(c, "progress", self._on_progress)
         bind(c, "busy", self.cancel_button.setEnabled)
+        bind(c, "busy", self._on_busy)
         c.models_changed.connect(self._on_models)
         c.preview.connect(self._on_preview)
         c.history_changed.connect(self.refresh_history)
@@ -242,6 +257,8 @@ class DockerWidget(QtWidgets.QWidget):
         self.batch.setValue(s.batch_size)
         self.token.setText(self.secrets.get(TOKEN_SECRET) or "")
         self.password = self.secrets.get(PASSWORD_SECRET) or ""
+        key_name = API_KEY_SECRETS.get(s.backend_kind)
+        self.api_key = (self.secrets.get(key_name) or "") if key_name else ""
 
     def save_settings(self) -> None:
         s = self.settings
@@ -255,6 +272,9 @@ class DockerWidget(QtWidgets.QWidget):
         if not s.session_only_secrets:
             self.secrets.set(TOKEN_SECRET, self.token.text().strip())
             self.secrets.set(PASSWORD_SECRET, self.password)
+            key_name = API_KEY_SECRETS.get(s.backend_kind)
+            if key_name and self.api_key:
+                self.secrets.set(key_name, self.api_key)
         if self.settings_dir is not None:
             s.save(self.settings_dir)
 
@@ -283,6 +303,12 @@ class DockerWidget(QtWidgets.QWidget):
             username=self.settings.username,
             password=self.password,
             verify_tls=self.verify_tls.isChecked(),
+            kind=self.settings.backend_kind,
+            endpoint=self.settings.serverless_endpoint,
+            api_key=self.api_key,
+            worker_image=self.settings.worker_image,
+            own_models=self.settings.own_models,
+            extra_servers=self.settings.extra_servers,
         )
 
     def open_connection_dialog(self) -> ConnectionDialog:
@@ -299,10 +325,19 @@ class DockerWidget(QtWidgets.QWidget):
             self.settings.auth_kind = fields.auth_kind
             self.settings.username = fields.username
             self.password = fields.password
+            s = self.settings
+            s.backend_kind = fields.kind
+            s.serverless_endpoint = fields.endpoint
+            s.worker_image = fields.worker_image
+            s.own_models = fields.own_models
+            s.extra_servers = fields.extra_servers
+            self.api_key = fields.api_key
             session_only = dialog.session_only.isChecked() and self.secrets.persistent
             if session_only and not self.settings.session_only_secrets:
                 self.secrets.delete(TOKEN_SECRET)  # forget what an earlier session stored
                 self.secrets.delete(PASSWORD_SECRET)
+                for name in API_KEY_SECRETS.values():
+                    self.secrets.delete(name)
             self.settings.session_only_secrets = session_only
             self.save_settings()
 
@@ -313,11 +348,35 @@ class DockerWidget(QtWidgets.QWidget):
 
     def connect_to_pod(self, url: str, token: str) -> None:
         """A cloud pod is ready: connect to its ComfyUI with the pod's token."""
+        self._pod_url = url
         self.url.setText(url)
         self.token.setText(token)
         self.settings.auth_kind = "token" if token else "none"
+        self.settings.backend_kind = "auto"  # a pod runs ComfyUI: found at once
         self.save_settings()
         self.controller.connect_server(self.connection_fields().config())
+
+    def _pod_released(self) -> None:
+        """The pod the docker is connected to stopped or ended: disconnect rather than keep
+        trying to reconnect to it."""
+        connected = self.controller.state in ("connecting", "connected", "reconnecting")
+        if connected and self._pod_url and self.url.text().strip() == self._pod_url:
+            self.controller.disconnect_server()
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy and self._busy_since is None:
+            self._busy_since = self.clock()
+            self._elapsed_timer.start()
+            self._show_elapsed()
+        elif not busy:
+            self._busy_since = None
+            self._elapsed_timer.stop()
+            self.elapsed.setText("")
+
+    def _show_elapsed(self) -> None:
+        if self._busy_since is not None:
+            seconds = int(self.clock() - self._busy_since)
+            self.elapsed.setText(f"{seconds // 60}:{seconds % 60:02d} elapsed")
 
     def _on_state(self, state: str) -> None:
         connected = state in ("connected", "reconnecting")
@@ -424,10 +483,13 @@ def create_docker_widget(
     secrets: SecretStore | None = None,
     connector: Connector | None = None,
     pods: PodController | None = None,
+    providers: ProviderFactory = default_factory,
 ) -> DockerWidget:
-    """The docker content. Inside Krita the plugin passes Krita's documents and the app-data
-    folder; tests pass doubles (``connector`` stands in for ``ComfyClient.connect``, ``pods``
-    is the cloud GPU controller, built over the real providers when not given)."""
+    """The docker content. Inside Krita the plugin passes Krita's documents, the app-data
+    folder and ``providers`` (makes the cloud providers at the addresses from the environment,
+    ``ProviderEndpoints.provider``); tests pass doubles (``connector`` stands in for
+    ``ComfyClient.connect``, ``pods`` is the cloud GPU controller, built over ``providers``
+    when not given)."""
     if documents is None:
         from ..state.no_documents import NoDocuments
 
@@ -435,4 +497,6 @@ def create_docker_widget(
     settings = Settings.load(settings_dir) if settings_dir is not None else Settings()
     secrets = secrets or SecretStore()
     controller = Controller(documents, connector)
+    if pods is None:
+        pods = PodController(secrets, providers, idle_minutes=settings.idle_stop_minutes)
     return DockerWidget(controller, settings, settings_dir, secrets, parent, pods)

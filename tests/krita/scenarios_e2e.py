@@ -9,6 +9,10 @@ from ai_diffusion.qt import QtWidgets
 
 DOCKER_ID = "ai_diffusion_docker"
 CHECKPOINT = "random-sd15-tiny.safetensors"
+# Against a real ComfyUI (AI_DIFFUSION_TEST_REAL_SERVER=1, e.g. on the CPU with random-weight
+# models) jobs take longer and the images are not the fake's flat colours.
+REAL_SERVER = os.environ.get("AI_DIFFUSION_TEST_REAL_SERVER") == "1"
+RESULT_WAIT_MS = int(os.environ.get("AI_DIFFUSION_TEST_WAIT_S", "30")) * 1000
 
 
 def _pixel(node_or_doc, x, y):
@@ -61,7 +65,7 @@ def generate_and_inpaint(driver):
     panel.generate_button.click()
     yield (
         _results(driver, panel, 1),
-        30000,
+        RESULT_WAIT_MS,
         "txt2img result",
     )
     assert panel.history.count() == 1, panel.message.text()
@@ -72,7 +76,7 @@ def generate_and_inpaint(driver):
     assert len(layers) == 1, [n.name() for n in doc.rootNode().childNodes()]
     txt_layer = layers[0]
     corner, centre = _pixel(txt_layer, 2, 2), _pixel(txt_layer, 128, 96)
-    assert corner == centre and corner[3] == 255, (corner, centre)
+    assert corner[3] == 255 and (REAL_SERVER or corner == centre), (corner, centre)
     driver.result["txt2img_pixel"] = corner
     txt_layer.setVisible(False)
     doc.refreshProjection()
@@ -89,7 +93,7 @@ def generate_and_inpaint(driver):
     panel.generate_button.click()
     yield (
         _results(driver, panel, 2),
-        30000,
+        RESULT_WAIT_MS,
         "inpaint result",
     )
     assert panel.history.count() == 2, panel.message.text()

@@ -304,3 +304,24 @@ def test_events_that_arrive_before_enqueue_returns_are_not_lost(qtbot, setup) ->
     widget.checkpoint.setCurrentText(CHECKPOINT)
     generate(qtbot, widget, connector, 1)
     qtbot.waitUntil(lambda: "3 job(s) ahead" in widget.message.text(), timeout=WAIT)
+
+
+def test_a_job_that_cannot_be_stopped_stops_no_other_cancel_and_says_why(qtbot, setup) -> None:
+    # A WebUI cannot tell whose job runs: its client refuses to interrupt and says so.
+    widget, _, connector, _ = setup
+    connect(qtbot, widget)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    first = generate(qtbot, widget, connector, 1)
+    second = generate(qtbot, widget, connector, 2)
+    client = connector.clients[-1]
+    plain_cancel = client.cancel
+
+    async def cancel(job_id: str) -> None:
+        await plain_cancel(job_id)
+        if job_id == first:
+            raise UserError("It was not stopped: it may be somebody else's.")
+
+    client.cancel = cancel
+    qtbot.mouseClick(widget.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: client.cancelled == [first, second], timeout=WAIT)
+    qtbot.waitUntil(lambda: "not stopped" in widget.message.text(), timeout=WAIT)

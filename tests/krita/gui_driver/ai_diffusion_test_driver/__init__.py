@@ -15,8 +15,26 @@ import time
 import traceback
 
 from krita import Extension, Krita
-from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QApplication, QDockWidget
+
+
+def _binding():
+    """Krita's own Qt binding (PyQt5 in Krita 5, PyQt6 in Krita 6), asked of Krita."""
+    try:
+        import pykrita
+
+        major = int(pykrita.qt_major_version())
+    except (ImportError, AttributeError):
+        import krita
+
+        major = int(str(krita.qVersion()).split(".")[0])
+    return "PyQt6" if major == 6 else "PyQt5"
+
+
+_qtcore = importlib.import_module(_binding() + ".QtCore")
+_qtwidgets = importlib.import_module(_binding() + ".QtWidgets")
+QTimer = _qtcore.QTimer
+QApplication = _qtwidgets.QApplication
+QDockWidget = _qtwidgets.QDockWidget
 
 OUT = os.environ.get("AI_DIFFUSION_TEST_OUTPUT", ".")
 
