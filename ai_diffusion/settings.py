@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 FILE_NAME = "settings.json"
@@ -35,6 +36,9 @@ class Settings:
     batch_size: int = 1
     idle_stop_minutes: int = 30
     live_debounce_ms: int = 300  # live painting: quiet time after a change before generating
+    # The painter's family and pieces per model file (the docker's Advanced section):
+    # {"model file": {"family": id or null, "text_encoders": [...], "vae": name or null}}
+    model_overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path) -> Settings:

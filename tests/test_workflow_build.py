@@ -178,18 +178,20 @@ def test_sdxl_checkpoints_sample_at_1024() -> None:
     [
         ("random-sd15-tiny.safetensors", "sd15"),
         ("sd_xl_base_1.0.safetensors", "sdxl"),
-        ("ponyDiffusionV6.safetensors", "sdxl"),
-        ("flux1-dev-fp8.safetensors", "flux"),
+        ("ponyDiffusionV6.safetensors", "sdxl-pony"),
+        ("flux1-dev-fp8.safetensors", "flux-dev"),
         ("dreamshaper_8.safetensors", "sd15"),
     ],
 )
 def test_family_detection_from_the_name(name: str, family: str) -> None:
-    assert family_of(name).name == family
+    assert family_of(name).id == family
 
 
 def test_an_explicit_family_wins_and_an_unknown_one_is_explained() -> None:
     assert family_of("random-sd15-tiny.safetensors", "SDXL").native == Extent(1024, 1024)
-    with pytest.raises(UserError, match="Unknown model family 'sd9'. Known: sdxl"):
+    with pytest.raises(
+        UserError, match="Unknown model family 'sd9'. Known: flux2-klein, flux2-dev"
+    ):
         family_of("x", "sd9")
 
 
@@ -286,7 +288,7 @@ def test_upscale_graphs() -> None:
     [
         (
             {"checkpoint": "missing.safetensors"},
-            "no model (checkpoint) named 'missing.safetensors'",
+            "no model (checkpoint or diffusion model) named 'missing.safetensors'",
         ),
         ({"vae": "nope.vae"}, "no VAE named 'nope.vae'. Available: pixel_space"),
         ({"sampling": Sampling(sampler="magic")}, "no sampler named 'magic'"),

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import ConnectionFailure, FailureKind
 from .events import Failed, Finished, Interrupted, JobEvent, Preview, Progress, Started
+from .load_errors import loader_failure
 from .messages import Message, PreviewFrame
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,8 @@ def _failure(job_id: str, data: dict[str, Any]) -> Failed:
             "with more VRAM."
         )
     else:
-        message = f"Generation failed on the server in {node_type}: {exception}"
+        message = loader_failure(data) or (
+            f"Generation failed on the server in {node_type}: {exception}"
+        )
     node = data.get("node_id")
     return Failed(job_id, message, str(node) if node is not None else None, exception)

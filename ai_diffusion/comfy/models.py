@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..workflow.discovery import ModelEntry, Override, ServerFiles, discover_models
 from ..workflow.object_info import model_lists
 
 
@@ -38,6 +39,7 @@ class DeviceInfo:
 class ServerModels:
     checkpoints: list[str] = field(default_factory=list)
     diffusion_models: list[str] = field(default_factory=list)
+    text_encoders: list[str] = field(default_factory=list)
     vaes: list[str] = field(default_factory=list)
     loras: list[str] = field(default_factory=list)
     controlnets: list[str] = field(default_factory=list)
@@ -60,11 +62,21 @@ class ServerModels:
             object_info=object_info,
         )
 
+    @property
+    def files(self) -> ServerFiles:
+        return ServerFiles(self.checkpoints, self.diffusion_models, self.text_encoders, self.vaes)
+
+    def usable_models(self, overrides: dict[str, Override] | None = None) -> list[ModelEntry]:
+        """Checkpoints and diffusion models with family, kind, pieces and what is missing."""
+        return discover_models(self.files, overrides)
+
     def to_json(self) -> dict[str, Any]:
         d = self.device
         return {
+            "models": [entry.to_json() for entry in self.usable_models()],
             "checkpoints": self.checkpoints,
             "diffusion_models": self.diffusion_models,
+            "text_encoders": self.text_encoders,
             "loras": self.loras,
             "controlnets": self.controlnets,
             "vaes": self.vaes,

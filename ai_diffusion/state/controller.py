@@ -35,6 +35,7 @@ from ..request import (
     GenerationRequest,
     Image,
     LoraRef,
+    ModelKind,
     Sampling,
 )
 from ..workflow import inpaint_region
@@ -70,6 +71,14 @@ class Params:
     scheduler: str = "normal"
     loras: list[LoraRef] = field(default_factory=list)
     controls: list[ControlChoice] = field(default_factory=list)
+    # The model's pieces and family (state/model_choice.py fills these).
+    kind: ModelKind | None = None
+    family: str | None = None
+    text_encoders: tuple[str, ...] = ()
+    vae: str | None = None
+    guidance: float | None = None
+    edit: bool = False  # instruction edit of the canvas (or the selection)
+    references: list[str] = field(default_factory=list)  # layer ids of reference images
 
 
 @dataclass
@@ -225,7 +234,7 @@ class Controller(StateObject):
         if selection is not None:
             image = document.read_image(bounds)
             mask = document.selection_mask(bounds)
-        elif params.strength < 1.0:
+        elif params.strength < 1.0 or params.edit:
             image = document.read_image(bounds)
         controls = tuple(
             ControlLayer(
@@ -247,6 +256,16 @@ class Controller(StateObject):
             mask=mask,
             controls=controls,
             region=bounds,
+            kind=params.kind,
+            family=params.family,
+            text_encoders=params.text_encoders,
+            vae=params.vae,
+            guidance=params.guidance,
+            edit=params.edit,
+            references=tuple(
+                document.read_layer(layer, Bounds(0, 0, canvas.width, canvas.height))
+                for layer in params.references
+            ),
         )
         return request, bounds
 

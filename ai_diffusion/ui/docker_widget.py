@@ -3,7 +3,7 @@ progress with live preview, and the results history.
 
 Object names of the interactive widgets (the GUI tests drive the docker by them):
 ai_server_url, ai_token, ai_verify_tls, ai_connect, ai_refresh, ai_settings, ai_status,
-ai_device, ai_checkpoint,
+ai_device, ai_checkpoint (and the model section's names, listed in ``ui/model_picker.py``),
 ai_prompt, ai_negative, ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras, ai_lora_remove,
 ai_control_layer, ai_control_model, ai_control_strength, ai_control_add, ai_controls,
 ai_control_remove, ai_strength, ai_batch, ai_seed, ai_seed_random, ai_generate, ai_cancel,
@@ -29,11 +29,13 @@ from ..settings import Settings
 from ..state.controller import Connector, Controller, Params, Result
 from ..state.document import DocumentSource
 from ..state.live import LiveMode
+from ..state.model_choice import ModelChoice
 from ..state.observable import bind
 from ..state.pods import PodController, ProviderFactory, default_factory
 from .connection_dialog import ConnectionDialog, ConnectionFields
 from .live_panel import LivePanel
-from .model_lists import ControlBox, LoraBox, combo, set_choices
+from .model_lists import ControlBox, LoraBox, set_choices
+from .model_picker import ModelPicker
 from .names import named as _named
 from .pod_panel import PodPanel
 
@@ -63,6 +65,12 @@ class DockerWidget(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._connection_box())
+        self.model_choice = ModelChoice(settings.model_overrides)
+        self.model_picker = ModelPicker(
+            self.model_choice, lambda text: setattr(self.controller, "message", text), self
+        )
+        self.checkpoint = self.model_picker.models
+        layout.addWidget(self.model_picker)
         layout.addWidget(self._prompt_box())
         self.lora_box = LoraBox(self)
         self.control_box = ControlBox(lambda text: setattr(self.controller, "message", text), self)
@@ -170,7 +178,6 @@ class DockerWidget(QtWidgets.QWidget):
     def _prompt_box(self) -> Any:
         box = QtWidgets.QGroupBox("Prompt", self)
         col = QtWidgets.QVBoxLayout(box)
-        self.checkpoint = combo(box, "ai_checkpoint")
         self.prompt = _named(QtWidgets.QPlainTextEdit(box), "ai_prompt")
         self.prompt.setPlaceholderText(
             "Describe the image, e.g. a lighthouse at dusk, oil painting"
@@ -179,7 +186,6 @@ class DockerWidget(QtWidgets.QWidget):
         self.negative = _named(QtWidgets.QPlainTextEdit(box), "ai_negative")
         self.negative.setPlaceholderText("What to avoid (negative prompt)")
         self.negative.setMaximumHeight(48)
-        col.addWidget(self.checkpoint)
         col.addWidget(self.prompt)
         col.addWidget(self.negative)
         return box
@@ -272,8 +278,9 @@ class DockerWidget(QtWidgets.QWidget):
         s.verify_tls = self.verify_tls.isChecked()
         s.negative_prompt = self.negative.toPlainText()
         s.batch_size = self.batch.value()
-        if self.checkpoint.currentText():
-            s.checkpoint = self.checkpoint.currentText()
+        if self.model_choice.model:
+            s.checkpoint = self.model_choice.model
+        s.model_overrides = self.model_choice.saved
         if not s.session_only_secrets:
             self.secrets.set(TOKEN_SECRET, self.token.text().strip())
             self.secrets.set(PASSWORD_SECRET, self.password)
@@ -393,7 +400,7 @@ class DockerWidget(QtWidgets.QWidget):
         if client is None:
             return
         m = client.models
-        set_choices(self.checkpoint, m.checkpoints, self.settings.checkpoint or None)
+        self.model_choice.set_server_models(m, self.model_choice.model or self.settings.checkpoint)
         set_choices(self.lora_box.pick, m.loras)
         set_choices(self.control_box.model, m.controlnets)
         self.canvas_changed()
@@ -402,26 +409,29 @@ class DockerWidget(QtWidgets.QWidget):
         """The active document changed: layer choices and its results history."""
         document = self.controller.documents.active()
         try:
-            self.control_box.set_layers(document.layers() if document is not None else [])
+            layers = document.layers() if document is not None else []
+            self.control_box.set_layers(layers)
+            self.model_picker.set_layers(layers)
         except Exception as e:  # the adapter could not list layers: say so, keep going
             self.controller.message = getattr(e, "message", f"Could not list the layers: {e}")
         self.refresh_history()
 
     def params(self) -> Params:
-        s = self.settings
+        m = self.model_choice
         return Params(
-            checkpoint=self.checkpoint.currentText(),
             prompt=self.prompt.toPlainText(),
             negative_prompt=self.negative.toPlainText(),
             strength=self.strength.value() / 100,
             batch_size=self.batch.value(),
             seed=None if self.seed_random.isChecked() else self.seed.value(),
-            steps=s.steps,
-            cfg=s.cfg,
-            sampler=s.sampler,
-            scheduler=s.scheduler,
+            steps=m.steps,
+            cfg=m.cfg,
+            sampler=m.sampler,
+            scheduler=m.scheduler,
             loras=self.lora_box.loras(),
             controls=self.control_box.controls(),
+            references=self.model_picker.reference_layers(),
+            **m.request_fields(),
         )
 
     # Actions (also triggered by Krita shortcuts) ---------------------------------------

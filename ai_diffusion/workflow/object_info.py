@@ -45,6 +45,7 @@ def choices(object_info: ObjectInfo, class_type: str, name: str) -> list[str]:
 MODEL_LISTS = {
     "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
     "diffusion_models": ("UNETLoader", "unet_name"),
+    "text_encoders": ("CLIPLoader", "clip_name"),  # models/text_encoders and models/clip
     "vaes": ("VAELoader", "vae_name"),
     "loras": ("LoraLoader", "lora_name"),
     "controlnets": ("ControlNetLoader", "control_net_name"),

@@ -37,6 +37,7 @@ SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": 1048576
 MODEL_FOLDERS = {
     "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
     "diffusion_models": ("UNETLoader", "unet_name"),
+    "text_encoders": ("CLIPLoader", "clip_name"),
     "loras": ("LoraLoader", "lora_name"),
     "vae": ("VAELoader", "vae_name"),
     "controlnet": ("ControlNetLoader", "control_net_name"),
@@ -604,8 +605,17 @@ def main() -> None:
     parser.add_argument("--preview-method", default="none", help="server default (job overrides)")
     parser.add_argument("--token", default=None, help="require this bearer token")
     parser.add_argument("--drop-ws-after-steps", type=int, default=None)
+    parser.add_argument(
+        "--family-models", action="store_true",
+        help="also list the other families' files (tests/family_fixtures.py): listing only, "
+        "jobs using them fail in their loader as placeholders do on a real server",
+    )  # fmt: skip
     args = parser.parse_args()
     fake = FakeComfy.create(args.extra_models)
+    if args.family_models:
+        from tests.family_fixtures import add_family_models
+
+        fake.object_info = add_family_models(fake.object_info)
     fake.preview_method = args.preview_method
     fake.faults.step_delay = args.step_delay
     fake.faults.token = args.token
