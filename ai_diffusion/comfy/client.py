@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from ..request import GenerationRequest
 from ..workflow.builder import Workflow, build_workflow
+from . import answers
 from .config import ServerConfig
 from .errors import ConnectionFailure, FailureKind
 from .events import ConnectionState, Failed, Interrupted, JobEvent, Queued
@@ -84,15 +85,12 @@ class ComfyClient:
 
     async def refresh_models(self, stats: dict[str, Any] | None = None) -> ServerModels:
         stats = stats or await system_stats(self.session, self.config)
-        object_info, embeddings = await asyncio.gather(
+        info_body, embeddings_body = await asyncio.gather(
             get_json(self.session, self.config, "/object_info"),
             get_json(self.session, self.config, "/embeddings"),
         )
-        if not isinstance(object_info, dict) or not isinstance(embeddings, list):
-            raise ConnectionFailure(
-                FailureKind.NOT_COMFYUI,
-                f"{self.config.url} sent a model list ComfyUI would not send. Check the address.",
-            )
+        object_info = answers.object_info(info_body, self.config.url)
+        embeddings = answers.embeddings(embeddings_body, self.config.url)
         self.models = ServerModels.parse(object_info, embeddings, stats)
         return self.models
 
@@ -164,13 +162,12 @@ class ComfyClient:
                 text = await response.text(errors="replace")
                 if response.status != 200:
                     raise rejection(text, response.status)
-                answer = json.loads(text)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
-        job_id = str(answer["prompt_id"])
+        job_id, number = answers.prompt_answer(_json(text), self.config.url)
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
-        await self.jobs.add(job_id, workflow.output_node, int(answer.get("number", 0)))
+        await self.jobs.add(job_id, workflow.output_node, number)
         return job_id
 
     async def _upload_inputs(self, workflow: Workflow, on_upload: UploadProgress | None) -> dict:
@@ -221,15 +218,12 @@ class ComfyClient:
                     )
                 if response.status != 200:
                     raise rejection(text, response.status)
-                answer = json.loads(text)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
-        subfolder = answer.get("subfolder") or ""
-        return f"{subfolder}/{answer['name']}" if subfolder else str(answer["name"])
+        return answers.upload_answer(_json(text), self.config.url)
 
-    async def _queue(self) -> dict[str, Any]:
-        queue = await get_json(self.session, self.config, "/queue")
-        return queue if isinstance(queue, dict) else {}
+    async def _queue(self) -> answers.Queue:
+        return answers.queue(await get_json(self.session, self.config, "/queue"))
 
     async def _queue_position(self, job_id: str) -> int:
         """Jobs ahead of ``job_id`` (0 when it already runs or the queue is unknown)."""
@@ -237,10 +231,7 @@ class ComfyClient:
             queue = await self._queue()
         except ConnectionFailure:
             return 0
-        running = [str(item[1]) for item in queue.get("queue_running", [])]
-        pending = sorted(queue.get("queue_pending", []), key=lambda item: item[0])
-        ids = running + [str(item[1]) for item in pending]
-        return ids.index(job_id) if job_id in ids else 0
+        return queue.position(job_id)
 
     async def cancel(self, job_id: str) -> None:
         """Stop this client's job: interrupt it if it runs, remove it if it waits. Never
@@ -248,10 +239,10 @@ class ComfyClient:
         removed = False
         for _ in range(2):  # a second look, in case it started while being removed
             queue = await self._queue()
-            if job_id in {str(item[1]) for item in queue.get("queue_running", [])}:
+            if job_id in queue.running:
                 await self._post("/interrupt", {"prompt_id": job_id})
                 return  # its end arrives as an execution_interrupted event
-            if job_id not in {str(item[1]) for item in queue.get("queue_pending", [])}:
+            if job_id not in queue.pending:
                 break
             await self._post("/queue", {"delete": [job_id]})
             removed = True
@@ -269,9 +260,10 @@ class ComfyClient:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
 
-    async def _history(self, job_id: str) -> dict[str, Any]:
+    async def _history(self, job_id: str) -> dict[str, Any] | None:
+        """The job's history entry, or None while the server has none."""
         history = await get_json(self.session, self.config, f"/history/{job_id}")
-        return history if isinstance(history, dict) else {}
+        return answers.history_entry(history, job_id)
 
     async def _fetch_image(self, ref: dict[str, Any]) -> bytes:
         params = {
@@ -375,18 +367,15 @@ class ComfyClient:
         except ConnectionFailure as e:
             log.warning("reconcile: queue unavailable: %s", e)
             return
-        running = {str(item[1]) for item in queue.get("queue_running", [])}
-        pending = {str(item[1]) for item in queue.get("queue_pending", [])}
         for job_id in self.jobs.outstanding():
             try:
-                history = await self._history(job_id)
+                entry = await self._history(job_id)
             except ConnectionFailure as e:
                 log.warning("reconcile: history unavailable: %s", e)
                 return
-            entry = history.get(job_id)
             if entry:
                 await self.jobs.settle_from_history(job_id, entry)
-            elif job_id not in running and job_id not in pending:
+            elif job_id not in queue:
                 if await self.jobs.download_known_results(job_id):
                     continue
                 if self.jobs.end(job_id):
@@ -396,3 +385,11 @@ class ComfyClient:
                             "The server lost this job (it was probably restarted). Generate again.",
                         )
                     )
+
+
+def _json(text: str) -> Any:
+    """A JSON body, or None when it is not JSON (the answers module then names the problem)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
