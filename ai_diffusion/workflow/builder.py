@@ -144,12 +144,15 @@ class _Builder:
         )  # fmt: skip
         return self.g.add1("ImageToMask", "MASK", image=scaled, channel="red")
 
-    def soften_mask(self, mask: Output) -> Output:
+    def soften_mask(self, mask: Output, extent: Extent) -> Output:
         grown = self.g.add1("GrowMask", "MASK", mask=mask, expand=MASK_GROW, tapered_corners=True)
+        # ImageBlur pads with torch's reflect padding, which needs a radius below each side:
+        # a tiny image gets a smaller feather (and none below 2 px) instead of a server error.
+        radius = min(MASK_FEATHER, extent.width - 1, extent.height - 1)
+        if radius < 1:
+            return grown
         as_image = self.g.add1("MaskToImage", "IMAGE", mask=grown)
-        blurred = self.g.add1(
-            "ImageBlur", "IMAGE", image=as_image, blur_radius=MASK_FEATHER, sigma=5.0
-        )
+        blurred = self.g.add1("ImageBlur", "IMAGE", image=as_image, blur_radius=radius, sigma=5.0)
         return self.g.add1("ImageToMask", "MASK", image=blurred, channel="red")
 
     # ControlNet ----------------------------------------------------------------------------
@@ -280,7 +283,7 @@ class _Builder:
         r = self.r
         assert r.image is not None and r.mask is not None
         original = self.load_image(r.image)
-        soft = self.soften_mask(self.load_mask(r.mask))
+        soft = self.soften_mask(self.load_mask(r.mask), target)
         pixels = self.to_size(original, target, size)
         mask_small = soft if size == target else self.scale_mask(soft, size)
         if r.strength >= 1.0:
@@ -299,22 +302,18 @@ class _Builder:
         generated = self.decode_to(
             self.sample(m, positive, negative, latent, r.strength), m, size, target
         )
-        # Outside the soft mask keep the original pixels, and make them transparent, so pasting
-        # the result back changes nothing there. ImageCompositeMasked returns as many images
-        # as its destination has, JoinImageWithAlpha as many as the smaller of its two
-        # batches: both get the batch's size.
-        batch = r.sampling.batch_size
-        destination = self.repeat_image(original, batch)
-        composite = self.g.add1(
-            "ImageCompositeMasked", "IMAGE", destination=destination, source=generated,
-            x=0, y=0, resize_source=False, mask=soft,
-        )  # fmt: skip
-        # JoinImageWithAlpha stores 1 - mask as alpha: give it the inverted mask.
+        # The result is the generated pixels with the soft mask as alpha. Whoever pastes it
+        # (the Krita layer, the CLI) alpha-composites it onto the original, which blends
+        # generated·m + original·(1−m) exactly once; outside the mask alpha is 0 and the
+        # original stays untouched to the last bit. (Blending here as well would give the
+        # feather band mask² instead of mask.) JoinImageWithAlpha stores 1 − mask as alpha:
+        # give it the inverted mask, as many as the batch (it keeps the smaller batch).
         alpha = self.g.add1("InvertMask", "MASK", mask=soft)
+        batch = r.sampling.batch_size
         if batch > 1:
             alpha_image = self.repeat_image(self.g.add1("MaskToImage", "IMAGE", mask=alpha), batch)
             alpha = self.g.add1("ImageToMask", "MASK", image=alpha_image, channel="red")
-        return self.g.add1("JoinImageWithAlpha", "IMAGE", image=composite, alpha=alpha)
+        return self.g.add1("JoinImageWithAlpha", "IMAGE", image=generated, alpha=alpha)
 
     def repeat_image(self, image: Output, amount: int) -> Output:
         if amount == 1:
