@@ -48,3 +48,10 @@ def test_unknown_keys_and_wrong_types_are_ignored(tmp_path: Path) -> None:
 def test_the_settings_object_has_no_place_for_secrets() -> None:
     names = set(vars(Settings()))
     assert not names & {"token", "password", "api_key", "key", "secret"}
+
+
+def test_a_password_in_the_address_is_never_written(tmp_path: Path) -> None:
+    Settings(server_url="https://painter:s3cret@pod.example:8188/x").save(tmp_path)
+    text = (tmp_path / "settings.json").read_bytes()
+    assert b"s3cret" not in text and b"painter" not in text
+    assert Settings.load(tmp_path).server_url == "https://pod.example:8188/x"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import eventloop
-from ..comfy import ComfyClient, ServerConfig
+from ..comfy import ComfyClient, ServerConfig, without_credentials
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -130,7 +130,7 @@ class Controller(StateObject):
 
     async def _connect(self, config: ServerConfig) -> None:
         await self._disconnect()
-        self._set_state("connecting", f"Connecting to {config.url.strip()}…")
+        self._set_state("connecting", f"Connecting to {without_credentials(config.url.strip())}…")
         try:
             self.client = await self.connector(config)
         except Exception as e:

@@ -213,6 +213,44 @@ def test_settings_dialog_tests_and_keeps_secrets_out_of_the_file(
     assert connector.clients[-1].config.username == "painter"
 
 
+def test_a_password_pasted_in_the_address_becomes_the_login(qtbot, setup, tmp_path: Path) -> None:
+    widget, _, connector, _ = setup
+    widget.url.setText(" https://painter:s3cret%2Fpass@pod.example:8188/ ")
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
+    config = connector.clients[-1].config
+    assert (config.username, config.password) == ("painter", "s3cret/pass")
+    assert widget.url.text() == "https://pod.example:8188/"  # shown without the password
+    saved = (tmp_path / "settings.json").read_bytes()
+    assert b"s3cret" not in saved and b"pod.example:8188" in saved
+    assert b'"auth_kind": "basic"' in saved and b'"painter"' in saved
+    assert widget.secrets.get("server_password") == "s3cret/pass"  # the password store
+    assert "s3cret" not in widget.status.text() + widget.message.text()
+    # The login is kept: the next connect (and the dialog) use it.
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "disconnected", timeout=WAIT)
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(connector.clients) == 2, timeout=WAIT)
+    assert connector.clients[-1].config.password == "s3cret/pass"
+    dialog = widget.open_connection_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.auth_kind.currentData() == "basic" and dialog.password.text() == "s3cret/pass"
+    assert "s3cret" not in dialog.url.text()
+
+
+def test_a_password_in_the_dialogs_address_becomes_the_login_too(
+    qtbot, setup, tmp_path: Path
+) -> None:
+    widget, *_ = setup
+    dialog = widget.open_connection_dialog()
+    qtbot.addWidget(dialog)
+    dialog.url.setText("http://me:hunter2-pw@192.168.1.9:8188")
+    dialog.ok_button.click()
+    assert widget.url.text() == "http://192.168.1.9:8188"
+    assert b"hunter2-pw" not in (tmp_path / "settings.json").read_bytes()
+    assert widget.secrets.get("server_password") == "hunter2-pw"
+
+
 def test_cloud_section_is_collapsible(qtbot, setup) -> None:
     widget, *_ = setup
     assert not widget.cloud_section.isVisible()
