@@ -60,6 +60,10 @@ class Faults:
     step_delay: float = 0.0  # seconds per sampler step
     steps_override: int | None = None
     view_failures: int = 0  # answer this many /view requests with 500 first
+    # The race a cancel meets on a busy server: after a GET /queue that saw a job running,
+    # that job ends at once and the next POST /interrupt arrives only once another job runs
+    # (the client's picture of the queue is stale by a round trip).
+    stale_queue: bool = False
 
 
 @dataclass
@@ -89,6 +93,8 @@ class FakeComfy:
     bytes_out: int = 0
     number: int = 0
     interrupt: set[str] = field(default_factory=set)
+    finish_now: set[str] = field(default_factory=set)  # stale_queue: jobs to end at once
+    interrupts: list[str | None] = field(default_factory=list)  # prompt_id of each POST
     preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
 
     @classmethod
@@ -267,6 +273,8 @@ class FakeComfy:
 
     async def h_queue(self, request: web.Request) -> web.Response:
         running = [self._queue_item(self.running)] if self.running else []
+        if self.faults.stale_queue and self.running:
+            self.finish_now.add(self.running.prompt_id)
         return web.json_response(
             {
                 "queue_running": running,
@@ -288,7 +296,14 @@ class FakeComfy:
         except ValueError:
             body = {}
         target = body.get("prompt_id") if isinstance(body, dict) else None
-        if self.running and (target is None or target == self.running.prompt_id):
+        self.interrupts.append(target if isinstance(target, str) else None)
+        if self.faults.stale_queue and self.finish_now:
+            for _ in range(500):  # until the stale job ended and another one runs
+                if self.running and self.running.prompt_id not in self.finish_now:
+                    break
+                await asyncio.sleep(0.01)
+        # Like ComfyUI: with a prompt_id only that job, if it runs; without, whatever runs.
+        if self.running and (not target or target == self.running.prompt_id):
             self.interrupt.add(self.running.prompt_id)
         return web.Response()
 
@@ -478,6 +493,8 @@ class FakeComfy:
             )
             if node_id == sampler:
                 for step in range(1, steps + 1):
+                    if pid in self.finish_now:
+                        break
                     if pid in self.interrupt:
                         self.interrupt.discard(pid)
                         await say(
