@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import io
 import json
 import random
@@ -51,6 +52,7 @@ class Faults:
     html_200: bool = False  # answer with an HTML "not up yet" page and 200
     login_page: bool = False
     token: str | None = None  # require "Authorization: Bearer <token>"
+    basic: str | None = None  # require basic auth "user:password" (a proxy in front)
     delay: float = 0.0  # seconds before each HTTP answer
     drop_ws_after_steps: int | None = None  # close every socket after N progress messages
     drop_chance: float = 0.0  # chance to close the job's sockets after each progress message
@@ -177,6 +179,10 @@ class FakeComfy:
             and request.headers.get("Authorization") != f"Bearer {self.faults.token}"
         ):
             return web.Response(status=401, text="401: Unauthorized")
+        if self.faults.basic:
+            expected = "Basic " + base64.b64encode(self.faults.basic.encode()).decode()
+            if request.headers.get("Authorization") != expected:
+                return web.Response(status=401, text="401: Unauthorized")
         response = await handler(request)
         self.bytes_in += request.content.total_bytes
         if isinstance(response, web.Response) and response.body is not None:
@@ -620,12 +626,14 @@ def main() -> None:
     parser.add_argument("--step-delay", type=float, default=0.0, help="seconds per sampler step")
     parser.add_argument("--preview-method", default="none", help="server default (job overrides)")
     parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument("--basic", default=None, help="require basic auth USER:PASSWORD")
     parser.add_argument("--drop-ws-after-steps", type=int, default=None)
     args = parser.parse_args()
     fake = FakeComfy.create(args.extra_models)
     fake.preview_method = args.preview_method
     fake.faults.step_delay = args.step_delay
     fake.faults.token = args.token
+    fake.faults.basic = args.basic
     fake.faults.drop_ws_after_steps = args.drop_ws_after_steps
     try:
         asyncio.run(_serve(fake, args.host, args.port))
