@@ -55,6 +55,7 @@ class Faults:
     basic: str | None = None  # require basic auth "user:password" (a proxy in front)
     delay: float = 0.0  # seconds before each HTTP answer
     drop_ws_after_steps: int | None = None  # close every socket after N progress messages
+    drop_ws_at_steps: tuple[int, ...] = ()  # close the job's sockets after each of these steps
     drop_chance: float = 0.0  # chance to close the job's sockets after each progress message
     seed: int = 0
     refuse_ws: bool = False
@@ -450,6 +451,17 @@ class FakeComfy:
                 if self.running is job:
                     self.running = None
 
+    async def _drop_and_wait(self, client_id: str) -> None:
+        """Close the client's sockets, then go on once it has connected again (bounded), so
+        that every drop of a drill falls within the job."""
+        old = list(self.sockets.get(client_id, []))
+        for ws in old:
+            await ws.close()
+        for _ in range(1000):
+            if any(ws not in old for ws in self.sockets.get(client_id, [])):
+                return
+            await asyncio.sleep(0.01)
+
     async def _run(self, job: QueuedJob) -> None:
         c, pid = job.client_id, job.prompt_id
         messages: list[list[Any]] = []
@@ -545,6 +557,8 @@ class FakeComfy:
                     ):
                         for ws in list(self.sockets.get(c, [])):
                             await ws.close()
+                    if step in self.faults.drop_ws_at_steps:
+                        await self._drop_and_wait(c)
         try:
             results = await asyncio.get_running_loop().run_in_executor(
                 None, execute, job.graph, self.inputs.__getitem__
