@@ -50,6 +50,12 @@ class ComfyClient:
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
+        # Jobs are also followed by polling: ComfyUI keeps one socket per client id, and the
+        # cleanup of a connection it noticed dropping late can unregister the socket that
+        # replaced it, which then stays open and hears nothing (see tests/fakes/comfy_sockets.py).
+        self.quiet_poll = 10.0  # seconds without a message, while jobs are open, before polling
+        self._heard = 0.0  # loop time of the last websocket frame
+        self._watch: asyncio.Task[None] | None = None
 
     # Connecting -------------------------------------------------------------------------------
 
@@ -131,6 +137,8 @@ class ComfyClient:
 
     async def close(self) -> None:
         self._closed = True
+        if self._watch is not None:
+            self._watch.cancel()
         if self._reader:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -168,6 +176,7 @@ class ComfyClient:
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
         await self.jobs.add(job_id, workflow.output_node, number)
+        self._watch_jobs()
         return job_id
 
     async def _upload_inputs(self, workflow: Workflow, on_upload: UploadProgress | None) -> dict:
@@ -313,6 +322,7 @@ class ComfyClient:
                 return
 
     async def _handle_frame(self, frame: str | bytes) -> None:
+        self._heard = asyncio.get_running_loop().time()
         self.traffic.received += len(frame)
         if isinstance(frame, bytes):
             preview = parse_binary(frame)
@@ -358,6 +368,28 @@ class ComfyClient:
             await self.reconcile()
             return True
         return False
+
+    def _watch_jobs(self) -> None:
+        if self._watch is None or self._watch.done():
+            self._heard = asyncio.get_running_loop().time()
+            self._watch = asyncio.create_task(self._poll_while_quiet())
+
+    async def _poll_while_quiet(self) -> None:
+        """While jobs are open: whenever no websocket message came for ``quiet_poll`` seconds,
+        settle them from ``/queue`` and ``/history`` (exactly once, like after a reconnect), so
+        no job waits for events that will never come."""
+        loop = asyncio.get_running_loop()
+        while not self._closed and self.jobs.outstanding():
+            quiet = loop.time() - self._heard
+            if quiet < self.quiet_poll:
+                await asyncio.sleep(self.quiet_poll - quiet)
+                continue
+            log.info("no message for %.0f s: asking the server about open jobs", quiet)
+            self._heard = loop.time()
+            try:
+                await self.reconcile()
+            except Exception:  # polling must never end the client; the next round retries
+                log.exception("polling the server for open jobs failed")
 
     async def reconcile(self) -> None:
         """Settle jobs whose messages may have been missed while disconnected: finished ones

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from ai_diffusion.workflow.object_info import combo_options
+from tests.fakes.comfy_sockets import Sockets
 from tests.fakes.comfy_validation import validate
 from tests.fakes.executor import ExecutionError, execute
 
@@ -88,14 +89,14 @@ class FakeComfy:
     history: dict[str, Any] = field(default_factory=dict)
     pending: list[QueuedJob] = field(default_factory=list)
     running: QueuedJob | None = None
-    sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
-    metadata_clients: set[str] = field(default_factory=set)
+    sockets: Sockets = field(default_factory=Sockets)
     posted: list[dict[str, Any]] = field(default_factory=list)
     uploads: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     number: int = 0
     interrupt: set[str] = field(default_factory=set)
+    last_node: str | None = None  # the node running now (sent again to a reconnecting client)
     finish_now: set[str] = field(default_factory=set)  # stale_queue: jobs to end at once
     interrupts: list[str | None] = field(default_factory=list)  # prompt_id of each POST
     preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
@@ -124,10 +125,7 @@ class FakeComfy:
         self.history.clear()
         self.pending.clear()
         self.running = None
-        for sockets in self.sockets.values():
-            for ws in sockets:
-                asyncio.ensure_future(ws.close())
-        self.sockets.clear()
+        asyncio.ensure_future(self.sockets.close_all())
 
     # HTTP -----------------------------------------------------------------------------------
 
@@ -341,32 +339,31 @@ class FakeComfy:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         client_id = request.query.get("clientId") or uuid.uuid4().hex
-        self.sockets.setdefault(client_id, []).append(ws)
-        await ws.send_json(
-            {
-                "type": "status",
-                "data": {
-                    "status": {"exec_info": {"queue_remaining": len(self.pending)}},
-                    "sid": client_id,
-                },
-            }
-        )
+        self.sockets.register(client_id, ws)
         try:
+            await self.send(
+                client_id,
+                "status",
+                {"status": {"exec_info": {"queue_remaining": self._remaining()}}, "sid": client_id},
+            )
+            if self.running and self.running.client_id == client_id and self.last_node:
+                await self.send(client_id, "executing", {"node": self.last_node})
+            first_message = True
             async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    try:
-                        data = json.loads(msg.data)
-                    except ValueError:
-                        continue
-                    if not isinstance(data, dict) or data.get("type") != "feature_flags":
-                        continue
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    continue
+                # Like ComfyUI: flags count only as the connection's first message.
+                if first_message and isinstance(data, dict) and data.get("type") == "feature_flags":
                     flags = data.get("data")
-                    if isinstance(flags, dict) and flags.get("supports_preview_metadata"):
-                        self.metadata_clients.add(client_id)
-                    await ws.send_json({"type": "feature_flags", "data": SERVER_FEATURES})
+                    self.sockets.set_flags(client_id, flags if isinstance(flags, dict) else {})
+                    await self.send(client_id, "feature_flags", SERVER_FEATURES)
+                first_message = False
         finally:
-            if ws in self.sockets.get(client_id, []):
-                self.sockets[client_id].remove(ws)
+            await self.sockets.unregister(client_id, ws)
         return ws
 
     # Execution ------------------------------------------------------------------------------
@@ -378,44 +375,36 @@ class FakeComfy:
 
     async def _stop_worker(self, app: web.Application) -> None:
         self.worker.cancel()
-        for sockets in list(self.sockets.values()):
-            for ws in list(sockets):
-                await ws.close()
+        await self.sockets.close_all()
 
     async def send(self, client_id: str, type_: str, data: dict[str, Any]) -> None:
-        for ws in list(self.sockets.get(client_id, [])):
-            try:
-                await ws.send_json({"type": type_, "data": data})
-            except (ConnectionError, RuntimeError):
-                pass
+        await self.sockets.send_json(client_id, {"type": type_, "data": data})
+
+    def _remaining(self) -> int:
+        return len(self.pending) + (1 if self.running else 0)
 
     async def broadcast_status(self) -> None:
         """``status`` goes to every socket, whoever queued the job."""
-        remaining = len(self.pending) + (1 if self.running else 0)
-        data = {"status": {"exec_info": {"queue_remaining": remaining}}}
-        for client_id in list(self.sockets):
+        data = {"status": {"exec_info": {"queue_remaining": self._remaining()}}}
+        for client_id in self.sockets.ids():
             await self.send(client_id, "status", data)
 
     async def send_binary(self, client_id: str, prompt_id: str, node: str, jpeg: bytes) -> None:
-        for ws in list(self.sockets.get(client_id, [])):
-            if client_id in self.metadata_clients:
-                meta = json.dumps(
-                    {
-                        "node_id": node,
-                        "prompt_id": prompt_id,
-                        "display_node_id": node,
-                        "parent_node_id": None,
-                        "real_node_id": node,
-                        "image_type": "image/jpeg",
-                    }
-                ).encode()
-                frame = struct.pack(">II", 4, len(meta)) + meta + jpeg
-            else:
-                frame = struct.pack(">II", 1, 1) + jpeg
-            try:
-                await ws.send_bytes(frame)
-            except (ConnectionError, RuntimeError):
-                pass
+        if self.sockets.wants_metadata(client_id):
+            meta = json.dumps(
+                {
+                    "node_id": node,
+                    "prompt_id": prompt_id,
+                    "display_node_id": node,
+                    "parent_node_id": None,
+                    "real_node_id": node,
+                    "image_type": "image/jpeg",
+                }
+            ).encode()
+            frame = struct.pack(">II", 4, len(meta)) + meta + jpeg
+        else:
+            frame = struct.pack(">II", 1, 1) + jpeg
+        await self.sockets.send_bytes(client_id, frame)
 
     async def _work(self) -> None:
         while True:
@@ -454,13 +443,9 @@ class FakeComfy:
     async def _drop_and_wait(self, client_id: str) -> None:
         """Close the client's sockets, then go on once it has connected again (bounded), so
         that every drop of a drill falls within the job."""
-        old = list(self.sockets.get(client_id, []))
-        for ws in old:
-            await ws.close()
-        for _ in range(1000):
-            if any(ws not in old for ws in self.sockets.get(client_id, [])):
-                return
-            await asyncio.sleep(0.01)
+        seen = self.sockets.opened[client_id]
+        await self.sockets.close(client_id)
+        await self.sockets.wait_for_new_connection(client_id, seen)
 
     async def _run(self, job: QueuedJob) -> None:
         c, pid = job.client_id, job.prompt_id
@@ -481,12 +466,13 @@ class FakeComfy:
         await say("execution_start", {"timestamp": _now_ms()})
         await say("execution_cached", {"nodes": [], "timestamp": _now_ms()})
         if self.faults.malformed_frames:
-            for ws in self.sockets.get(c, []):
-                await ws.send_str("{not json")
-                await ws.send_str(json.dumps({"type": "mystery", "data": {"prompt_id": pid}}))
-                await ws.send_str(json.dumps(["a", "list"]))
-                await ws.send_bytes(b"\x00\x00\x00\x04\xff\xff\xff\xff")
-                await ws.send_bytes(b"\x00\x01")
+            await self.sockets.send_str(c, "{not json")
+            await self.sockets.send_str(
+                c, json.dumps({"type": "mystery", "data": {"prompt_id": pid}})
+            )
+            await self.sockets.send_str(c, json.dumps(["a", "list"]))
+            await self.sockets.send_bytes(c, b"\x00\x00\x00\x04\xff\xff\xff\xff")
+            await self.sockets.send_bytes(c, b"\x00\x01")
         sampler = next(
             (
                 i
@@ -500,6 +486,7 @@ class FakeComfy:
         )
         sent = 0
         for node_id in job.graph:
+            self.last_node = node_id
             await say("executing", {"node": node_id, "display_node": node_id})
             await say(
                 "progress_state",
@@ -528,7 +515,7 @@ class FakeComfy:
                                 "messages": messages,
                             },
                         }
-                        await self.send(c, "executing", {"node": None, "prompt_id": pid})
+                        await self._ended(job)
                         return
                     await asyncio.sleep(self.faults.step_delay)
                     await say("progress", {"value": step, "max": steps, "node": node_id})
@@ -549,14 +536,12 @@ class FakeComfy:
                         await self.send_binary(c, pid, node_id, _preview_jpeg(step))
                     sent += 1
                     if self.faults.drop_chance and self.rng.random() < self.faults.drop_chance:
-                        for ws in list(self.sockets.get(c, [])):
-                            await ws.close()
+                        await self.sockets.close(c)
                     if (
                         self.faults.drop_ws_after_steps is not None
                         and sent == self.faults.drop_ws_after_steps
                     ):
-                        for ws in list(self.sockets.get(c, [])):
-                            await ws.close()
+                        await self.sockets.close(c)
                     if step in self.faults.drop_ws_at_steps:
                         await self._drop_and_wait(c)
         try:
@@ -582,7 +567,7 @@ class FakeComfy:
                 "outputs": {},
                 "status": {"status_str": "error", "completed": False, "messages": messages},
             }
-            await self.send(c, "executing", {"node": None, "prompt_id": pid})
+            await self._ended(job)
             return
         outputs = {}
         for node_id, images in results.items():
@@ -601,10 +586,16 @@ class FakeComfy:
             "outputs": outputs,
             "status": {"status_str": "success", "completed": True, "messages": messages},
         }
+        await self._ended(job)
+
+    async def _ended(self, job: QueuedJob) -> None:
+        """After success, error or interrupt alike: ``status`` to everyone, then the job's
+        ``executing`` with node null (always last)."""
         if self.running is job:
             self.running = None
+        self.last_node = None
         await self.broadcast_status()
-        await self.send(c, "executing", {"node": None, "prompt_id": pid})
+        await self.send(job.client_id, "executing", {"node": None, "prompt_id": job.prompt_id})
 
 
 def _now_ms() -> int:
