@@ -85,7 +85,7 @@ class FakeComfy:
     system_stats: dict[str, Any] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
     inputs: dict[str, bytes] = field(default_factory=dict)
-    outputs: dict[str, bytes] = field(default_factory=dict)
+    outputs: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # type, sub, name
     history: dict[str, Any] = field(default_factory=dict)
     pending: list[QueuedJob] = field(default_factory=list)
     running: QueuedJob | None = None
@@ -146,7 +146,7 @@ class FakeComfy:
             r.add_get(prefix + "/history", self.h_history_all)
             r.add_get(prefix + "/history/{id}", self.h_history)
             r.add_get(prefix + "/view", self.h_view)
-        r.add_get("/ws", self.h_ws)
+            r.add_get(prefix + "/ws", self.h_ws)
         r.add_get("/_bench/stats", self.h_bench_stats)
         app.on_startup.append(self._start_worker)
         app.on_cleanup.append(self._stop_worker)
@@ -154,12 +154,17 @@ class FakeComfy:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        # ComfyUI's Origin rule (0.8.0: Host and Origin must match on a loopback host; newer
+        # releases refuse any foreign Origin and browsers' cross-site requests). A client
+        # sends neither header.
         origin = request.headers.get("Origin")
         host = request.headers.get("Host", "").lower()
-        if origin and urlsplit("//" + host).hostname in ("127.0.0.1", "localhost", "::1"):
+        if origin:
             origin_host = urlsplit(origin).netloc.lower()  # "null" and "file://" give ""
             if origin_host and origin_host != host:
                 return web.Response(status=403)
+        if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+            return web.Response(status=403)
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         if self.faults.status:
@@ -221,7 +226,8 @@ class FakeComfy:
         if image is None or not hasattr(image, "file"):
             return web.Response(status=400)
         data = image.file.read()
-        name = image.filename
+        subfolder = str(post.get("subfolder") or "").strip("/")
+        name = f"{subfolder}/{image.filename}" if subfolder else image.filename
         overwrite = str(post.get("overwrite", "")).lower() == "true"
         if not overwrite and name in self.inputs and self.inputs[name] != data:
             stem, ext = name.rsplit(".", 1)
@@ -231,7 +237,9 @@ class FakeComfy:
             name = f"{stem} ({i}).{ext}"
         self.inputs[name] = data
         self.uploads += 1
-        return web.json_response({"name": name, "subfolder": "", "type": "input"})
+        return web.json_response(
+            {"name": name.rsplit("/", 1)[-1], "subfolder": subfolder, "type": "input"}
+        )
 
     async def h_prompt(self, request: web.Request) -> web.Response:
         try:
@@ -257,8 +265,21 @@ class FakeComfy:
         error = self.validate(graph)
         if error:
             return web.json_response(error, status=400)
+        prompt_id = body.get("prompt_id") or str(uuid.uuid4())
+        if not _canonical_uuid(prompt_id):  # newer releases: a client's id must be a UUID
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_prompt",
+                        "message": "Invalid prompt_id",
+                        "details": "prompt_id must be a canonical lowercase UUID",
+                        "extra_info": {},
+                    },
+                    "node_errors": {},
+                },
+                status=400,
+            )
         self.posted.append(body)
-        prompt_id = str(uuid.uuid4())
         extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
         method = str(extra.get("preview_method") or self.preview_method)
         job = QueuedJob(
@@ -328,7 +349,15 @@ class FakeComfy:
         if self.faults.view_failures > 0:
             self.faults.view_failures -= 1
             return web.Response(status=500, text="500 Internal Server Error")
-        data = self.outputs.get(request.query.get("filename", ""))
+        # Like ComfyUI: the file is looked up in the folder its type names (output, temp or
+        # input), under its subfolder; the same name elsewhere is another file.
+        kind = request.query.get("type") or "output"
+        subfolder = request.query.get("subfolder", "")
+        name = request.query.get("filename", "")
+        if kind == "input":
+            data = self.inputs.get(f"{subfolder}/{name}" if subfolder else name)
+        else:
+            data = self.outputs.get((kind, subfolder, name))
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
@@ -572,10 +601,11 @@ class FakeComfy:
         outputs = {}
         for node_id, images in results.items():
             refs = []
+            kind = "temp" if job.graph[node_id]["class_type"] == "PreviewImage" else "output"
             for i, data in enumerate(images):
                 name = f"ai_diffusion_{pid[:8]}_{node_id}_{i:03d}.png"
-                self.outputs[name] = data
-                refs.append({"filename": name, "subfolder": "", "type": "output"})
+                self.outputs[(kind, "", name)] = data
+                refs.append({"filename": name, "subfolder": "", "type": kind})
             outputs[node_id] = {"images": refs}
             await say(
                 "executed", {"node": node_id, "display_node": node_id, "output": {"images": refs}}
@@ -596,6 +626,13 @@ class FakeComfy:
         self.last_node = None
         await self.broadcast_status()
         await self.send(job.client_id, "executing", {"node": None, "prompt_id": job.prompt_id})
+
+
+def _canonical_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _now_ms() -> int:
