@@ -55,3 +55,9 @@ def test_a_password_in_the_address_is_never_written(tmp_path: Path) -> None:
     text = (tmp_path / "settings.json").read_bytes()
     assert b"s3cret" not in text and b"painter" not in text
     assert Settings.load(tmp_path).server_url == "https://pod.example:8188/x"
+
+
+def test_the_first_save_creates_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "krita" / "ai_diffusion"  # neither exists before the first run
+    Settings(server_url="http://x").save(folder)
+    assert Settings.load(folder).server_url == "http://x"
