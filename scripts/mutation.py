@@ -75,7 +75,7 @@ TARGETS: dict[str, Target] = {
     "comfy/config.py": Target(
         ("normalize_url", "split_credentials", "without_credentials",
          "ServerConfig.auth_headers"),
-        ("tests/test_comfy_connect.py", "tests/test_comfy_protocol.py"),
+        ("tests/test_config_unit.py", "tests/test_comfy_connect.py", "tests/test_comfy_protocol.py"),
     ),
     "settings.py": Target(
         ("Settings.load", "Settings.save", "_without_userinfo"),

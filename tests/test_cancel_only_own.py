@@ -87,3 +87,27 @@ async def test_a_cancel_that_arrives_as_their_job_starts_does_not_stop_it(
     assert isinstance(their_events[-1], Finished)
     ours = await collect(client, {mine})
     assert isinstance(ours[-1], Finished)  # too late to cancel: its images are kept
+
+
+async def test_a_job_queued_just_as_the_painter_cancels_is_taken_off_too(
+    client: ComfyClient, other: ComfyClient, server: RunningServer
+) -> None:
+    """Ctrl-C after the server took the job but before its answer arrived."""
+    server.fake.faults.step_delay = 0.05
+    theirs = await other.submit(job(8))
+    await wait_running(server, theirs)
+    server.fake.faults.prompt_answer_delay = 5
+    submitting = asyncio.create_task(client.submit(job(9)))
+    while not any(j.client_id == client.client_id for j in server.fake.pending):
+        await asyncio.sleep(0.01)
+    submitting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submitting
+    await client.cancel_all()
+    assert not [j for j in server.fake.pending if j.client_id == client.client_id]
+    server.fake.faults.step_delay = 0
+    their_events = await collect(other, {theirs})
+    assert isinstance(their_events[-1], Finished)
+    assert all(
+        e["prompt"][3]["client_id"] != client.client_id for e in server.fake.history.values()
+    )

@@ -175,6 +175,18 @@ async def test_an_unreachable_server_keeps_the_job_for_later(
     assert not await tracker.download_known_results("a")  # forgotten once delivered
 
 
+async def test_images_found_in_the_history_are_kept_while_the_server_is_away(
+    tracker: JobTracker, server: Server
+) -> None:
+    server.history["a"] = {"outputs": {"9": {"images": [REF]}}}  # "executed" was missed
+    offline = ConnectionFailure(FailureKind.DROPPED, "cut")
+    server.failures = [offline, offline]
+    await tracker.on_message(msg("execution_success"))
+    server.history.clear()  # the server restarted meanwhile: the names are all that is left
+    assert await tracker.download_known_results("a")
+    assert ends(tracker) == [Finished("a", [b"png:out_1.png"])]
+
+
 async def test_download_known_results_needs_known_images(tracker: JobTracker) -> None:
     assert not await tracker.download_known_results("a")
     assert not await tracker.download_known_results("nope")

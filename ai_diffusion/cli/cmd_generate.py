@@ -74,9 +74,8 @@ async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
                 raise UserError("The job was cancelled on the server.")
         raise UserError("The server stopped sending events.")
     except asyncio.CancelledError:  # Ctrl-C: take our job off the server, not anyone else's
-        if job is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.cancel(job), 5)
+        with contextlib.suppress(Exception):  # (also one queued just as Ctrl-C came)
+            await asyncio.wait_for(client.cancel_all(), 5)
         raise
     finally:
         await client.close()

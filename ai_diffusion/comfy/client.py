@@ -56,6 +56,9 @@ class ComfyClient:
         self.quiet_poll = 10.0  # seconds without a message, while jobs are open, before polling
         self._heard = 0.0  # loop time of the last websocket frame
         self._watch: asyncio.Task[None] | None = None
+        # Ids of jobs posted whose answer has not been handled yet: a cancel (Ctrl-C) right
+        # after the server took a job must still find it (see cancel_all).
+        self._submitting: set[str] = set()
 
     # Connecting -------------------------------------------------------------------------------
 
@@ -160,11 +163,23 @@ class ComfyClient:
     async def enqueue(self, workflow: Workflow, on_upload: UploadProgress | None = None) -> str:
         """Upload the workflow's inputs and queue it; returns the job id (ComfyUI prompt_id)."""
         graph = await self._upload_inputs(workflow, on_upload)
+        prompt_id = str(uuid.uuid4())  # chosen here (ComfyUI takes it) so a cancel knows it
         body = {
             "prompt": graph,
             "client_id": self.client_id,
+            "prompt_id": prompt_id,
             "extra_data": {"preview_method": self.config.preview_method},
         }
+        self._submitting.add(prompt_id)
+        try:
+            return await self._post_prompt(body, workflow)
+        except asyncio.CancelledError:
+            raise  # the server may hold the job: cancel_all() still knows its id
+        except BaseException:
+            self._submitting.discard(prompt_id)
+            raise
+
+    async def _post_prompt(self, body: dict[str, Any], workflow: Workflow) -> str:
         try:
             async with self.session.post(self.config.endpoint("/prompt"), json=body) as response:
                 text = await response.text(errors="replace")
@@ -173,9 +188,12 @@ class ComfyClient:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
         job_id, number = answers.prompt_answer(_json(text), self.config.url)
+        self._submitting.add(job_id)  # an older server may choose its own id
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
         await self.jobs.add(job_id, workflow.output_node, number)
+        self._submitting.discard(job_id)
+        self._submitting.discard(body["prompt_id"])
         self._watch_jobs()
         return job_id
 
@@ -259,8 +277,10 @@ class ComfyClient:
             self._emit(Interrupted(job_id))
 
     async def cancel_all(self) -> None:
-        for job_id in self.jobs.outstanding():
+        """Cancel every job of this client, also one whose queueing was itself cancelled."""
+        for job_id in [*self.jobs.outstanding(), *sorted(self._submitting)]:
             await self.cancel(job_id)
+            self._submitting.discard(job_id)
 
     async def _post(self, path: str, body: dict[str, Any]) -> None:
         try:

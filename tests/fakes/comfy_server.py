@@ -68,6 +68,7 @@ class Faults:
     # that job ends at once and the next POST /interrupt arrives only once another job runs
     # (the client's picture of the queue is stale by a round trip).
     stale_queue: bool = False
+    prompt_answer_delay: float = 0.0  # seconds between queueing a job and answering /prompt
 
 
 @dataclass
@@ -289,6 +290,7 @@ class FakeComfy:
         self.pending.append(job)
         self.wake.set()
         await self.broadcast_status()
+        await asyncio.sleep(self.faults.prompt_answer_delay)
         return web.json_response({"prompt_id": prompt_id, "number": job.number, "node_errors": {}})
 
     def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
