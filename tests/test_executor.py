@@ -130,11 +130,24 @@ def test_the_feather_band_is_blended_exactly_once(strength: float) -> None:
 
 def test_inpaint_of_a_tiny_image_works() -> None:
     """ImageBlur fails on an image smaller than its radius (torch's reflect padding)."""
-    for width, height in ((10, 10), (2, 40), (1, 1)):
+    for width, height in ((10, 10), (2, 40), (40, 2), (1, 1)):
         picture = Image.from_png(encode_png(noise_picture(width, height)))
         mask = Image.from_png(encode_png(np.full((height, width), 255, np.uint8)))
         (result,) = run(build_workflow(request(image=picture, mask=mask), INFO))
         assert result.shape == (height, width, 4)
+
+
+def test_paste_result_scales_a_result_of_another_size_and_keeps_the_mode() -> None:
+    original = np.zeros((20, 30, 4), np.uint8)
+    original[..., 3] = 255
+    result = np.zeros((5, 5, 4), np.uint8)
+    result[...] = (255, 255, 255, 255)  # opaque white, a quarter of the region's size
+    pasted = decode_png(
+        paste_result(encode_png(original), encode_png(result), Bounds(10, 0, 10, 10))
+    )
+    assert pasted.shape == (20, 30, 4)  # RGBA stays RGBA
+    assert (pasted[:10, 10:20, :3] == 255).all()  # the whole region, not just 5×5 of it
+    assert (pasted[10:, :, :3] == 0).all() and (pasted[:, :10, :3] == 0).all()
 
 
 def test_the_fake_blur_fails_like_torch_on_small_images() -> None:

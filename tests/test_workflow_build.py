@@ -327,3 +327,17 @@ def test_sampling_defaults_come_from_the_family_and_the_server() -> None:
     info["KSampler"]["input"]["required"]["sampler_name"][0] = ["ddim", "euler"]
     assert default_sampling("x", info, family="sdxl").sampler == "ddim"
     assert default_sampling("x", None, family="flux").scheduler == "simple"
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "radius"), [(64, 64, 15), (16, 12, 11), (40, 2, 1), (1, 1, None)]
+)
+def test_the_feather_fits_the_image(width: int, height: int, radius: int | None) -> None:
+    """ImageBlur needs a radius below each side (torch's reflect padding)."""
+    picture = Image.from_png(encode_png(np.zeros((height, width, 3), np.uint8)))
+    mask = Image.from_png(encode_png(np.full((height, width), 255, np.uint8)))
+    g = build_workflow(
+        BASE.__class__(**{**BASE.__dict__, "image": picture, "mask": mask}), INFO
+    ).graph
+    blurs = nodes(g, "ImageBlur")
+    assert [b["inputs"]["blur_radius"] for b in blurs] == ([radius] if radius else [])
