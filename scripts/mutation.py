@@ -111,6 +111,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("comfy/jobs.py", "return False", "return None"): "the only caller tests truthiness",
     ("workflow/builder.py", "assert r.image is not None and r.mask is not None", "And -> Or"):
         "an assertion for the type checker: the request was validated before",
+    ("comfy/client.py", "return 0", "return None"):
+        "an unknown queue position: None and 0 both read as no jobs ahead (docker and CLI)",
     ("comfy/answers.py", "details=repr(body)[:300],", "300 -> 301"):
         "one character more of technical details for the log",
 }  # fmt: skip

@@ -42,7 +42,7 @@ def request(**changes: object) -> GenerationRequest:
     return GenerationRequest(**{**base, **changes})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("batch", [1, 2, 3])
 def test_inpaint_pasted_back_changes_only_the_masked_area(batch: int) -> None:
     width, height = 800, 600
     original = noise_picture(width, height)
