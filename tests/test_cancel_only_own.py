@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ai_diffusion.comfy import ComfyClient, ServerConfig
-from ai_diffusion.comfy.events import Finished, Interrupted, Progress
+from ai_diffusion.comfy.events import Finished, Interrupted, Progress, Queued
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from tests.comfy_fixtures import CHECKPOINT, RunningServer, collect
 
@@ -49,6 +49,8 @@ async def test_cancelling_own_pending_jobs_leaves_theirs_running_and_queued(
         await client.cancel(job_id)
     ours = await collect(client, set(mine))
     assert {e.job_id for e in ours if isinstance(e, Interrupted)} == set(mine)
+    # Each was told how many jobs were ahead of it, theirs included.
+    assert {e.job_id: e.position for e in ours if isinstance(e, Queued)} == {mine[0]: 1, mine[1]: 3}
     server.fake.faults.step_delay = 0
     their_events = await collect(other, {theirs_running, theirs_pending})
     finished = {e.job_id for e in their_events if isinstance(e, Finished)}
@@ -111,3 +113,14 @@ async def test_a_job_queued_just_as_the_painter_cancels_is_taken_off_too(
     assert all(
         e["prompt"][3]["client_id"] != client.client_id for e in server.fake.history.values()
     )
+
+
+async def test_cancelling_a_job_that_already_left_the_queue_claims_nothing(
+    client: ComfyClient, server: RunningServer
+) -> None:
+    """Its end (a result, or a failure) is still to come from the server: a cancel that found
+    nothing to stop must not report it cancelled, nor forget it."""
+    await client.jobs.add("0b6f2c84-9d4e-4a57-8c1e-2f4b7a9d3e10", "9", 0)
+    await client.cancel("0b6f2c84-9d4e-4a57-8c1e-2f4b7a9d3e10")
+    assert client.events.empty()
+    assert client.jobs.outstanding() == ["0b6f2c84-9d4e-4a57-8c1e-2f4b7a9d3e10"]
