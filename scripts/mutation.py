@@ -111,6 +111,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("comfy/jobs.py", "return False", "return None"): "the only caller tests truthiness",
     ("workflow/builder.py", "assert r.image is not None and r.mask is not None", "And -> Or"):
         "an assertion for the type checker: the request was validated before",
+    ("comfy/client.py", "for _ in range(2):  # a second look, in case it started while being "
+     "removed", "2 -> 3"): "a third look at the queue finds what the second found",
     ("comfy/client.py", "return 0", "return None"):
         "an unknown queue position: None and 0 both read as no jobs ahead (docker and CLI)",
     ("comfy/answers.py", "details=repr(body)[:300],", "300 -> 301"):
@@ -375,7 +377,22 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="paths under ai_diffusion/ (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", type=Path, help="write every mutant and its outcome here")
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="print the table again from saved --json files"
+    )
     args = parser.parse_args()
+    if args.report:
+        saved: dict[str, list[Mutant]] = {}
+        for path in args.report:  # later files replace earlier runs of the same module
+            for module, items in json.loads(path.read_text()).items():
+                saved[module] = [Mutant(**item) for item in items]
+        for mutants in saved.values():
+            for m in mutants:
+                if m.outcome in ("survived", "equivalent"):
+                    key = (m.module, m.source_line, m.change)
+                    m.outcome = "equivalent" if key in EQUIVALENT else "survived"
+        print(report(saved))
+        return 0
     chosen = args.modules or list(TARGETS)
     unknown = [m for m in chosen if m not in TARGETS]
     if unknown:

@@ -61,3 +61,16 @@ def test_the_first_save_creates_the_folder(tmp_path: Path) -> None:
     folder = tmp_path / "krita" / "ai_diffusion"  # neither exists before the first run
     Settings(server_url="http://x").save(folder)
     assert Settings.load(folder).server_url == "http://x"
+
+
+def test_a_backup_that_cannot_be_written_is_logged(tmp_path: Path, caplog, monkeypatch) -> None:
+    import shutil
+
+    def refuse(*args: object) -> None:
+        raise OSError("read-only folder")
+
+    (tmp_path / FILE_NAME).write_text("{broken", encoding="utf-8")
+    monkeypatch.setattr(shutil, "copyfile", refuse)
+    with caplog.at_level(logging.WARNING, logger="ai_diffusion"):
+        assert Settings.load(tmp_path) == Settings()
+    assert "could not keep a copy of the settings file: read-only folder" in caplog.text
