@@ -330,7 +330,8 @@ def test_sampling_defaults_come_from_the_family_and_the_server() -> None:
 
 
 @pytest.mark.parametrize(
-    ("width", "height", "radius"), [(64, 64, 15), (16, 12, 11), (40, 2, 1), (1, 1, None)]
+    ("width", "height", "radius"),
+    [(64, 64, 15), (16, 12, 11), (12, 16, 11), (40, 2, 1), (1, 1, None)],
 )
 def test_the_feather_fits_the_image(width: int, height: int, radius: int | None) -> None:
     """ImageBlur needs a radius below each side (torch's reflect padding)."""
