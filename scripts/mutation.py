@@ -117,7 +117,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an id left behind is looked up again by the next cancel_all: not in the queue, "
         "nothing happens",
     ("comfy/client.py", "self._heard = asyncio.get_running_loop().time()", "delete statement"):
-        "(in _watch_jobs) the first poll comes early: it settles nothing that still runs",
+        "polls come earlier or more often; a poll settles only jobs that ended, exactly once",
     ("comfy/client.py", "return 0", "return None"):
         "an unknown queue position: None and 0 both read as no jobs ahead (docker and CLI)",
     ("comfy/answers.py", "details=repr(body)[:300],", "300 -> 301"):
