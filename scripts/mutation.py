@@ -381,16 +381,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="paths under ai_diffusion/ (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument(
+        "--functions", nargs="+", help="only these functions (e.g. DockerWidget._load_settings)"
+    )
     parser.add_argument("--json", type=Path, help="write every mutant and its outcome here")
     parser.add_argument(
         "--report", type=Path, nargs="+", help="print the table again from saved --json files"
     )
     args = parser.parse_args()
     if args.report:
+        merged: dict[tuple[str, ...], Mutant] = {}
+        for path in args.report:  # a later run of the same mutant replaces an earlier one
+            for items in json.loads(path.read_text()).values():
+                for item in items:
+                    m = Mutant(**item)
+                    merged[(m.module, m.function, str(m.line), m.change, m.source_line)] = m
         saved: dict[str, list[Mutant]] = {}
-        for path in args.report:  # later files replace earlier runs of the same module
-            for module, items in json.loads(path.read_text()).items():
-                saved[module] = [Mutant(**item) for item in items]
+        for m in merged.values():
+            saved.setdefault(m.module, []).append(m)
         for mutants in saved.values():
             for m in mutants:
                 if m.outcome in ("survived", "equivalent"):
@@ -398,6 +406,10 @@ def main() -> int:
                     m.outcome = "equivalent" if key in EQUIVALENT else "survived"
         print(report(saved))
         return 0
+    if args.functions:
+        for name, target in TARGETS.items():
+            wanted = tuple(f for f in target.functions if f in args.functions)
+            TARGETS[name] = Target(wanted, target.tests)
     chosen = args.modules or list(TARGETS)
     unknown = [m for m in chosen if m not in TARGETS]
     if unknown:

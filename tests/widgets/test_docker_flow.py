@@ -342,3 +342,44 @@ def test_events_that_arrive_before_enqueue_returns_are_not_lost(qtbot, setup) ->
     widget.checkpoint.setCurrentText(CHECKPOINT)
     generate(qtbot, widget, connector, 1)
     qtbot.waitUntil(lambda: "3 job(s) ahead" in widget.message.text(), timeout=WAIT)
+
+
+def test_a_new_session_shows_what_the_last_one_saved(qtbot, qt_loop, tmp_path: Path) -> None:
+    secrets = SecretStore(use_system=False)  # stands in for the system's password store
+    first = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
+    qtbot.addWidget(first)
+    first.url.setText("https://pod.example")
+    first.verify_tls.setChecked(False)
+    first.negative.setPlainText("blurry")
+    first.batch.setValue(3)
+    first.token.setText("tok-NEXTSESSION08")
+    first.settings.auth_kind = "basic"
+    first.settings.username = "painter"
+    first.password = "pw-NEXTSESSION09"
+    first.save_settings()
+    again = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
+    qtbot.addWidget(again)
+    assert again.url.text() == "https://pod.example"
+    assert not again.verify_tls.isChecked()
+    assert again.negative.toPlainText() == "blurry" and again.batch.value() == 3
+    assert again.token.text() == "tok-NEXTSESSION08"
+    fields = again.connection_fields()
+    assert (fields.username, fields.password) == ("painter", "pw-NEXTSESSION09")
+
+
+def test_an_old_settings_file_with_a_password_in_the_address_is_cleaned(
+    qtbot, qt_loop, tmp_path: Path
+) -> None:
+    import json
+
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"server_url": "https://painter:pw-OLDFILE10@pod.example"})
+    )
+    secrets = SecretStore(use_system=False)
+    widget = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
+    qtbot.addWidget(widget)
+    assert widget.url.text() == "https://pod.example"
+    assert widget.connection_fields().password == "pw-OLDFILE10"
+    widget.save_settings()
+    assert b"pw-OLDFILE10" not in (tmp_path / "settings.json").read_bytes()
+    assert secrets.get("server_password") == "pw-OLDFILE10"
