@@ -379,6 +379,7 @@ def test_an_old_settings_file_with_a_password_in_the_address_is_cleaned(
     widget = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
     qtbot.addWidget(widget)
     assert widget.url.text() == "https://pod.example"
+    assert widget.verify_tls.isChecked()  # the default, from the file's missing key
     assert widget.connection_fields().password == "pw-OLDFILE10"
     widget.save_settings()
     assert b"pw-OLDFILE10" not in (tmp_path / "settings.json").read_bytes()
