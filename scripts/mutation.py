@@ -390,15 +390,17 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.report:
-        merged: dict[tuple[str, ...], Mutant] = {}
-        for path in args.report:  # a later run of the same mutant replaces an earlier one
+        merged: dict[tuple[str, str], list[Mutant]] = {}
+        for path in args.report:  # a later run of a function replaces its earlier runs
+            runs: dict[tuple[str, str], list[Mutant]] = {}
             for items in json.loads(path.read_text()).values():
                 for item in items:
                     m = Mutant(**item)
-                    merged[(m.module, m.function, str(m.line), m.change, m.source_line)] = m
+                    runs.setdefault((m.module, m.function), []).append(m)
+            merged.update(runs)
         saved: dict[str, list[Mutant]] = {}
-        for m in merged.values():
-            saved.setdefault(m.module, []).append(m)
+        for (module, _), mutants in merged.items():
+            saved.setdefault(module, []).extend(mutants)
         for mutants in saved.values():
             for m in mutants:
                 if m.outcome in ("survived", "equivalent"):
