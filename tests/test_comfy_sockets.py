@@ -40,6 +40,9 @@ async def test_a_socket_silenced_by_the_old_connections_cleanup_still_gets_its_r
     second = await client.submit(job(2))
     events = await collect(client, {second})
     assert [type(e) for e in events if isinstance(e, Finished)] == [Finished]
+    # With no job open the polling stops (it starts again with the next job).
+    assert client._watch is not None
+    await asyncio.wait_for(client._watch, 10)
 
 
 async def test_one_socket_per_client_id_the_newest_wins(server: RunningServer) -> None:
