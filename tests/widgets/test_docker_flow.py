@@ -384,3 +384,19 @@ def test_an_old_settings_file_with_a_password_in_the_address_is_cleaned(
     widget.save_settings()
     assert b"pw-OLDFILE10" not in (tmp_path / "settings.json").read_bytes()
     assert secrets.get("server_password") == "pw-OLDFILE10"
+
+
+@pytest.mark.parametrize(
+    ("pasted", "user", "password"),
+    [("https://:pw-ONLY11@pod.example", "", "pw-ONLY11"), ("https://me@pod.example", "me", "")],
+)
+def test_a_password_or_a_user_alone_in_the_address_becomes_the_login(
+    qtbot, setup, tmp_path: Path, pasted: str, user: str, password: str
+) -> None:
+    widget, _, connector, _ = setup
+    widget.url.setText(pasted)
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
+    assert widget.url.text() == "https://pod.example"
+    fields = widget.connection_fields()
+    assert (fields.auth_kind, fields.username, fields.password) == ("basic", user, password)
