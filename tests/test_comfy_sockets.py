@@ -109,3 +109,17 @@ async def test_status_follows_errors_and_interrupts(
                 if statuses[-1] == 0:
                     break
             assert statuses[-1] == 0  # told everyone the queue emptied after the interrupt
+
+
+async def test_a_poll_the_server_cannot_answer_is_logged_and_changes_nothing(
+    client: ComfyClient, server: RunningServer, caplog
+) -> None:
+    import logging
+
+    await client.jobs.add("7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6", "9", 0)
+    server.fake.faults.status = 503
+    with caplog.at_level(logging.WARNING, logger="ai_diffusion"):
+        await client.reconcile()
+    assert "reconcile: queue unavailable" in caplog.text
+    assert client.jobs.outstanding() == ["7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"]
+    assert client.events.empty()
