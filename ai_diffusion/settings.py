@@ -71,5 +71,15 @@ class Settings:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / FILE_NAME
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        values = asdict(self)
+        # A second line of defence: a password pasted into the address never lands here (the
+        # docker moves it to the password store first).
+        values["server_url"] = _without_userinfo(self.server_url)
+        tmp.write_text(json.dumps(values, indent=2), encoding="utf-8")
         tmp.replace(path)
+
+
+def _without_userinfo(url: str) -> str:
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rsplit('@', 1)[-1]}{slash}{path}"

@@ -7,6 +7,11 @@ from typing import Any
 
 from ..workflow.discovery import ModelEntry, Override, ServerFiles, discover_models
 from ..workflow.object_info import model_lists
+from .answers import as_dict, as_int, as_list
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -23,15 +28,17 @@ class DeviceInfo:
 
     @classmethod
     def from_system_stats(cls, stats: dict[str, Any]) -> DeviceInfo:
-        devices = stats.get("devices") or [{}]
-        d = devices[0] if isinstance(devices[0], dict) else {}
-        system = stats.get("system") or {}
+        """Informational only: any shape gives a DeviceInfo (unknown parts stay empty)."""
+        stats = as_dict(stats)
+        devices = as_list(stats.get("devices"))
+        d = as_dict(devices[0]) if devices else {}
+        system = as_dict(stats.get("system"))
         return cls(
-            name=str(d.get("name", "unknown")),
-            type=str(d.get("type", "")),
-            vram_total=int(d.get("vram_total") or 0),
-            vram_free=int(d.get("vram_free") or 0),
-            comfyui_version=str(system.get("comfyui_version", "")),
+            name=_text(d.get("name")) or "unknown",
+            type=_text(d.get("type")),
+            vram_total=max(0, as_int(d.get("vram_total"))),
+            vram_free=max(0, as_int(d.get("vram_free"))),
+            comfyui_version=_text(system.get("comfyui_version")),
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from .. import eventloop
 from ..backends.select import connect_backend
+from ..comfy import without_credentials
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -152,7 +153,7 @@ class Controller(StateObject):
 
     async def _connect(self, config: Any) -> None:
         await self._disconnect()
-        self._set_state("connecting", f"Connecting to {config.url.strip()}…")
+        self._set_state("connecting", f"Connecting to {without_credentials(config.url.strip())}…")
         try:
             self.client = await self.connector(config)
         except Exception as e:

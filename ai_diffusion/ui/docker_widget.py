@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.select import RUNPOD_KEY_SECRET, SALAD_KEY_SECRET
+from ..comfy import split_credentials
 from ..qt import Qt, QtCore, QtGui, QtWidgets
 from ..secrets import SecretStore
 from ..settings import Settings
@@ -271,8 +272,22 @@ class DockerWidget(QtWidgets.QWidget):
         self.password = self.secrets.get(PASSWORD_SECRET) or ""
         key_name = API_KEY_SECRETS.get(s.backend_kind)
         self.api_key = (self.secrets.get(key_name) or "") if key_name else ""
+        self.take_login_from_address()  # a file written before passwords were moved out
+
+    def take_login_from_address(self) -> None:
+        """A pasted ``https://user:password@host`` becomes the login (basic auth; the password
+        goes to the password store with the other secrets) and the field shows the address
+        without it, so the password never reaches the settings file or the screen."""
+        address, user, password = split_credentials(self.url.text())
+        if user is None and password is None:
+            return
+        self.url.setText(address)
+        self.settings.auth_kind = "basic"
+        self.settings.username = user or ""
+        self.password = password or ""
 
     def save_settings(self) -> None:
+        self.take_login_from_address()
         s = self.settings
         s.server_url = self.url.text().strip()
         s.verify_tls = self.verify_tls.isChecked()

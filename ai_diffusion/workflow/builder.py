@@ -96,7 +96,7 @@ class _Builder(Steps):
         r = self.r
         assert r.image is not None and r.mask is not None
         original = self.load_image(r.image)
-        soft = self.soften_mask(self.load_mask(r.mask))
+        soft = self.soften_mask(self.load_mask(r.mask), target)
         pixels = self.to_size(original, target, size)
         mask_small = soft if size == target else self.scale_mask(soft, size)
         if self.family.inpaint_conditioning:
@@ -124,26 +124,22 @@ class _Builder(Steps):
         generated = self.decode_to(
             self.sample(m, positive, negative, latent, r.strength, size), m, size, target
         )
-        return self.keep_outside_mask(original, generated, soft)
+        return self.with_mask_alpha(generated, soft)
 
-    def keep_outside_mask(self, original: Output, generated: Output, soft: Output) -> Output:
-        """Outside the soft mask keep the original pixels, and make them transparent, so
-        pasting the result back changes nothing there (composited once, here)."""
-        # ImageCompositeMasked returns as many images as its destination has,
-        # JoinImageWithAlpha as many as the smaller of its two batches: both get the batch's
-        # size.
-        batch = self.r.sampling.batch_size
-        destination = self.repeat_image(original, batch)
-        composite = self.g.add1(
-            "ImageCompositeMasked", "IMAGE", destination=destination, source=generated,
-            x=0, y=0, resize_source=False, mask=soft,
-        )  # fmt: skip
-        # JoinImageWithAlpha stores 1 - mask as alpha: give it the inverted mask.
+    def with_mask_alpha(self, generated: Output, soft: Output) -> Output:
+        """The generated pixels with the soft mask as alpha. Whoever pastes the result (the
+        Krita layer, the CLI) alpha-composites it onto the original, which blends
+        generated·m + original·(1−m) exactly once; outside the mask alpha is 0 and the
+        original stays untouched to the last bit. (Blending here as well would give the
+        feather band mask² instead of mask.)"""
+        # JoinImageWithAlpha stores 1 − mask as alpha: give it the inverted mask, as many as
+        # the batch (it keeps the smaller of its two batches).
         alpha = self.g.add1("InvertMask", "MASK", mask=soft)
+        batch = self.r.sampling.batch_size
         if batch > 1:
             alpha_image = self.repeat_image(self.g.add1("MaskToImage", "IMAGE", mask=alpha), batch)
             alpha = self.g.add1("ImageToMask", "MASK", image=alpha_image, channel="red")
-        return self.g.add1("JoinImageWithAlpha", "IMAGE", image=composite, alpha=alpha)
+        return self.g.add1("JoinImageWithAlpha", "IMAGE", image=generated, alpha=alpha)
 
     def edit(
         self, m: Model, prompt: str, negative_text: str, size: Extent, target: Extent
@@ -192,8 +188,8 @@ class _Builder(Steps):
         generated = self.decode_to(sampled, m, size, target)
         if r.mask is None:
             return generated
-        soft = self.soften_mask(self.load_mask(r.mask))
-        return self.keep_outside_mask(original, generated, soft)
+        soft = self.soften_mask(self.load_mask(r.mask), target)
+        return self.with_mask_alpha(generated, soft)
 
     def encode_edit(self, m: Model, text: str, image: Output, references: list[Output]) -> Output:
         if self.family.edit is Edit.qwen:

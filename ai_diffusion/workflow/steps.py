@@ -199,12 +199,15 @@ class Steps:
         )  # fmt: skip
         return self.g.add1("ImageToMask", "MASK", image=scaled, channel="red")
 
-    def soften_mask(self, mask: Output) -> Output:
+    def soften_mask(self, mask: Output, extent: Extent) -> Output:
         grown = self.g.add1("GrowMask", "MASK", mask=mask, expand=MASK_GROW, tapered_corners=True)
+        # ImageBlur pads with torch's reflect padding, which needs a radius below each side:
+        # a tiny image gets a smaller feather (and none below 2 px) instead of a server error.
+        radius = min(MASK_FEATHER, extent.width - 1, extent.height - 1)
+        if radius < 1:
+            return grown
         as_image = self.g.add1("MaskToImage", "IMAGE", mask=grown)
-        blurred = self.g.add1(
-            "ImageBlur", "IMAGE", image=as_image, blur_radius=MASK_FEATHER, sigma=5.0
-        )
+        blurred = self.g.add1("ImageBlur", "IMAGE", image=as_image, blur_radius=radius, sigma=5.0)
         return self.g.add1("ImageToMask", "MASK", image=blurred, channel="red")
 
     def repeat_image(self, image: Output, amount: int) -> Output:
