@@ -55,10 +55,14 @@ async def test_hundred_jobs_with_drops_and_a_restart_deliver_exactly_once() -> N
             request = GenerationRequest(
                 checkpoint=CHECKPOINT, extent=Extent(64, 64), sampling=Sampling(steps=2, seed=i)
             )
+            if i == JOBS // 2:
+                fake.faults.step_delay = 0.5  # this one is surely running at the restart
             submitted.append(await client.enqueue(build_workflow(request)))
             if i == JOBS // 2:
-                await asyncio.sleep(0.05)
+                while fake.running is None or fake.running.prompt_id != submitted[-1]:
+                    await asyncio.sleep(0.01)
                 fake.restart()  # queue and history wiped; the client must notice
+                fake.faults.step_delay = 0.0
         await asyncio.wait_for(listener, 90)
     finally:
         listener.cancel()

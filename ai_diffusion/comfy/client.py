@@ -133,9 +133,16 @@ class ComfyClient:
                 )
             raise failure from e
         # Ask for previews that name their job (event 4).
-        await ws.send(
-            json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
-        )
+        try:
+            await ws.send(
+                json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
+            )
+        except websockets.ConnectionClosed as e:  # the server went away again at once
+            raise ConnectionFailure(
+                FailureKind.WEBSOCKET_REFUSED,
+                f"The live connection to {self.config.url} closed as soon as it opened.",
+                details=repr(e),
+            ) from e
         return ws
 
     async def close(self) -> None:
