@@ -144,7 +144,7 @@ def test_inpaint_crop_and_refine_strength(qtbot, setup) -> None:
     assert widget.controller.jobs["job-1"].bounds == inpaint.region
     document.selection = None
     widget.strength.setValue(40)
-    assert widget.strength_label.text() == "40%"
+    assert widget.strength_label.text() == "Refine 40 %"
     generate(qtbot, widget, connector, 2)
     refine = requests[-1]
     assert refine.mode is Mode.img2img and refine.strength == pytest.approx(0.4)
