@@ -101,13 +101,17 @@ class AIDiffusionDocker(DockWidget):
 
 def _build_content(parent: Any) -> Any:
     from ..logs import setup_file_logging
-    from ..ui.docker_widget import create_docker_widget
+    from ..state.session import build_session
+    from ..ui.docker_widget import DockerWidget
     from .document import KritaDocuments
 
     folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
         setup_file_logging(folder / "logs")
-        content = create_docker_widget(parent, KritaDocuments(), settings_dir=folder)
+        # The composition root: settings, secrets, connection, controller and pod controller
+        # are built here (state/session.py) and handed to the widgets.
+        session = build_session(KritaDocuments(), settings_dir=folder)
+        content = DockerWidget(session, parent)
         _watch_cloud_costs(content)
         return content
     except Exception as e:  # the docker must show, with the reason, even when setup fails

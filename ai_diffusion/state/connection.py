@@ -149,8 +149,21 @@ class Connection(StateObject):
             self.username = user
             self.password = password or ""
             self.auth_kind = "basic"
+        if address != self.address:
+            self.pod = ""  # another server than the pod's
         self.address = address
         return address
+
+    def type_address(self, text: str) -> None:
+        """The address while the painter types it: only stripped (cleaned when kept, see
+        :meth:`set_address`); a login pasted into it moves out at once."""
+        if "@" in text:
+            self.set_address(text)
+            return
+        text = text.strip()
+        if text != self.address:
+            self.pod = ""
+        self.address = text
 
     def set_token(self, token: str) -> None:
         """A token typed in the panel is meant to be used."""
@@ -241,6 +254,7 @@ class Connection(StateObject):
         self.api_key = (secrets.get(key_name) or "") if key_name else ""
 
     def save(self) -> None:
+        self.set_address(self.address)
         s = self.settings
         s.server_url = self.address
         s.backend_kind = self.kind

@@ -70,7 +70,7 @@ class ConnectionPanel(QtWidgets.QWidget):
         buttons.addWidget(self.refresh)
         buttons.addWidget(self.settings_button)
         col = QtWidgets.QVBoxLayout(self)
-        col.setContentsMargins(4, 0, 0, 4)
+        col.setContentsMargins(0, 0, 0, 4)
         col.setSpacing(2)
         col.addWidget(self.form)
         col.addLayout(buttons)
@@ -122,10 +122,9 @@ class ConnectionPanel(QtWidgets.QWidget):
 
     def _address_typed(self, text: str) -> None:
         connection = self.session.connection
-        if "@" in text:  # a pasted login: into the login fields, out of the address at once
-            self._show(self.url, connection.set_address(text))
-        else:
-            connection.address = text.strip()
+        connection.type_address(text)
+        if "@" in text:  # a pasted login left the address: show the address without it
+            self._show(self.url, connection.address)
 
     @staticmethod
     def _follow(field: Any, text: str) -> None:

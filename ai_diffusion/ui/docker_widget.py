@@ -109,7 +109,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.control_box = ControlBox(lambda text: setattr(self.controller, "message", text), page)
         self.lists = Collapsible("LoRAs and ControlNet", "ai_lists", page)
         inner = QtWidgets.QVBoxLayout(self.lists.body)
-        inner.setContentsMargins(12, 0, 0, 0)
+        inner.setContentsMargins(6, 0, 0, 0)
         inner.addWidget(self.lora_box)
         inner.addWidget(self.control_box)
         self.advanced = AdvancedBox(page)

@@ -43,6 +43,8 @@ class ModeSwitcher(QtWidgets.QWidget):
             button.setText(text)
             button.setCheckable(True)
             button.setAutoRaise(True)
+            # As narrow as the word: four of them share a 300 px docker.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(text) + 12)
             button.setSizePolicy(
                 QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
             )
