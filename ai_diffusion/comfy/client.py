@@ -258,10 +258,6 @@ class ComfyClient:
         if removed and self.jobs.end(job_id):
             self._emit(Interrupted(job_id))
 
-    async def cancel_all(self) -> None:
-        for job_id in self.jobs.outstanding():
-            await self.cancel(job_id)
-
     async def _post(self, path: str, body: dict[str, Any]) -> None:
         try:
             async with self.session.post(self.config.endpoint(path), json=body) as response:

@@ -1,7 +1,7 @@
 """The docker's brain: connection, generation jobs, and results per document.
 
 A state object (observable fields, see ``state.observable``, plus event signals); it talks to a client (``ComfyClient`` or a test double with the same
-methods) and to documents through ``state.document`` protocols. No widgets, no Krita.
+methods) and to documents through ``ai_diffusion.canvas`` protocols. No widgets, no Krita.
 """
 
 from __future__ import annotations
