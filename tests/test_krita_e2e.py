@@ -72,8 +72,9 @@ def test_the_painting_loop_in_the_default_workspace(
     )
     assert result["exceptions"] == "", result["exceptions"]
     assert result["log_errors"] == [], result["log_errors"]
-    assert result["ok"], result.get("error")
+    assert result["ok"], (result.get("error"), result)
     assert result["line"].startswith("●") and result["form_hidden"]
+    assert result["submitted"]  # Ctrl+Enter in the prompt generated
     assert "[AI] preview" in result["while_hovering"]
     assert "[AI] preview" not in result["after_leaving"]
     assert any(n.startswith("[AI] a lighthouse") for n in result["after_apply"])

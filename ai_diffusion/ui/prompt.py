@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..qt import Qt, QtWidgets, Signal
+from ..qt import Qt, QtCore, QtWidgets, Signal
 from .names import named
 
 MIN_LINES, MAX_LINES = 2, 8
