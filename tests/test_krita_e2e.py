@@ -75,6 +75,8 @@ def test_the_painting_loop_in_the_default_workspace(
     assert result["ok"], (result.get("error"), result)
     assert result["line"].startswith("●") and result["form_hidden"]
     assert result["submitted"]  # Ctrl+Enter in the prompt generated
+    # Krita's default workspace: prompt, Generate and the results strip all in sight.
+    assert all(result["loop_visible"].values()), (result["loop_visible"], result["dock_size"])
     assert "[AI] preview" in result["while_hovering"]
     assert "[AI] preview" not in result["after_leaving"]
     assert any(n.startswith("[AI] a lighthouse") for n in result["after_apply"])

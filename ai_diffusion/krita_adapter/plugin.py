@@ -165,9 +165,19 @@ def introduce_docker(window: Window | None = None) -> bool:
         main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.show()
     dock.raise_()
+    make_room(main, dock)
     app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
     log.info("showed the docker on its first start")
     return True
+
+
+def make_room(main: Any, dock: Any, share: float = 0.6) -> None:
+    """Krita puts a new docker under the others in its column, a few lines tall: give it
+    ``share`` of the window's height, so the prompt, Generate and the results show at once
+    (the other dockers of the column keep the rest)."""
+    wanted = int(main.height() * share)
+    if dock.height() < wanted:
+        main.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
 
 
 def register() -> None:

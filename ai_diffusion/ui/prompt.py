@@ -39,9 +39,20 @@ class PromptEdit(QtWidgets.QPlainTextEdit):
         frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
         self.setFixedHeight(self.lines_shown() * line + frame)
 
-    def keyPressEvent(self, event: Any) -> None:
+    @staticmethod
+    def _is_submit(event: Any) -> bool:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        return bool(enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+
+    def event(self, event: Any) -> bool:
+        # Krita's window shortcuts see keys first; Ctrl+Enter typed in the prompt is ours.
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride and self._is_submit(event):
+            event.accept()
+            return True
+        return bool(super().event(event))
+
+    def keyPressEvent(self, event: Any) -> None:
+        if self._is_submit(event):
             self.submitted.emit()
             return
         super().keyPressEvent(event)

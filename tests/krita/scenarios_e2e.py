@@ -203,6 +203,12 @@ def painting_loop(driver):
     yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
     assert panel.controller.state == "connected", panel.status.text()
     driver.result["line"] = panel.connection_section.line.text()
+    yield 300
+    driver.result["dock_size_connected"] = [dock.width(), dock.height()]
+    driver.result["loop_visible"] = {
+        w.objectName(): not w.visibleRegion().isEmpty()
+        for w in (panel.prompt, panel.generate_button, panel.history)
+    }
     driver.result["form_hidden"] = not panel.url.isVisible()
     yield (lambda: panel.checkpoint.findText(CHECKPOINT) >= 0, 10000, "the model list")
     panel.checkpoint.setCurrentText(CHECKPOINT)
