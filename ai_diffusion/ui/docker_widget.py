@@ -9,17 +9,16 @@ them.
 
 Object names are listed by each panel's module: ``connection_panel.py``, ``generate_bar.py``,
 ``results_strip.py``, ``modes.py``, ``model_lists.py``, ``advanced.py``, ``prompt.py``; and
-here: ai_checkpoint, ai_message, ai_elapsed.
+here: ai_checkpoint, ai_message.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from ..qt import QtCore, QtWidgets
-from ..state.controller import Connector, Params, Result
+from ..qt import QtWidgets
+from ..state.controller import Connector, Params
 from ..state.document import DocumentSource
 from ..state.observable import bind
 from ..state.pods import PodController
@@ -27,12 +26,12 @@ from ..state.session import Session, build_session
 from .advanced import AdvancedBox, Collapsible
 from .connection_dialog import ConnectionDialog
 from .connection_panel import ConnectionSection
-from .generate_bar import GenerateBar
+from .generate_bar import ElapsedLabel, GenerateBar
 from .model_lists import ControlBox, LoraBox, combo, set_choices
 from .modes import ModeSwitcher
 from .names import named
 from .prompt import PromptEdit
-from .results_strip import ResultsStrip
+from .results_strip import ResultsActions, ResultsStrip
 
 
 class DockerWidget(QtWidgets.QWidget):
@@ -70,20 +69,13 @@ class DockerWidget(QtWidgets.QWidget):
         layout.addWidget(self.results)
         self.message = named(QtWidgets.QLabel("", self), "ai_message")
         self.message.setWordWrap(True)
-        # Time since the first job started: job APIs (serverless, Salad) report no steps.
-        self.elapsed = named(QtWidgets.QLabel("", self), "ai_elapsed")
+        self.elapsed = ElapsedLabel(self)
         layout.addWidget(self.message)
         layout.addWidget(self.elapsed)
         self.modes = ModeSwitcher(self)
         self.modes.set_page("generate", self._generate_page())
         layout.addWidget(self.modes)
         layout.addStretch()
-        self.clock = time.monotonic
-        self._busy_since: float | None = None
-        self._hovered: Result | None = None
-        self._elapsed_timer = QtCore.QTimer(self)
-        self._elapsed_timer.setInterval(1000)
-        self._elapsed_timer.timeout.connect(self._show_elapsed)
         self._wire()
         self._load_settings()
 
@@ -127,14 +119,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.prompt.submitted.connect(self.generate)
         self.bar.generate.connect(self.generate)
         self.bar.cancel.connect(self.cancel)
-        r = self.results
-        r.hovered.connect(self._hover)
-        r.unhovered.connect(self._unhover)
-        r.selected.connect(c.show)
-        r.apply.connect(self._apply)
-        r.discard.connect(c.discard)
-        r.copy_prompt.connect(self._copy_prompt)
-        r.reuse_seed.connect(self._reuse_seed)
+        self.result_actions = ResultsActions(self.results, c, self.advanced.reuse_seed)
         bind(c, "message", self.message.setText)
         bind(c, "progress", self.bar.set_progress)
         bind(c, "queued", self.bar.set_queue)
@@ -170,20 +155,9 @@ class DockerWidget(QtWidgets.QWidget):
         self.session.connect_to_pod(url, token)
 
     def _on_busy(self, busy: bool) -> None:
-        if busy and self._busy_since is None:
-            self._busy_since = self.clock()
-            self._elapsed_timer.start()
-            self._show_elapsed()
-        elif not busy:
-            self._busy_since = None
-            self._elapsed_timer.stop()
-            self.elapsed.setText("")
+        self.elapsed.set_busy(busy)
+        if not busy:
             self.results.end_preview()
-
-    def _show_elapsed(self) -> None:
-        if self._busy_since is not None:
-            seconds = int(self.clock() - self._busy_since)
-            self.elapsed.setText(f"{seconds // 60}:{seconds % 60:02d} elapsed")
 
     def _on_models(self) -> None:
         client = self.controller.client
@@ -233,7 +207,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.controller.cancel()
 
     def apply_result(self) -> None:
-        self._apply(self.results.current())
+        self.result_actions.apply(self.results.current())
 
     def discard_result(self) -> None:
         result = self.results.current()
@@ -242,32 +216,6 @@ class DockerWidget(QtWidgets.QWidget):
 
     def refresh_history(self) -> None:
         self.results.set_results(self.controller.history())
-
-    def _apply(self, result: Result | None) -> None:
-        if result is None:
-            self.controller.message = "Nothing to apply yet: generate first."
-            return
-        self._hovered = None
-        self.controller.apply(result)
-
-    def _hover(self, result: Result) -> None:
-        self._hovered = result
-        self.controller.show(result)
-
-    def _unhover(self, selected: Result | None) -> None:
-        if selected is not None:
-            self.controller.show(selected)
-        elif self._hovered is not None:
-            self.controller.hide(self._hovered)
-        self._hovered = None
-
-    def _copy_prompt(self, result: Result) -> None:
-        QtWidgets.QApplication.clipboard().setText(result.prompt)
-        self.controller.message = "Prompt copied."
-
-    def _reuse_seed(self, result: Result) -> None:
-        self.advanced.reuse_seed(result.seed)
-        self.controller.message = f"The next Generate uses seed {result.seed}."
 
 
 def create_docker_widget(

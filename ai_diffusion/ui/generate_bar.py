@@ -2,11 +2,12 @@
 queued, and Cancel beside it; the strength slider under it says in words what it will do.
 
 Object names: ai_generate (also the progress: ``value()``/``maximum()``), ai_queue, ai_cancel,
-ai_strength, ai_strength_label.
+ai_strength, ai_strength_label, ai_elapsed.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..qt import Qt, QtCore, QtGui, QtWidgets, Signal
@@ -124,3 +125,32 @@ class GenerateBar(QtWidgets.QWidget):
     def sizeHint(self) -> Any:
         hint = super().sizeHint()
         return QtCore.QSize(min(hint.width(), 280), hint.height())
+
+
+class ElapsedLabel(QtWidgets.QLabel):
+    """Time since the first of this plugin's jobs started ("1:12 elapsed"): job APIs
+    (serverless, Salad) report no steps, so this is how the painter sees it is alive."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__("", parent)
+        named(self, "ai_elapsed")
+        self.clock = time.monotonic
+        self._since: float | None = None
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.tick)
+
+    def set_busy(self, busy: bool) -> None:
+        if busy and self._since is None:
+            self._since = self.clock()
+            self._timer.start()
+            self.tick()
+        elif not busy:
+            self._since = None
+            self._timer.stop()
+            self.setText("")
+
+    def tick(self) -> None:
+        if self._since is not None:
+            seconds = int(self.clock() - self._since)
+            self.setText(f"{seconds // 60}:{seconds % 60:02d} elapsed")

@@ -148,3 +148,47 @@ class ResultsStrip(QtWidgets.QWidget):
 
 def _result(item: Any) -> Any:
     return item.data(Qt.ItemDataRole.UserRole)
+
+
+class ResultsActions:
+    """What the strip's signals do: preview on the canvas while hovered (the selected result
+    comes back, or nothing, when the pointer leaves), apply, discard, copy the prompt, reuse the
+    seed (``reuse_seed(seed)`` sets the panel's seed)."""
+
+    def __init__(self, strip: ResultsStrip, controller: Any, reuse_seed: Any) -> None:
+        self.controller = controller
+        self._reuse_seed = reuse_seed
+        self.hovered: Any = None
+        strip.hovered.connect(self.hover)
+        strip.unhovered.connect(self.unhover)
+        strip.selected.connect(controller.show)
+        strip.apply.connect(self.apply)
+        strip.discard.connect(controller.discard)
+        strip.copy_prompt.connect(self.copy_prompt)
+        strip.reuse_seed.connect(self.reuse_seed)
+
+    def hover(self, result: Any) -> None:
+        self.hovered = result
+        self.controller.show(result)
+
+    def unhover(self, selected: Any) -> None:
+        if selected is not None:
+            self.controller.show(selected)
+        elif self.hovered is not None:
+            self.controller.hide(self.hovered)
+        self.hovered = None
+
+    def apply(self, result: Any) -> None:
+        if result is None:
+            self.controller.message = "Nothing to apply yet: generate first."
+            return
+        self.hovered = None
+        self.controller.apply(result)
+
+    def copy_prompt(self, result: Any) -> None:
+        QtWidgets.QApplication.clipboard().setText(result.prompt)
+        self.controller.message = "Prompt copied."
+
+    def reuse_seed(self, result: Any) -> None:
+        self._reuse_seed(result.seed)
+        self.controller.message = f"The next Generate uses seed {result.seed}."
