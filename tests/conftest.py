@@ -42,3 +42,11 @@ def plugin_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 from tests.a1111_fixtures import fake_webui_server, webui, webui_client  # noqa: E402, F401
 from tests.comfy_fixtures import client, fake_server, server  # noqa: E402, F401
 from tests.krita_fixtures import krita_install  # noqa: E402, F401
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A real Krita starts in 20-60 s, longer in a chroot on a busy machine: its tests get more
+    time than the default (harness.py has its own, tighter limits per launch)."""
+    for item in items:
+        if item.get_closest_marker("krita") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(900))

@@ -66,9 +66,11 @@ def fakes(
 ) -> Iterator[tuple[FakeRunPod, FakeVast]]:
     servers = ThreadServers()
     comfy_url = servers.serve(comfy.app())
-    runpod, vast = FakeRunPod(), FakeVast(comfy_port=int(comfy_url.rsplit(":", 1)[1]))
+    runpod = FakeRunPod(comfy_url=comfy_url)
+    vast = FakeVast(comfy_port=int(comfy_url.rsplit(":", 1)[1]))
     monkeypatch.setenv("AI_DIFFUSION_RUNPOD_API", servers.serve(runpod.app()))
-    monkeypatch.setenv("AI_DIFFUSION_RUNPOD_PROXY", comfy_url)
+    proxy = runpod.proxy_template(servers.serve(runpod.proxy_app()))
+    monkeypatch.setenv("AI_DIFFUSION_RUNPOD_PROXY", proxy)
     monkeypatch.setenv("AI_DIFFUSION_VAST_API", servers.serve(vast.app()))
     monkeypatch.setenv("RUNPOD_API_KEY", runpod.api_key)
     monkeypatch.setenv("VAST_API_KEY", vast.api_key)

@@ -17,10 +17,13 @@ from ai_diffusion.cloud import (
     InsufficientFunds,
     InvalidRequest,
     NoCapacity,
+    Pod,
     PodFailed,
     PodSpec,
     PodState,
     PodTokenRefused,
+    Provider,
+    ProviderEndpoints,
     RateLimited,
     ResumeRefused,
     RunPodProvider,
@@ -32,6 +35,7 @@ from ai_diffusion.cloud import (
 )
 from ai_diffusion.cloud.images import DEFAULT_IMAGE, IMAGES
 from ai_diffusion.cloud.readiness import comfyui_answers
+from ai_diffusion.errors import UserError
 from tests.comfy_fixtures import RunningServer, start_server
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
@@ -43,6 +47,16 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+
+class WallClock:
+    """Seconds since the epoch, moved on by tests (``clock.now += 120``)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Sleeps:
@@ -62,21 +76,25 @@ async def comfy() -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def runpod(comfy: RunningServer) -> AsyncIterator[tuple[FakeRunPod, RunPodProvider, Sleeps]]:
-    fake = FakeRunPod()
+    fake = FakeRunPod(comfy_url=comfy.url, clock=WallClock())
     runner, url = await _serve(fake.app())
+    proxy_runner, proxy = await _serve(fake.proxy_app())  # every pod's port: the fake ComfyUI
     sleeps = Sleeps()
-    # The proxy template points every pod at the fake ComfyUI.
-    provider = RunPodProvider(fake.api_key, base_url=url, proxy_template=comfy.url, sleep=sleeps)
+    provider = RunPodProvider(
+        fake.api_key, base_url=url, proxy_template=fake.proxy_template(proxy), sleep=sleeps
+    )
     yield fake, provider, sleeps
     await runner.cleanup()
+    await proxy_runner.cleanup()
 
 
 @pytest.fixture
 async def vast(comfy: RunningServer) -> AsyncIterator[tuple[FakeVast, VastProvider, Sleeps]]:
-    fake = FakeVast(comfy_port=comfy.port)
+    clock = WallClock()
+    fake = FakeVast(comfy_port=comfy.port, clock=clock)
     runner, url = await _serve(fake.app())
     sleeps = Sleeps()
-    yield fake, VastProvider(fake.api_key, base_url=url, sleep=sleeps), sleeps
+    yield fake, VastProvider(fake.api_key, base_url=url, sleep=sleeps, wall_clock=clock), sleeps
     await runner.cleanup()
 
 
@@ -97,8 +115,10 @@ async def test_runpod_create_ready_stop_resume_terminate(runpod) -> None:
     )
     assert states == ["starting", "ready"] or states[-1] == "ready"
     assert await comfyui_answers(url)
+    fake.clock.now += 600  # type: ignore[attr-defined]
     running = await provider.get_pod(pod.id)
-    assert running.price_per_hour == 0.27 and running.cost_so_far > 0
+    assert running.price_per_hour == 0.27 and running.uptime_seconds == 600
+    assert running.cost_so_far == pytest.approx(0.27 * 600 / 3600)
     await provider.stop(pod.id)
     assert (await provider.get_pod(pod.id)).state is PodState.stopped
     await provider.resume(pod.id)
@@ -327,3 +347,70 @@ async def test_api_key_never_reaches_logs(runpod, caplog, tmp_path: Path) -> Non
         if getattr(handler, "baseFilename", "") == str(log_file):
             logging.getLogger("ai_diffusion").removeHandler(handler)
             handler.close()
+
+
+def test_endpoints_default_to_the_providers_and_follow_the_environment() -> None:
+    default = ProviderEndpoints.from_env({})
+    assert default.runpod_api == "https://api.runpod.io"
+    assert default.runpod_proxy == "https://{pod_id}-{port}.proxy.runpod.net"
+    assert default.vast_api == "https://console.vast.ai"
+    env = {
+        "AI_DIFFUSION_RUNPOD_API": "http://127.0.0.1:9001",
+        "AI_DIFFUSION_RUNPOD_PROXY": "http://127.0.0.1:9002/{pod_id}/{port}",
+        "AI_DIFFUSION_VAST_API": "https://vast.proxy.example.com",
+    }
+    endpoints = ProviderEndpoints.from_env(env)
+    runpod = endpoints.provider("runpod", "k")
+    vast = endpoints.provider("vast", "k")
+    assert isinstance(runpod, RunPodProvider) and isinstance(vast, VastProvider)
+    assert runpod.http.base_url == "http://127.0.0.1:9001"
+    pod = Pod("runpod", "abc", "krita-x", PodState.running)
+    assert runpod.service_url(pod, 3001) == "http://127.0.0.1:9002/abc/3001"
+    assert vast.http.base_url == "https://vast.proxy.example.com"
+
+
+@pytest.mark.parametrize(
+    "variable, value, says",
+    [
+        ("AI_DIFFUSION_RUNPOD_PROXY", "https://proxy.example.com/{pod_id}", "{port}"),
+        ("AI_DIFFUSION_VAST_API", "console.vast.ai", "not a web address"),
+    ],
+)
+def test_a_wrong_endpoint_setting_names_the_variable(variable: str, value: str, says: str) -> None:
+    with pytest.raises(UserError) as caught:
+        ProviderEndpoints.from_env({variable: value})
+    assert variable in caught.value.message and says in caught.value.message
+
+
+async def test_a_job_runs_through_the_runpod_proxy_websocket_included(runpod) -> None:
+    await _job_through_the_pods_address(*runpod)
+
+
+async def test_a_job_runs_through_the_vast_port_mapping_websocket_included(vast) -> None:
+    await _job_through_the_pods_address(*vast)
+
+
+async def _job_through_the_pods_address(fake: object, provider: Provider, sleeps: Sleeps) -> None:
+    """As on the real providers, the pod's address (RunPod's proxy, vast.ai's port mapping)
+    carries ComfyUI's HTTP and its websocket; once the pod stops, it carries nothing."""
+    from ai_diffusion.comfy import ComfyClient, ServerConfig
+    from ai_diffusion.comfy.errors import ConnectionFailure
+    from ai_diffusion.comfy.events import Finished, Progress
+    from ai_diffusion.workflow import build_workflow
+    from tests.comfy_fixtures import collect
+    from tests.test_comfy_jobs import txt2img
+
+    gpus = await provider.list_gpus()
+    pod, _ = await create_pod_with_fallback(provider, PodSpec(DEFAULT_IMAGE), gpus)
+    url = await wait_until_ready(provider, pod.id, DEFAULT_IMAGE.port, sleep=sleeps, poll=0)
+    client = await ComfyClient.connect(ServerConfig(url))
+    try:
+        job = await client.enqueue(build_workflow(txt2img(), client.models.object_info))
+        events = await collect(client, {job})
+    finally:
+        await client.close()
+    assert any(isinstance(e, Progress) for e in events)  # progress only comes by websocket
+    assert isinstance(events[-1], Finished) and events[-1].images
+    await provider.stop(pod.id)
+    with pytest.raises(ConnectionFailure):
+        await ComfyClient.connect(ServerConfig(url))

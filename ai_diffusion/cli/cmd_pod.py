@@ -10,9 +10,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from ..cloud import GpuOption, Pod, PodSpec, Provider, RunPodProvider, VastProvider
-from ..cloud import runpod as runpod_api
-from ..cloud import vast as vast_api
+from ..cloud import GpuOption, Pod, PodSpec, Provider, ProviderEndpoints
 from ..cloud.images import DEFAULT_IMAGE, IMAGES
 from ..cloud.models import new_token, pod_token_name
 from ..cloud.provider import create_pod_with_fallback
@@ -68,13 +66,7 @@ def make_provider(name: str, secrets: SecretStore | None = None) -> Provider:
         raise UserError(
             f"No {name} API key: set {ENV_KEYS[name]}, or save the key in the docker's Cloud GPU settings."
         )
-    if name == "runpod":
-        return RunPodProvider(
-            key,
-            base_url=os.environ.get("AI_DIFFUSION_RUNPOD_API", runpod_api.DEFAULT_API),
-            proxy_template=os.environ.get("AI_DIFFUSION_RUNPOD_PROXY", runpod_api.DEFAULT_PROXY),
-        )
-    return VastProvider(key, base_url=os.environ.get("AI_DIFFUSION_VAST_API", vast_api.DEFAULT_API))
+    return ProviderEndpoints.from_env(os.environ).provider(name, key)
 
 
 def _pod_json(pod: Pod, provider: Provider, port: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 Async (aiohttp), no Qt, no Krita. API keys come in from the caller (keyring or environment)."""
 
+from .endpoints import ProviderEndpoints
 from .errors import (
     AuthError,
     Conflict,
@@ -37,6 +38,7 @@ __all__ = [
     "PodSpec",
     "PodState",
     "Provider",
+    "ProviderEndpoints",
     "ProviderError",
     "RateLimited",
     "ResumeRefused",

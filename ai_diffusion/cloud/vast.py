@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .errors import (
@@ -81,9 +82,15 @@ class VastProvider:
     name = "vast"
 
     def __init__(
-        self, api_key: str, *, base_url: str = DEFAULT_API, sleep: Sleep = asyncio.sleep
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_API,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Callable[[], float] = time.time,  # seconds since the epoch, as start_date
     ) -> None:
         self.http = ProviderHttp(base_url, api_key, _error, provider="vast.ai", sleep=sleep)
+        self.wall_clock = wall_clock
         self._ports: dict[str, Any] = {}
 
     def _pod(self, d: dict[str, Any]) -> Pod:
@@ -93,7 +100,9 @@ class VastProvider:
             state = PodState.terminated
         start = d.get("start_date")
         uptime = (
-            max(0.0, time.time() - float(start)) if start and state is PodState.running else 0.0
+            max(0.0, self.wall_clock() - float(start))
+            if start and state is PodState.running
+            else 0.0
         )
         pod = Pod(
             provider=self.name,

@@ -7,6 +7,7 @@ Krita document adapter. Nothing below imports it.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,7 @@ class AIDiffusionDocker(DockWidget):
 
 
 def _build_content(parent: Any) -> Any:
+    from ..cloud import ProviderEndpoints
     from ..logs import setup_file_logging
     from ..state.session import build_session
     from ..ui.docker_widget import DockerWidget
@@ -109,8 +111,10 @@ def _build_content(parent: Any) -> Any:
     try:
         setup_file_logging(folder / "logs")
         # The composition root: settings, secrets, connection, controller and pod controller
-        # are built here (state/session.py) and handed to the widgets.
-        session = build_session(KritaDocuments(), settings_dir=folder)
+        # are built here (state/session.py) and handed to the widgets. The providers'
+        # addresses come from the environment, as for the CLI (AI_DIFFUSION_RUNPOD_API…).
+        endpoints = ProviderEndpoints.from_env(os.environ)
+        session = build_session(KritaDocuments(), settings_dir=folder, providers=endpoints.provider)
         content = DockerWidget(session, parent)
         _watch_cloud_costs(content)
         return content
@@ -126,12 +130,27 @@ def _build_content(parent: Any) -> Any:
 
 
 def _watch_cloud_costs(content: Any) -> None:
-    """A pod costs money while it runs: ask before Krita closes, and offer at start the pods
-    an earlier session left running."""
+    """A pod costs money while it runs: ask when the docker's window closes (Krita's
+    applicationClosing comes after the docker is gone), and offer at start the pods an
+    earlier session left running."""
+    from ..ui.pod_panel import AskBeforeClosing
+
     panel, pods = content.pod_panel, content.pods
+    guard = AskBeforeClosing(panel)
+
+    def watch_window() -> None:  # the docker is put into its window after it is built
+        try:
+            window = content.window()
+        except RuntimeError:  # this docker's window is already gone
+            return
+        if window is not content and window.property("ai_diffusion_asks") is None:
+            window.installEventFilter(guard)
+            window.setProperty("ai_diffusion_asks", True)
+
     notifier = Krita.instance().notifier()
     notifier.setActive(True)
-    notifier.applicationClosing.connect(panel.ask_on_exit)
+    notifier.windowCreated.connect(watch_window)
+    QTimer.singleShot(0, watch_window)
     # Queued: the offer is a modal dialog (a nested event loop) and the signal comes from a
     # coroutine; it must open as a plain Qt callback, never inside a task step (handover.py).
     pods.orphans_found.connect(panel.offer_orphans, Qt.ConnectionType.QueuedConnection)

@@ -1,7 +1,8 @@
 """The docker's cloud GPU: choose, create, watch the cost of, and stop a pod.
 
-A Qt object with signals over ``ai_diffusion.cloud``; no widgets, no Krita. The provider's API
-key lives in the password store (``SecretStore``), never in settings.
+A Qt object with signals over ``ai_diffusion.cloud``; no widgets, no Krita. A provider's API key
+typed in the panel is used at once and kept for the session (in memory); saving it also puts it
+in the password store (``SecretStore``). Never in settings.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from ..cloud import (
     PodSpec,
     PodState,
     Provider,
-    RunPodProvider,
-    VastProvider,
+    ProviderEndpoints,
     create_pod_with_fallback,
     find_orphans,
     wait_until_ready,
@@ -40,7 +40,8 @@ PROVIDERS = {"runpod": "RunPod", "vast": "vast.ai"}
 
 
 def default_factory(name: str, key: str) -> Provider:
-    return RunPodProvider(key) if name == "runpod" else VastProvider(key)
+    """The providers at their public addresses (the plugin passes ``ProviderEndpoints``)."""
+    return ProviderEndpoints().provider(name, key)
 
 
 def key_name(provider: str) -> str:
@@ -54,6 +55,7 @@ class PodController(QObject):
     pod_changed = Signal()  # price, time, money spent
     ready = Signal(str, str)  # ComfyUI url, token ("" when none)
     orphans_found = Signal(list)  # pods named krita-* still running
+    released = Signal()  # the pod no longer serves ComfyUI (stopped, terminated, gone)
 
     def __init__(
         self,
@@ -67,6 +69,8 @@ class PodController(QObject):
         self.factory = factory
         self.clock = clock
         self.provider_name = "runpod"
+        self._typed_keys: dict[str, str] = {}  # provider → key typed this session
+        self._own_names: set[str] = set()  # pods created or adopted in this session
         self.gpus: list[GpuOption] = []
         self.pod: Pod | None = None
         self.token: str | None = None
@@ -78,15 +82,41 @@ class PodController(QObject):
 
     # Provider and key ----------------------------------------------------------------------
 
-    def has_key(self) -> bool:
-        return bool(self.secrets.get(key_name(self.provider_name)))
+    def api_key(self) -> str | None:
+        """The key for the chosen provider: the one typed this session, else the saved one."""
+        typed = self._typed_keys.get(self.provider_name)
+        return typed or self.secrets.get(key_name(self.provider_name))
 
-    def set_key(self, key: str) -> None:
-        self.secrets.set(key_name(self.provider_name), key.strip())
-        self.message.emit(f"{PROVIDERS[self.provider_name]} API key: {self.secrets.status}")
+    def has_key(self) -> bool:
+        return bool(self.api_key())
+
+    def typed_key(self) -> str:
+        return self._typed_keys.get(self.provider_name, "")
+
+    def use_key(self, key: str) -> None:
+        """A key typed in the panel: used from now on, for this session only ("" forgets it,
+        and the saved key, if any, is used again)."""
+        key = key.strip()  # registered for redaction when used (ProviderHttp), not per keystroke
+        if key:
+            self._typed_keys[self.provider_name] = key
+        else:
+            self._typed_keys.pop(self.provider_name, None)
+
+    def save_key(self, key: str) -> None:
+        """Use ``key`` and also keep it in the password store; "" removes the saved key."""
+        name = PROVIDERS[self.provider_name]
+        key = key.strip()
+        if not key:
+            self._typed_keys.pop(self.provider_name, None)
+            self.secrets.delete(key_name(self.provider_name))
+            self.message.emit(f"{name} API key removed from the password store.")
+            return
+        self.use_key(key)
+        self.secrets.set(key_name(self.provider_name), key)
+        self.message.emit(f"{name} API key: {self.secrets.status}")
 
     def provider(self) -> Provider:
-        key = self.secrets.get(key_name(self.provider_name))
+        key = self.api_key()
         if not key:
             raise UserError(
                 f"Enter your {PROVIDERS[self.provider_name]} API key first (from your account "
@@ -123,6 +153,7 @@ class PodController(QObject):
         provider = self.provider()
         self.token = new_token() if DEFAULT_IMAGE.token_env else None
         spec = PodSpec(DEFAULT_IMAGE, token=self.token)
+        self._own_names.add(spec.name)  # before it exists: never offered as left over
         self.state_changed.emit("provisioning")
         pod, gpu = await create_pod_with_fallback(
             provider, spec, candidates,
@@ -149,11 +180,14 @@ class PodController(QObject):
         async def refresh() -> None:
             if self.pod is None:
                 return
+            was_running = self.pod.state is PodState.running
             pod = await self.provider().get_pod(self.pod.id)
             self.pod = pod
             if pod is None or pod.state is PodState.terminated:
                 self.timer.stop()
             self.pod_changed.emit()
+            if was_running and (pod is None or pod.state is not PodState.running):
+                self.released.emit()  # e.g. stopped on the provider's website
 
         return self._run(refresh())
 
@@ -176,6 +210,8 @@ class PodController(QObject):
             self.message.emit(done)
             self.pod = await provider.get_pod(self.pod.id)
             self.pod_changed.emit()
+            if action in ("stop", "terminate"):
+                self.released.emit()
 
         return self._run(act())
 
@@ -222,7 +258,9 @@ class PodController(QObject):
         async def check() -> None:
             if not self.has_key():
                 return
-            orphans = await find_orphans(self.provider())
+            found = await find_orphans(self.provider())
+            orphans = [p for p in found if p.name not in self._own_names]  # not this session's
+            log.info("%d krita-* pod(s) left running", len(orphans))
             if orphans:
                 self.orphans_found.emit(orphans)
 
@@ -230,6 +268,7 @@ class PodController(QObject):
 
     def adopt(self, pod: Pod) -> Any:
         """Watch an existing pod and connect to it once it serves ComfyUI."""
+        self._own_names.add(pod.name)
         self.pod = pod
         self.pod_changed.emit()
         self.timer.start()

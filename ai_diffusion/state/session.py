@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..qt import Qt
 from ..secrets import SecretStore
 from ..settings import Settings
 from .connection import Connection
 from .controller import Connector, Controller
 from .document import DocumentSource
 from .no_documents import NoDocuments
-from .pods import PodController
+from .pods import PodController, ProviderFactory, default_factory
 
 
 @dataclass
@@ -49,6 +50,15 @@ class Session:
         self.connection.use_pod(url, token, pod_label(self.pods))
         return self.connect()
 
+    def pod_released(self) -> Any:
+        """The pod the connection points at stopped or ended: disconnect rather than keep
+        trying to reconnect to it. (Runs as a queued Qt callback: the signal comes from a
+        coroutine.)"""
+        live = self.controller.state in ("connecting", "connected", "reconnecting")
+        if live and self.connection.pod:
+            return self.controller.disconnect_server()
+        return None
+
     def save(self) -> None:
         self.connection.save()
         if self.settings_dir is not None:
@@ -70,16 +80,21 @@ def build_session(
     secrets: SecretStore | None = None,
     connector: Connector | None = None,
     pods: PodController | None = None,
+    providers: ProviderFactory = default_factory,
 ) -> Session:
-    """Everything the docker needs. Tests pass doubles (``connector`` stands in for
-    ``connect_backend``; ``pods`` for the cloud controller over the real providers)."""
+    """Everything the docker needs. Inside Krita the plugin passes Krita's documents, the
+    app-data folder and ``providers`` (the cloud providers at the addresses from the
+    environment, ``ProviderEndpoints.provider``); tests pass doubles (``connector`` stands in
+    for ``connect_backend``, ``pods`` for the cloud controller built over ``providers``)."""
     settings = Settings.load(settings_dir) if settings_dir is not None else Settings()
     secrets = secrets or SecretStore()
     connection = Connection(settings, secrets, settings_dir)
     controller = Controller(documents or NoDocuments(), connector)
-    pods = pods or PodController(secrets, idle_minutes=settings.idle_stop_minutes)
+    pods = pods or PodController(secrets, providers, idle_minutes=settings.idle_stop_minutes)
     session = Session(settings, secrets, connection, controller, pods, settings_dir)
-    pods.ready.connect(session.connect_to_pod)
+    # Queued: both come from coroutines, and what they do reaches widgets (handover.py).
+    pods.ready.connect(session.connect_to_pod, Qt.ConnectionType.QueuedConnection)
+    pods.released.connect(session.pod_released, Qt.ConnectionType.QueuedConnection)
     controller.changed.connect(lambda name, value: pods.job_busy(value) if name == "busy" else None)
     return session
 

@@ -21,7 +21,7 @@ from ..qt import QtWidgets
 from ..state.controller import Connector, Params
 from ..state.document import DocumentSource
 from ..state.observable import bind
-from ..state.pods import PodController
+from ..state.pods import PodController, ProviderFactory, default_factory
 from ..state.session import Session, build_session
 from .advanced import AdvancedBox, Collapsible
 from .connection_dialog import ConnectionDialog
@@ -225,7 +225,8 @@ def create_docker_widget(
     secrets: Any = None,
     connector: Connector | None = None,
     pods: PodController | None = None,
+    providers: ProviderFactory = default_factory,
 ) -> DockerWidget:
     """The docker content over a new :class:`Session` (see ``state.session.build_session``)."""
-    session = build_session(documents, settings_dir, secrets, connector, pods)
+    session = build_session(documents, settings_dir, secrets, connector, pods, providers)
     return DockerWidget(session, parent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..qt import Qt, QtWidgets, exec_dialog
+from ..qt import QObject, Qt, QtCore, QtWidgets, exec_dialog
 from ..state.pods import PROVIDERS, PodController
 from .names import named as _named
 
@@ -25,8 +25,12 @@ class PodPanel(QtWidgets.QGroupBox):
             self.provider.addItem(title, key)
         self.key = _named(QtWidgets.QLineEdit(self), "ai_pod_key")
         self.key.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("API key (kept in your system's password store)")
+        self.key.setToolTip(
+            "Used as soon as you type it, until Krita closes. Save key also keeps it in your "
+            "system's password store for next time."
+        )
         self.save_key = _named(QtWidgets.QPushButton("Save key", self), "ai_pod_save_key")
+        self.save_key.setToolTip("Keep the key in your system's password store for next time")
         key_row = QtWidgets.QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.save_key)
@@ -66,6 +70,7 @@ class PodPanel(QtWidgets.QGroupBox):
     def _wire(self) -> None:
         p = self.pods
         self.provider.currentIndexChanged.connect(self._provider_changed)
+        self.key.textChanged.connect(p.use_key)
         self.save_key.clicked.connect(self._save_key)
         self.find.clicked.connect(lambda: p.find_gpus())
         self.create.clicked.connect(self._create)
@@ -80,16 +85,19 @@ class PodPanel(QtWidgets.QGroupBox):
         self._provider_changed()
 
     def _save_key(self) -> None:
-        self.pods.set_key(self.key.text())
-        self.key.clear()
-        self._provider_changed()
+        self.pods.save_key(self.key.text())
+        self._show_key()
 
     def _provider_changed(self, *_: Any) -> None:
         self.pods.provider_name = self.provider.currentData()
+        self._show_key()
+
+    def _show_key(self) -> None:
+        """The field shows the key typed this session for the chosen provider (masked); a
+        saved key is only named in the placeholder."""
+        self.key.setText(self.pods.typed_key())
         self.key.setPlaceholderText(
-            "API key saved"
-            if self.pods.has_key()
-            else "API key (kept in your system's password store)"
+            "API key saved" if self.pods.has_key() else "API key (from the provider's website)"
         )
 
     def _show_gpus(self) -> None:
@@ -129,10 +137,19 @@ class PodPanel(QtWidgets.QGroupBox):
         stop = box.addButton("Stop it", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
         terminate = box.addButton("Terminate it", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Keep it running", QtWidgets.QMessageBox.ButtonRole.RejectRole)
-        exec_dialog(box)
-        clicked = box.clickedButton()
-        if clicked in (stop, terminate):
+        clicked = _run_box(box)
+        if clicked not in (stop, terminate):
+            return
+        try:
             self.pods.run_blocking("stop" if clicked is stop else "terminate")
+        except Exception as e:  # the painter must know the pod may still cost money
+            message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            QtWidgets.QMessageBox.warning(
+                self,
+                "The cloud GPU may still be running",
+                f"{pod.name} could not be stopped: {message}\nStop it on the provider's "
+                "website, or it keeps costing money.",
+            )
 
     def offer_orphans(self, pods: list[Any]) -> None:
         """At start: pods named krita-* still running — connect to one, or stop them."""
@@ -144,8 +161,34 @@ class PodPanel(QtWidgets.QGroupBox):
         stop = box.addButton("Stop them", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Leave them", QtWidgets.QMessageBox.ButtonRole.RejectRole)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        exec_dialog(box)
-        if box.clickedButton() is use:
+        clicked = _run_box(box)
+        if clicked is use:
             self.pods.adopt(pods[0])
-        elif box.clickedButton() is stop:
+        elif clicked is stop:
             self.pods.stop_pods(pods)
+
+
+def _run_box(box: Any) -> Any:
+    """Show ``box`` modally; the button clicked, or None. Read from the click itself: the box
+    may be gone when ``exec`` returns (its window was closed meanwhile)."""
+    clicked: list[Any] = []
+    box.buttonClicked.connect(clicked.append)
+    exec_dialog(box)
+    return clicked[0] if clicked else None
+
+
+class AskBeforeClosing(QObject):
+    """Asks about a running pod when the window holding the docker gets its Close event.
+
+    Krita's ``applicationClosing`` comes only after its windows, with this docker, are
+    destroyed: too late to ask. Install on the docker's window (``window.installEventFilter``).
+    """
+
+    def __init__(self, panel: PodPanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if event.type() == QtCore.QEvent.Type.Close:
+            self.panel.ask_on_exit()
+        return False

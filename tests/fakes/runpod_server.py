@@ -1,12 +1,21 @@
-"""A fake RunPod REST v2 API (shared/providers/README.md §1.1 and §7), on aiohttp."""
+"""A fake RunPod REST v2 API (shared/providers/README.md §1.1 and §7), on aiohttp, and its
+HTTP proxy: ``{proxy}/{pod_id}/{port}/…`` stands for ``https://{pod_id}-{port}.proxy.runpod.net/…``
+and passes HTTP and websockets through to the fake ComfyUI at ``comfy_url`` while the pod runs
+and declares ``{port}/http``.
+
+Running time comes from ``clock`` (seconds, wall time), so tests can let hours pass."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.passthrough import bad_gateway, forward
 
 PROBLEM = "application/problem+json"
 NEXT = {"PROVISIONING": "STARTING", "STARTING": "RUNNING"}
@@ -66,6 +75,9 @@ class FakeRunPod:
     refuse_resume: bool = False
     fail_with_error: bool = False  # pods go to ERROR instead of RUNNING
     requests: list[tuple[str, str]] = field(default_factory=list)
+    comfy_url: str = ""  # where the proxy sends every running pod's HTTP port
+    proxied: list[str] = field(default_factory=list)  # "pod_id:port/path" passed through
+    clock: Callable[[], float] = time.time
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware])
@@ -77,6 +89,28 @@ class FakeRunPod:
         r.add_post("/v2/pods/{id}/action", self.action)
         r.add_delete("/v2/pods/{id}", self.delete)
         return app
+
+    def proxy_app(self) -> web.Application:
+        """The proxy; serve it and pass ``proxy_template(its url)`` to ``RunPodProvider``."""
+        app = web.Application()
+        app.router.add_route("*", r"/{pod_id}/{port:\d+}{tail:(/.*)?}", self.proxy)
+        return app
+
+    @staticmethod
+    def proxy_template(proxy_url: str) -> str:
+        return proxy_url.rstrip("/") + "/{pod_id}/{port}"
+
+    async def proxy(self, request: web.Request) -> web.StreamResponse:
+        pod = self.pods.get(request.match_info["pod_id"])
+        if pod is None:
+            return web.Response(status=404, text="404 page not found")
+        port = request.match_info["port"]
+        if pod["status"] != "RUNNING" or f"{port}/http" not in pod["ports"] or not self.comfy_url:
+            return bad_gateway()  # RunPod: the service is not up (yet)
+        tail = request.match_info["tail"] or "/"
+        self.proxied.append(f"{pod['id']}:{port}{tail}")
+        query = f"?{request.query_string}" if request.query_string else ""
+        return await forward(request, self.comfy_url.rstrip("/") + tail + query)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -150,7 +184,7 @@ class FakeRunPod:
             "gpu": {"id": gpu, "count": 1}, "cost": price, "runtime": {}, "price": price,
         }  # fmt: skip
         self.pods[pod["id"]] = pod
-        return web.json_response(pod, status=201)
+        return web.json_response(self._view(pod), status=201)
 
     def _advance(self, pod: dict[str, Any]) -> None:
         status = pod["status"]
@@ -161,18 +195,25 @@ class FakeRunPod:
         pod["actions"] = ACTIONS.get(pod["status"], [])
         pod["cost"] = 0.0 if pod["status"] == "EXITED" else pod["price"]
         if pod["status"] == "RUNNING":
-            pod["runtime"] = {"uptime": pod.get("uptime", 0) + 600, "ports": []}
-            pod["uptime"] = pod["runtime"]["uptime"]
+            pod.setdefault("running_since", self.clock())
+            uptime = int(self.clock() - pod["running_since"])
+            pod["runtime"] = {"uptime": uptime, "ports": []}
+        else:
+            pod.pop("running_since", None)
+            pod["runtime"] = {}
+
+    def _view(self, pod: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in pod.items() if k not in ("price", "running_since")}
 
     async def list(self, request: web.Request) -> web.Response:
-        return web.json_response({"pods": list(self.pods.values())})
+        return web.json_response({"pods": [self._view(p) for p in self.pods.values()]})
 
     async def get(self, request: web.Request) -> web.Response:
         pod = self.pods.get(request.match_info["id"])
         if pod is None:
             return problem(404, "Not Found", "resource not found")
         self._advance(pod)
-        return web.json_response(pod)
+        return web.json_response(self._view(pod))
 
     async def action(self, request: web.Request) -> web.Response:
         pod = self.pods.get(request.match_info["id"])
@@ -198,7 +239,10 @@ class FakeRunPod:
             pod["status"] = "STARTING"
         pod["actions"] = ACTIONS[pod["status"]]
         pod["cost"] = 0.0 if pod["status"] == "EXITED" else pod["price"]
-        return web.json_response(pod)
+        if pod["status"] != "RUNNING":
+            pod.pop("running_since", None)
+            pod["runtime"] = {}
+        return web.json_response(self._view(pod))
 
     async def delete(self, request: web.Request) -> web.Response:
         if self.pods.pop(request.match_info["id"], None) is None:

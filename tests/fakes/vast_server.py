@@ -1,12 +1,20 @@
-"""A fake vast.ai API (shared/providers/README.md §2 and §7), on aiohttp."""
+"""A fake vast.ai API (shared/providers/README.md §2 and §7), on aiohttp.
+
+A running instance maps each port it asked for ("-p N:N") to a public port of its own on
+127.0.0.1, which relays TCP (HTTP and websockets) to the fake ComfyUI on ``comfy_port``; the
+mapping closes when the instance stops or is destroyed. ``start_date`` comes from ``clock``
+(seconds, wall time), so tests can let hours pass."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.passthrough import PortMapping
 
 STEPS = [None, "loading", "running"]
 
@@ -20,6 +28,8 @@ class FakeVast:
     taken: set[int] = field(default_factory=set)  # offers answered with 410 no_such_ask
     status_once: list[int] = field(default_factory=list)
     next_id: int = 1000
+    clock: Callable[[], float] = time.time
+    mappings: dict[int, dict[str, PortMapping]] = field(default_factory=dict)  # instance → port
 
     def __post_init__(self) -> None:
         if not self.offers:
@@ -65,7 +75,28 @@ class FakeVast:
         r.add_get("/api/v1/instances/", self.list)
         r.add_put("/api/v0/instances/{id}/", self.manage)
         r.add_delete("/api/v0/instances/{id}/", self.destroy)
+        app.on_cleanup.append(self._close_all)
         return app
+
+    async def _close_all(self, _: web.Application) -> None:
+        for instance_id in list(self.mappings):
+            await self._unmap(instance_id)
+
+    async def _map(self, inst: dict[str, Any]) -> None:
+        """The instance runs: open a public port for each port it asked for (not ssh)."""
+        if inst["id"] in self.mappings:
+            return
+        asked = [k.split(":")[-1] for k in inst.get("env") or {} if k.startswith("-p ")]
+        ports: dict[str, PortMapping] = {}
+        for port in asked:
+            if port != "22":
+                ports[port] = PortMapping(self.comfy_port)
+                await ports[port].open()
+        self.mappings[inst["id"]] = ports
+
+    async def _unmap(self, instance_id: int) -> None:
+        for mapping in self.mappings.pop(instance_id, {}).values():
+            await mapping.close()
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -115,7 +146,7 @@ class FakeVast:
         self.instances[self.next_id] = {
             "id": self.next_id, "label": body.get("label"), "actual_status": None, "intended_status": "running",
             "cur_state": "running", "image_uuid": body["image"], "env": body.get("env"), "gpu_name": offer["gpu_name"],
-            "num_gpus": 1, "dph_total": offer["dph_total"], "step": 0, "start_date": time.time() - 120,
+            "num_gpus": 1, "dph_total": offer["dph_total"], "step": 0, "start_date": None,
         }  # fmt: skip
         self.taken.add(offer_id)
         return web.json_response(
@@ -126,14 +157,19 @@ class FakeVast:
         view = {k: v for k, v in inst.items() if k not in ("step", "env")}
         if inst["actual_status"] == "running":
             view["public_ipaddr"] = "127.0.0.1"
-            # Every "-p N:N" the instance asked for; the fake maps each to the fake ComfyUI.
-            ports = [k.split(":")[-1] for k in inst.get("env") or {} if k.startswith("-p ")]
             view["ports"] = {
-                f"{p}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(self.comfy_port)}]
-                for p in ports
-                if p != "22"
+                f"{port}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(mapping.port)}]
+                for port, mapping in self.mappings.get(inst["id"], {}).items()
             }
         return view
+
+    async def _became(self, inst: dict[str, Any], status: str | None) -> None:
+        inst["actual_status"] = status
+        if status == "running":
+            inst["start_date"] = self.clock()
+            await self._map(inst)
+        else:
+            await self._unmap(inst["id"])
 
     async def show(self, request: web.Request) -> web.Response:
         inst = self.instances.get(int(request.match_info["id"]))
@@ -141,7 +177,7 @@ class FakeVast:
             return web.json_response({"instances": None})
         if inst["intended_status"] == "running" and inst["step"] < len(STEPS) - 1:
             inst["step"] += 1
-            inst["actual_status"] = STEPS[inst["step"]]
+            await self._became(inst, STEPS[inst["step"]])
         return web.json_response({"instances": self._view(inst)})
 
     async def list(self, request: web.Request) -> web.Response:
@@ -166,11 +202,13 @@ class FakeVast:
             )
         state = (await request.json()).get("state")
         inst["intended_status"] = state
-        inst["actual_status"] = "stopped" if state == "stopped" else "running"
+        await self._became(inst, "stopped" if state == "stopped" else "running")
         return web.json_response({"success": True})
 
     async def destroy(self, request: web.Request) -> web.Response:
-        if self.instances.pop(int(request.match_info["id"]), None) is None:
+        instance_id = int(request.match_info["id"])
+        await self._unmap(instance_id)
+        if self.instances.pop(instance_id, None) is None:
             return web.json_response(
                 {"success": False, "error": "not_found", "msg": "Instance not found"}, status=404
             )
