@@ -185,6 +185,8 @@ def introduce_docker(window: Window | None = None) -> bool:
     dock.show()
     dock.raise_()
     make_room(main, dock)
+    # A docker shown just now (Krita 5.3 and 6 start it hidden) is laid out later: again then.
+    QTimer.singleShot(500, lambda: make_room(main, dock))
     app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
     log.info("showed the docker on its first start")
     return True

@@ -197,6 +197,7 @@ def painting_loop(driver):
     panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
     yield (lambda: panel.isVisible(), 5000, "the docker content shown")
     driver.result["dock_size"] = [dock.width(), dock.height()]
+    driver.result["introduced"] = app.readSetting("ai_diffusion", "docker_introduced", "")
 
     panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
     panel.connect_button.click()
@@ -259,10 +260,12 @@ def painting_loop(driver):
     next(a for a in menu.actions() if a.text() == "Apply").trigger()
     yield 300
     driver.result["after_inpaint"] = _names(doc)
+    app.action("edit_undo").trigger()  # right after Apply: one step takes the result away
+    yield 500
+    driver.result["after_undo"] = _names(doc)
+    app.action("edit_redo").trigger()
+    yield 500
     doc.setSelection(Selection())
     yield 500
     driver.screenshot(f"panel-result-{screen}.png")
-    app.action("edit_undo").trigger()
-    yield 500
-    driver.result["after_undo"] = _names(doc)
     doc.setModified(False)
