@@ -42,8 +42,10 @@ class CanvasDocument(Protocol):
         """The selection inside ``bounds`` as an 8-bit grayscale PNG (white = selected)."""
         ...
 
-    def read_image(self, bounds: Bounds) -> Image:
-        """The visible image (all visible layers merged) inside ``bounds``, RGBA PNG."""
+    def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
+        """The visible image (all visible layers merged) inside ``bounds``, RGBA PNG, scaled to
+        ``size`` when given (before encoding: cheaper than scaling the PNG). The live preview
+        layer is never part of it."""
         ...
 
     def layers(self) -> list[LayerInfo]: ...
@@ -61,6 +63,25 @@ class CanvasDocument(Protocol):
     def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
         """Add ``image`` (RGBA PNG; its alpha is the soft inpaint edge) as a new paint layer at
         ``bounds``, as one undo step. Returns the new layer's id."""
+        ...
+
+
+class LiveCanvas(CanvasDocument, Protocol):
+    """What live painting needs on top: notice changes, and a layer of its own."""
+
+    def canvas_key(self) -> object:
+        """A value that differs whenever what the painter sees changes (strokes, layer
+        visibility or opacity, added or removed layers, the selection); equal values mean
+        nothing changed. The live preview layer is not part of it. Cheap enough to poll."""
+        ...
+
+    def show_live(self, image: Image, bounds: Bounds) -> None:
+        """Show ``image`` scaled to ``bounds`` on the live preview layer (created on first use,
+        kept above the painter's layers); the painter's layers are never modified."""
+        ...
+
+    def hide_live(self) -> None:
+        """Remove the live preview layer."""
         ...
 
 

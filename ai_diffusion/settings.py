@@ -34,6 +34,7 @@ class Settings:
     scheduler: str = "normal"
     batch_size: int = 1
     idle_stop_minutes: int = 30
+    live_debounce_ms: int = 300  # live painting: quiet time after a change before generating
 
     @classmethod
     def load(cls, folder: Path) -> Settings:

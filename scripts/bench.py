@@ -25,6 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import aiohttp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -253,7 +254,11 @@ def qt_stalls(url: str, seconds: float) -> dict[str, float]:
         await controller._connect(ServerConfig(url))
         steps = int(seconds * 10)
         timer.start(int(interval * 1000))
-        await controller._generate(Params(CHECKPOINT, "stall probe", steps=steps, seed=1))
+        # Generate as the button does: from a Qt callback, outside any task step.
+        params = Params(CHECKPOINT, "stall probe", steps=steps, seed=1)
+        QtCore.QTimer.singleShot(0, lambda: controller.generate(params))
+        while not controller.jobs:
+            await asyncio.sleep(0.01)
         deadline = time.perf_counter() + seconds * 3 + 10
         while controller.jobs and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
@@ -296,43 +301,115 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--stream-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--sections",
+        default="overhead,wire,qt_loop,discovery,live,link",
+        help="comma-separated: overhead, wire, qt_loop, discovery, live, link",
+    )
+    parser.add_argument(
+        "--live-step-delay", type=float, default=0.01, help="fake server seconds per step (live)"
+    )
+    parser.add_argument("--live-strokes", type=int, default=50)
+    parser.add_argument(
+        "--live-canvas", type=int, default=1024, help="side of the live painting (px)"
+    )
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     results: dict[str, Any] = {"server": args.server or "fake ComfyUI (loopback)"}
     servers: list[FakeServer] = []
     try:
-        url = args.server or (servers.append(FakeServer()) or servers[-1].url)
-        results["overhead"] = asyncio.run(
-            overhead(url, args.jobs, 512 if args.server is None else 64)
-        )
-        results["wire"] = asyncio.run(wire_bytes(url))
-        stream_url = args.server or (servers.append(FakeServer(step_delay=0.1)) or servers[-1].url)
-        results["qt_loop"] = qt_stalls(stream_url, args.stream_seconds)
-        discovery_url = args.server or (
-            servers.append(FakeServer(extra_models=2500)) or servers[-1].url
-        )
-        results["discovery"] = asyncio.run(discovery(discovery_url))
+        if sections & {"overhead", "wire"}:
+            url = args.server or (servers.append(FakeServer()) or servers[-1].url)
+        if "overhead" in sections:
+            size = 512 if args.server is None else 64
+            results["overhead"] = asyncio.run(overhead(url, args.jobs, size))
+        if "wire" in sections:
+            results["wire"] = asyncio.run(wire_bytes(url))
+        if "qt_loop" in sections:
+            stream_url = args.server or (
+                servers.append(FakeServer(step_delay=0.1)) or servers[-1].url
+            )
+            results["qt_loop"] = qt_stalls(stream_url, args.stream_seconds)
+        if "discovery" in sections:
+            discovery_url = args.server or (
+                servers.append(FakeServer(extra_models=2500)) or servers[-1].url
+            )
+            results["discovery"] = asyncio.run(discovery(discovery_url))
+        if "live" in sections:
+            from bench_live import live_latency
+
+            live_url = args.server or (
+                servers.append(FakeServer(step_delay=args.live_step_delay)) or servers[-1].url
+            )
+            results["live"] = [
+                live_latency(live_url, quiet, args.live_strokes, canvas=args.live_canvas)
+                for quiet in (0, 300)
+            ]
+        if "link" in sections and args.server is None:  # the shaper needs a local server
+            from bench_link import Link, encodings, live_through_link, through_link
+
+            link_url = servers.append(FakeServer(step_delay=0.01)) or servers[-1].url
+            results["link"] = asyncio.run(through_link(link_url, Link()))
+            results["link_live"] = live_through_link(link_url, Link())
+            results["link_encodings"] = encodings()
     finally:
         for server in servers:
             server.close()
     results["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     args.json.write_text(json.dumps(results, indent=2))
-    o, w, q, d = results["overhead"], results["wire"], results["qt_loop"], results["discovery"]
-    rows = [
-        ("client overhead vs bare-bones (median/job)", f"{o['ours_s'] * 1000:.1f} ms vs {o['bare_s'] * 1000:.1f} ms = ×{o['ratio']}", "≤ ×1.05"),
-        ("txt2img 1024² upload", f"{w['txt2img_1024_upload_bytes']:,} B", "graph only"),
-        ("inpaint 512² on 4096²: crop sent", w["inpaint_crop"], "not the canvas"),
-        ("inpaint upload / crop PNG", f"{w['inpaint_upload_bytes']:,} B / {w['inpaint_crop_png_bytes']:,} B = ×{w['inpaint_ratio_to_crop_png']}", "≤ ×1.1"),
-        ("whole canvas as PNG (not sent)", f"{w['full_canvas_png_bytes']:,} B", ""),
-        ("Qt loop stall p50 / p99 / max", f"{q['stall_p50_ms']} / {q['stall_p99_ms']} / {q['stall_max_ms']} ms ({q['previews']} previews at {q['previews_per_s']}/s)", "p99 < 30 ms"),
-        ("model discovery", f"{d['connect_and_discover_s'] * 1000:.0f} ms for {d['model_files']} files", "< 1 s"),
-        ("peak memory (this process)", f"{results['peak_memory_mb']} MB", ""),
-    ]  # fmt: skip
-    width = max(len(r[0]) for r in rows)
     print(f"benchmarks against {results['server']}")
-    for name, value, target in rows:
-        print(f"  {name:<{width}}  {value:<50} {target}")
+    for name, value, target in table(results):
+        print(f"  {name:<50}  {value:<50} {target}")
     print(f"written to {args.json}")
     return 0
+
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    if "overhead" in results:
+        o = results["overhead"]
+        rows.append(("client overhead vs bare-bones (median/job)", f"{o['ours_s'] * 1000:.1f} ms vs {o['bare_s'] * 1000:.1f} ms = ×{o['ratio']}", "≤ ×1.05"))  # fmt: skip
+    if "wire" in results:
+        w = results["wire"]
+        rows += [
+            ("txt2img 1024² upload", f"{w['txt2img_1024_upload_bytes']:,} B", "graph only"),
+            ("inpaint 512² on 4096²: crop sent", w["inpaint_crop"], "not the canvas"),
+            ("inpaint upload / crop PNG", f"{w['inpaint_upload_bytes']:,} B / {w['inpaint_crop_png_bytes']:,} B = ×{w['inpaint_ratio_to_crop_png']}", "≤ ×1.1"),
+            ("whole canvas as PNG (not sent)", f"{w['full_canvas_png_bytes']:,} B", ""),
+        ]  # fmt: skip
+    if "qt_loop" in results:
+        q = results["qt_loop"]
+        rows.append(("Qt loop stall p50 / p99 / max", f"{q['stall_p50_ms']} / {q['stall_p99_ms']} / {q['stall_max_ms']} ms ({q['previews']} previews at {q['previews_per_s']}/s)", "p99 < 30 ms"))  # fmt: skip
+    if "discovery" in results:
+        d = results["discovery"]
+        rows.append(("model discovery", f"{d['connect_and_discover_s'] * 1000:.0f} ms for {d['model_files']} files", "< 1 s"))  # fmt: skip
+    for lv in results.get("live", []):
+        quiet = f"live, quiet {lv['quiet_ms']} ms"
+        rows += [
+            (f"{quiet}: jobs sent / ran / interrupted / strokes", f"{lv['jobs_sent']} / {lv['jobs_ran']} / {lv['jobs_interrupted']} / {lv['strokes']}; other client's job: {lv['other_client_job']}", "other: success"),
+            (f"{quiet}: stroke→preview − compute p50/p95", f"{lv['minus_compute_p50_ms']} / {lv['minus_compute_p95_ms']} ms (compute {lv['compute_median_ms']} ms)", ""),
+            (f"{quiet}: read done→preview − compute p50/p95", f"{lv['sent_to_shown_minus_compute_p50_ms']} / {lv['sent_to_shown_minus_compute_p95_ms']} ms", "≤ RTT + 30 ms"),
+            (f"{quiet}: last stroke→preview − compute − quiet", f"{lv['last_stroke_minus_compute_and_quiet_ms']} ms (read+scale {lv['read_and_scale_p50_ms']} ms)", ""),
+            (f"{quiet}: bytes sent per stroke", f"{lv['bytes_sent_per_stroke']:,} B (server received {lv['bytes_in_per_stroke']} B/stroke, {lv['uploads']} uploads)", ""),
+        ]  # fmt: skip
+    if "link" in results:
+        link = results["link"]
+        rows.append(("over a home link", link["link"], ""))
+        for name, r in link.items():
+            if name == "link":
+                continue
+            rows.append((f"  {name}: ours / bare − compute", f"{r['ours_minus_compute_s']} / {r['bare_minus_compute_s']} s (×{r['ratio']}); link floor {r['link_floor_s']} s for {r['bytes_up']:,} B up", "≤ bare ×1.05"))  # fmt: skip
+            rows.append((f"  {name}: first preview", f"{r['first_preview_s']} s (compute {r['compute_s']} s)", ""))  # fmt: skip
+    if "link_live" in results:
+        lv = results["link_live"]
+        rows.append(("  live over the link: last stroke→preview − compute − quiet", f"{lv['last_stroke_minus_compute_and_quiet_ms']} ms (read done→preview − compute {lv['sent_to_shown_minus_compute_p50_ms']} ms)", "≤ RTT + 30 ms"))  # fmt: skip
+    for name, row in results.get("link_encodings", {}).items():
+        cells = ", ".join(
+            f"{k} {v['bytes'] / 1e6:.2f} MB/{v['encode_ms']} ms" for k, v in row.items()
+        )
+        rows.append((f"  encodings, {name}", cells, "smallest lossless"))
+    rows.append(("peak memory (this process)", f"{results['peak_memory_mb']} MB", ""))
+    return rows
 
 
 if __name__ == "__main__":

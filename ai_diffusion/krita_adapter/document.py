@@ -10,6 +10,7 @@ as RGBA 8-bit layers (Krita converts them when compositing), so every document w
 from __future__ import annotations
 
 import logging
+import zlib
 from typing import Any
 
 from krita import Document, Krita, Node
@@ -22,6 +23,10 @@ from ..request import Bounds, Extent, Image
 log = logging.getLogger(__name__)
 
 PREVIEW_LAYER = "[AI] preview"
+LIVE_LAYER = "[AI] live"
+OUR_LAYERS = (PREVIEW_LAYER, LIVE_LAYER)
+# Change detection reads every top-level layer: larger ones through a 1024 px thumbnail.
+KEY_PIXELS = 2048 * 2048
 RGBA8 = ("RGBA", "U8")
 SRGB = "sRGB-elle-V2-srgbtrc.icc"  # Krita's built-in sRGB profile
 ARGB32 = QtGui.QImage.Format.Format_ARGB32
@@ -34,8 +39,16 @@ def _png(image: Any) -> bytes:
     return bytes(buffer.data())
 
 
-def _bgra_to_image(data: bytes, width: int, height: int) -> Image:
+def _bgra_to_image(data: bytes, width: int, height: int, size: Extent | None = None) -> Image:
     qimage = QtGui.QImage(data, width, height, width * 4, ARGB32)
+    if size is not None and (size.width, size.height) != (width, height):
+        qimage = qimage.scaled(
+            size.width,
+            size.height,
+            QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
+        )
+        width, height = size.width, size.height
     return Image(_png(qimage), width, height)
 
 
@@ -117,9 +130,23 @@ class KritaDocument:
         )
         return Image(_png(qimage), bounds.width, bounds.height)
 
-    def read_image(self, bounds: Bounds) -> Image:
+    def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
         """Other colour models and depths (grey, CMYK, 16-bit, float) are read through an
-        RGBA 8-bit copy; the painter's document is not changed."""
+        RGBA 8-bit copy; the painter's document is not changed. The live preview layer is
+        hidden while the image is read."""
+        live = self._top_node(LIVE_LAYER)
+        if live is None or not live.visible():
+            return self._read_image(bounds, size)
+        live.setVisible(False)
+        self.document.refreshProjection()
+        self.document.waitForDone()
+        try:
+            return self._read_image(bounds, size)
+        finally:
+            live.setVisible(True)
+            self.document.refreshProjection()
+
+    def _read_image(self, bounds: Bounds, size: Extent | None) -> Image:
         source = self.document
         if not self.is_rgba8():
             source = self.document.clone()
@@ -133,13 +160,13 @@ class KritaDocument:
         finally:
             if source is not self.document:
                 source.close()
-        return _bgra_to_image(bytes(data), bounds.width, bounds.height)
+        return _bgra_to_image(bytes(data), bounds.width, bounds.height, size)
 
     def layers(self) -> list[LayerInfo]:
         return [
             LayerInfo(n.uniqueId().toString(), n.name(), n.type())
             for n in _walk(self.document.rootNode())
-            if n.name() != PREVIEW_LAYER
+            if n.name() not in OUR_LAYERS
         ]
 
     def _node(self, layer_id: str) -> Node | None:
@@ -158,10 +185,38 @@ class KritaDocument:
         data = node.projectionPixelData(bounds.x, bounds.y, bounds.width, bounds.height)
         return _bgra_to_image(bytes(data), bounds.width, bounds.height)
 
+    def _top_node(self, name: str) -> Node | None:
+        return next((n for n in self.document.rootNode().childNodes() if n.name() == name), None)
+
+    def _above_painting(self, node: Node) -> bool:
+        """Whether only our own layers lie above ``node``."""
+        children = self.document.rootNode().childNodes()
+        ids = [n.uniqueId() for n in children]
+        above = children[ids.index(node.uniqueId()) + 1 :]
+        return all(n.name() in OUR_LAYERS for n in above)
+
     def _preview_node(self) -> Node | None:
-        return next(
-            (n for n in self.document.rootNode().childNodes() if n.name() == PREVIEW_LAYER), None
-        )
+        return self._top_node(PREVIEW_LAYER)
+
+    def canvas_key(self) -> object:
+        """Selection, and per top-level layer (our own excluded): id, visibility, opacity,
+        blending and a checksum of its pixels (groups include their children)."""
+        width, height = self.document.width(), self.document.height()
+        key: list[object] = [self.selection_bounds()]
+        for node in self.document.rootNode().childNodes():
+            if node.name() in OUR_LAYERS:
+                continue
+            key.append((node.uniqueId().toString(), node.visible(), node.opacity()))
+            key.append(node.blendingMode())
+            if not node.visible():
+                continue
+            if width * height <= KEY_PIXELS:
+                key.append(zlib.adler32(bytes(node.projectionPixelData(0, 0, width, height))))
+            else:
+                thumb = node.thumbnail(1024, 1024).convertToFormat(ARGB32)
+                size = thumb.bytesPerLine() * thumb.height()
+                key.append(zlib.adler32(bytes(thumb.constBits().asarray(size))))
+        return tuple(key)
 
     def _new_layer(self, name: str) -> Node:
         """A paint layer that takes RGBA 8-bit pixels whatever the document's colour space
@@ -178,14 +233,25 @@ class KritaDocument:
         except UserError:
             log.warning("skipped a preview image that could not be decoded")
             return
-        node = self._preview_node()
-        top = self.document.rootNode().childNodes()[-1]
-        if node is not None and node.uniqueId() != top.uniqueId():
-            # The painter added a layer above it: start over so the preview stays on top.
+        self._show_on(PREVIEW_LAYER, pixels, bounds)
+
+    def show_live(self, image: Image, bounds: Bounds) -> None:
+        self._show_on(LIVE_LAYER, _image_to_bgra(image, bounds), bounds)
+
+    def hide_live(self) -> None:
+        node = self._top_node(LIVE_LAYER)
+        if node is not None:
+            node.remove()
+            self.document.refreshProjection()
+
+    def _show_on(self, name: str, pixels: bytes, bounds: Bounds) -> None:
+        node = self._top_node(name)
+        if node is not None and not self._above_painting(node):
+            # A layer was added above it: start over so it stays on top.
             node.remove()
             node = None
         if node is None:
-            node = self._new_layer(PREVIEW_LAYER)
+            node = self._new_layer(name)
             self.document.rootNode().addChildNode(node, None)
         else:
             # Clear what an earlier preview left outside the new bounds.

@@ -35,6 +35,8 @@ ACTIONS = {
     "ai_diffusion_generate": ("Generate image", "generate"),
     "ai_diffusion_cancel": ("Cancel generation", "cancel"),
     "ai_diffusion_apply": ("Apply generated result", "apply_result"),
+    "ai_diffusion_live": ("Start/stop live painting", "toggle_live"),
+    "ai_diffusion_live_keep": ("Keep the live result as a layer", "keep_live"),
     "ai_diffusion_toggle_docker": ("Show/hide AI Image Generation", None),
 }
 

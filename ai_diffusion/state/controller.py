@@ -11,7 +11,7 @@ import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import eventloop
 from ..backends.select import connect_backend
@@ -92,6 +92,14 @@ class Result:
     seed: int = 0
 
 
+class JobOwner(Protocol):
+    """A mode with jobs of its own on the controller's client (live painting)."""
+
+    def owns(self, job_id: str) -> bool: ...
+
+    def handle(self, event: Any) -> None: ...
+
+
 def layer_name(prompt: str, seed: int) -> str:
     words = re.sub(r"<[^>]*>", "", prompt).strip()
     words = re.sub(r"\s+", " ", words)[:40].rstrip(" ,")
@@ -121,6 +129,8 @@ class Controller(StateObject):
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
         self.results: list[Result] = []
+        # Other modes (live painting) that submit their own jobs: their events go to them.
+        self.owners: list[JobOwner] = []
         self._listener: Any = None
         # Document and widget work from coroutines goes through here (never in a task step).
         self._ui = Handover(on_error=self._report)
@@ -313,6 +323,10 @@ class Controller(StateObject):
         if isinstance(event, ConnectionState):
             self._set_state(event.state, event.message)
             return
+        owner = next((o for o in self.owners if o.owns(event.job_id)), None)
+        if owner is not None:
+            owner.handle(event)
+            return
         job = self.jobs.get(event.job_id)
         if job is None:
             # The client may report a job before enqueue() returned its id to us: keep it.
@@ -341,6 +355,13 @@ class Controller(StateObject):
         elif isinstance(event, Interrupted):
             self._end(job)
             self.message = "Cancelled."
+
+    def claim(self, job_id: str) -> list[Any]:
+        """The events of ``job_id`` that arrived before its owner knew the id, oldest first
+        (for a :class:`JobOwner` registering a job it submitted)."""
+        early = [e for e in self._unclaimed if e.job_id == job_id]
+        self._unclaimed = [e for e in self._unclaimed if e.job_id != job_id]
+        return early
 
     def _end(self, job: Job) -> None:
         self.jobs.pop(job.id, None)

@@ -3,6 +3,6 @@ below ``state``, so the Krita adapter implements it without importing ``state``)
 
 from __future__ import annotations
 
-from ..canvas import CanvasDocument, DocumentSource, LayerInfo
+from ..canvas import CanvasDocument, DocumentSource, LayerInfo, LiveCanvas
 
-__all__ = ["CanvasDocument", "DocumentSource", "LayerInfo"]
+__all__ = ["CanvasDocument", "DocumentSource", "LayerInfo", "LiveCanvas"]

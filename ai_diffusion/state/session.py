@@ -6,7 +6,8 @@ widgets are handed it and bind to its parts. Who owns what:
 - ``settings`` / ``secrets``: where choices and secrets persist (the file, the key store);
 - ``connection``: address, login, TLS, kind of server, pod link (``state/connection.py``);
 - ``controller``: the live connection, jobs and results per document (``state/controller.py``);
-- ``pods``: the Cloud GPU pod, its cost and idle auto-stop (``state/pods.py``).
+- ``pods``: the Cloud GPU pod, its cost and idle auto-stop (``state/pods.py``);
+- ``live``: live painting (``state/live.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..settings import Settings
 from .connection import Connection
 from .controller import Connector, Controller
 from .document import DocumentSource
+from .live import LiveMode
 from .no_documents import NoDocuments
 from .pods import PodController, ProviderFactory, default_factory
 
@@ -32,6 +34,7 @@ class Session:
     connection: Connection
     controller: Controller
     pods: PodController
+    live: LiveMode
     settings_dir: Path | None = None
 
     def connect(self) -> Any:
@@ -91,11 +94,19 @@ def build_session(
     connection = Connection(settings, secrets, settings_dir)
     controller = Controller(documents or NoDocuments(), connector)
     pods = pods or PodController(secrets, providers, idle_minutes=settings.idle_stop_minutes)
-    session = Session(settings, secrets, connection, controller, pods, settings_dir)
+    live = LiveMode(controller, debounce_ms=settings.live_debounce_ms)
+    session = Session(settings, secrets, connection, controller, pods, live, settings_dir)
     # Queued: both come from coroutines, and what they do reaches widgets (handover.py).
     pods.ready.connect(session.connect_to_pod, Qt.ConnectionType.QueuedConnection)
     pods.released.connect(session.pod_released, Qt.ConnectionType.QueuedConnection)
-    controller.changed.connect(lambda name, value: pods.job_busy(value) if name == "busy" else None)
+
+    # Idle auto-stop counts from the end of the last job, live painting's included.
+    def busy(name: str, _value: object) -> None:
+        if name == "busy":
+            pods.job_busy(controller.busy or live.busy)
+
+    controller.changed.connect(busy)
+    live.changed.connect(busy)
     return session
 
 

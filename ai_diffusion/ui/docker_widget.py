@@ -8,7 +8,8 @@ The widgets hold no state of their own: they bind to the state objects of a
 them.
 
 Object names are listed by each panel's module: ``connection_panel.py``, ``generate_bar.py``,
-``results_strip.py``, ``modes.py``, ``model_lists.py``, ``advanced.py``, ``prompt.py``; and
+``results_strip.py``, ``modes.py``, ``model_lists.py``, ``advanced.py``, ``prompt.py``,
+``live_panel.py`` (the Live mode's page, ai_live); and
 here: ai_checkpoint, ai_message.
 """
 
@@ -27,6 +28,7 @@ from .advanced import AdvancedBox, Collapsible
 from .connection_dialog import ConnectionDialog
 from .connection_panel import ConnectionSection
 from .generate_bar import ElapsedLabel, GenerateBar
+from .live_panel import LivePanel
 from .model_lists import ControlBox, LoraBox, combo, set_choices
 from .modes import ModeSwitcher
 from .names import named
@@ -74,6 +76,9 @@ class DockerWidget(QtWidgets.QWidget):
         layout.addWidget(self.elapsed)
         self.modes = ModeSwitcher(self)
         self.modes.set_page("generate", self._generate_page())
+        self.live = session.live
+        self.live_panel = named(LivePanel(self.live, self._live_model, self), "ai_live")
+        self.modes.set_page("live", self.live_panel)
         layout.addWidget(self.modes)
         layout.addStretch()
         self._wire()
@@ -111,6 +116,10 @@ class DockerWidget(QtWidgets.QWidget):
         col.addWidget(self.advanced)
         return page
 
+    def _live_model(self) -> tuple[str, str]:
+        """Live painting uses the chosen model and negative prompt."""
+        return self.checkpoint.currentText(), self.negative.toPlainText()
+
     # Behaviour ----------------------------------------------------------------------------
 
     def _wire(self) -> None:
@@ -120,6 +129,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.bar.generate.connect(self.generate)
         self.bar.cancel.connect(self.cancel)
         self.result_actions = ResultsActions(self.results, c, self.advanced.reuse_seed)
+        self.checkpoint.currentTextChanged.connect(self.live_panel.params_changed)
         bind(c, "message", self.message.setText)
         bind(c, "progress", self.bar.set_progress)
         bind(c, "queued", self.bar.set_queue)
@@ -205,6 +215,13 @@ class DockerWidget(QtWidgets.QWidget):
 
     def cancel(self) -> None:
         self.controller.cancel()
+
+    def toggle_live(self) -> None:
+        self.modes.set_mode("live")
+        self.live_panel.toggle()
+
+    def keep_live(self) -> None:
+        self.live.keep()
 
     def apply_result(self) -> None:
         self.result_actions.apply(self.results.current())

@@ -61,7 +61,7 @@ class ResultsStrip(QtWidgets.QWidget):
         )
         self.apply_button = named(QtWidgets.QToolButton(self), "ai_apply")
         self.apply_button.setText("Apply")
-        self.apply_button.setToolTip("Keep the selected result as a new layer (Ctrl+Shift+Return)")
+        self.apply_button.setToolTip("Keep the selected result as a new layer (Ctrl+Alt+Shift+A)")
         self.discard_button = named(QtWidgets.QToolButton(self), "ai_discard")
         self.discard_button.setText("Discard")
         self.discard_button.setToolTip("Remove the selected result from the list")

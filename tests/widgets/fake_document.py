@@ -31,6 +31,9 @@ class FakeDocument:
     layers_added: list[tuple[str, Bounds, Image]] = field(default_factory=list)
     previews: list[Bounds] = field(default_factory=list)
     preview_visible: bool = False
+    live: list[tuple[Bounds, Image]] = field(default_factory=list)  # every live update shown
+    live_visible: bool = False
+    strokes: int = 0
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(3)
@@ -53,16 +56,36 @@ class FakeDocument:
         mask[s.y : s.y + s.height, s.x : s.x + s.width] = 255
         return to_png(mask[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width])
 
-    def read_image(self, bounds: Bounds) -> Image:
-        return to_png(
-            self.pixels[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
-        )
+    def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
+        crop = self.pixels[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
+        if size is not None and (size.width, size.height) != (bounds.width, bounds.height):
+            scaled = PILImage.fromarray(crop, "RGBA").resize((size.width, size.height))
+            crop = np.asarray(scaled)
+        return to_png(crop)
 
     def layers(self) -> list[LayerInfo]:
         return [LayerInfo("layer-1", "Sketch", "paintlayer")]
 
     def read_layer(self, layer_id: str, bounds: Bounds) -> Image:
         return self.read_image(bounds)
+
+    def paint(self, bounds: Bounds, colour: tuple[int, int, int] = (0, 0, 0)) -> None:
+        """A stroke: fills ``bounds`` on the painter's pixels."""
+        self.pixels[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width] = (
+            *colour,
+            255,
+        )
+        self.strokes += 1
+
+    def canvas_key(self) -> object:
+        return (self.strokes, self.selection)
+
+    def show_live(self, image: Image, bounds: Bounds) -> None:
+        self.live.append((bounds, image))
+        self.live_visible = True
+
+    def hide_live(self) -> None:
+        self.live_visible = False
 
     def show_preview(self, image: Image, bounds: Bounds) -> None:
         self.previews.append(bounds)

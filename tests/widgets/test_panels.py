@@ -234,7 +234,8 @@ def test_modes_show_only_their_own_controls(qtbot, setup) -> None:
     modes = widget.modes
     assert modes.mode == "generate" and modes.page("generate").isAncestorOf(widget.lora_box)
     assert widget.lists.isVisible() and widget.advanced.isVisible()
-    for mode in ("upscale", "live"):
+    assert modes.page("live") is widget.live_panel and modes.buttons["live"].isEnabled()
+    for mode in ("upscale",):
         assert (
             not modes.buttons[mode].isEnabled() and "not available" in modes.buttons[mode].toolTip()
         )
