@@ -114,10 +114,18 @@ class Mode(str, Enum):
     img2img = "img2img"
     inpaint = "inpaint"
     upscale = "upscale"
+    edit = "edit"  # an instruction-editing model changes the image as the prompt says
+
+
+class ModelKind(Enum):
+    checkpoint = "checkpoint"  # one file in models/checkpoints
+    split = "split"  # a diffusion model in models/diffusion_models + text encoders + VAE
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    # The model file: a checkpoint (models/checkpoints) or a diffusion model
+    # (models/diffusion_models); ``kind`` says which (None = look it up on the server).
     checkpoint: str = ""
     prompt: str = ""
     negative_prompt: str = ""
@@ -132,14 +140,29 @@ class GenerationRequest:
     controls: tuple[ControlLayer, ...] = ()
     upscale: UpscaleRef | None = None
     region: Bounds | None = None  # where the result lands on the canvas (the caller's crop)
+    kind: ModelKind | None = None
+    text_encoders: tuple[str, ...] = ()  # split models: () = found by the family's rules
+    guidance: float | None = None  # FluxGuidance (Flux); None = the family's default
+    edit: bool = False  # instruction edit of ``image`` (in ``mask`` if given)
+    references: tuple[Image, ...] = ()  # further images for edit models that take them
 
     def __post_init__(self) -> None:
         # Accept lists from callers; store tuples so requests compare and hash by value.
         object.__setattr__(self, "loras", tuple(self.loras))
         object.__setattr__(self, "controls", tuple(self.controls))
+        object.__setattr__(self, "text_encoders", tuple(self.text_encoders))
+        object.__setattr__(self, "references", tuple(self.references))
+        if isinstance(self.kind, str):
+            object.__setattr__(self, "kind", ModelKind(self.kind))
+
+    @property
+    def model(self) -> str:
+        return self.checkpoint
 
     @property
     def mode(self) -> Mode:
+        if self.edit and self.image is not None:
+            return Mode.edit
         if self.image is not None and self.mask is not None:
             return Mode.inpaint
         if self.image is not None and not self.checkpoint and self.upscale is not None:
@@ -173,6 +196,12 @@ class GenerationRequest:
             raise InvalidRequest("The image is too large: at most 16384 pixels on each side.")
         if self.mask is not None and self.image is None:
             raise InvalidRequest("Inpainting needs the image as well as the mask.")
+        if self.edit and self.image is None:
+            raise InvalidRequest("Edit mode needs the image to edit (the canvas or a layer).")
+        if self.references and not self.edit:
+            raise InvalidRequest("Reference images are only used in Edit mode. Turn Edit on.")
+        if self.guidance is not None and not 0 <= self.guidance <= 100:
+            raise InvalidRequest(f"Guidance must be between 0 and 100 (got {self.guidance}).")
         if (
             self.mask is not None
             and self.image is not None
@@ -278,4 +307,9 @@ def _decode_request(d: dict[str, Any]) -> GenerationRequest:
         if upscale is None
         else UpscaleRef(upscale["model"], opt(Extent, upscale.get("extent"))),
         region=opt(Bounds, d.get("region")),
+        kind=None if d.get("kind") is None else ModelKind(d["kind"]),
+        text_encoders=tuple(d.get("text_encoders", ())),
+        guidance=d.get("guidance"),
+        edit=bool(d.get("edit", False)),
+        references=tuple(_image(r) for r in d.get("references", ())),  # type: ignore[misc]
     )

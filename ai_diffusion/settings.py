@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 FILE_NAME = "settings.json"
@@ -35,6 +36,9 @@ class Settings:
     batch_size: int = 1
     idle_stop_minutes: int = 30
     live_debounce_ms: int = 300  # live painting: quiet time after a change before generating
+    # The painter's family and pieces per model file (the docker's Advanced section):
+    # {"model file": {"family": id or null, "text_encoders": [...], "vae": name or null}}
+    model_overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path) -> Settings:
@@ -67,5 +71,15 @@ class Settings:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / FILE_NAME
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        values = asdict(self)
+        # A second line of defence: a password pasted into the address never lands here (the
+        # docker moves it to the password store first).
+        values["server_url"] = _without_userinfo(self.server_url)
+        tmp.write_text(json.dumps(values, indent=2), encoding="utf-8")
         tmp.replace(path)
+
+
+def _without_userinfo(url: str) -> str:
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rsplit('@', 1)[-1]}{slash}{path}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -89,24 +90,32 @@ async def collect(client: ComfyClient, job_ids: set[str], timeout: float = 20) -
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[str]:
-    """The fake ComfyUI in its own process (as the CLI, Krita and benchmarks meet it)."""
+@contextlib.contextmanager
+def fake_process(*options: str) -> Iterator[str]:
+    """The fake ComfyUI in its own process (``options`` as on its command line); its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(port)],
+        [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(port), *options],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ),
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.kill()
-    proc.wait(10)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[str]:
+    """The fake ComfyUI in its own process (as the CLI, Krita and benchmarks meet it)."""
+    with fake_process() as url:
+        yield url

@@ -33,9 +33,8 @@ def ends(events: list[JobEvent]) -> Counter[str]:
 
 
 async def _close_sockets(server: RunningServer) -> None:
-    for sockets in list(server.fake.sockets.values()):
-        for ws in list(sockets):
-            await ws.close()
+    for client_id in server.fake.sockets.ids():
+        await server.fake.sockets.close(client_id)
 
 
 async def test_results_made_while_disconnected_arrive_once_when_back(

@@ -7,6 +7,7 @@ import pytest
 
 from ai_diffusion.cli.request_args import crop_for_inpaint, paste_result
 from ai_diffusion.request import (
+    Bounds,
     ControlLayer,
     Extent,
     GenerationRequest,
@@ -17,7 +18,7 @@ from ai_diffusion.request import (
 )
 from ai_diffusion.workflow import Workflow, build_workflow
 from tests.comfy_fixtures import CHECKPOINT, object_info
-from tests.fakes.executor import ExecutionError, decode_png, encode_png, execute
+from tests.fakes.executor import ExecutionError, Executor, decode_png, encode_png, execute
 
 INFO = object_info()
 
@@ -41,7 +42,7 @@ def request(**changes: object) -> GenerationRequest:
     return GenerationRequest(**{**base, **changes})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("batch", [1, 2, 3])
 def test_inpaint_pasted_back_changes_only_the_masked_area(batch: int) -> None:
     width, height = 800, 600
     original = noise_picture(width, height)
@@ -71,6 +72,95 @@ def test_inpaint_pasted_back_changes_only_the_masked_area(batch: int) -> None:
         near[300 - 40 : 360 + 40, 500 - 40 : 580 + 40] = True
         assert not changed[~near].any()
         assert result[..., 3].min() == 0 and result[..., 3].max() == 255
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_the_feather_band_is_blended_exactly_once(strength: float) -> None:
+    """Pasted back, the result is generated·m + original·(1−m) with m the soft mask, at 25, 50
+    and 75 % across the feather band (blending twice gives m² there)."""
+    size = 512  # the sampling size of the test model: generated pixels need no scaling
+    original = np.zeros((size, size, 3), np.uint8)
+    original[:, ::2] = 255  # black and white columns: a visible step whatever is generated
+    mask = np.zeros((size, size), np.uint8)
+    mask[192:320, 192:320] = 255
+    workflow = build_workflow(
+        request(
+            image=Image.from_png(encode_png(original)),
+            mask=Image.from_png(encode_png(mask)),
+            strength=strength,
+            extent=Extent(size, size),
+        ),
+        INFO,
+    )
+    executor = Executor(workflow.graph, lambda name: workflow.inputs[name])
+    executor.run(workflow.output_node)
+    (result_png,) = executor.outputs[workflow.output_node]
+    g = workflow.graph
+    blur = next(i for i, n in g.items() if n["class_type"] == "ImageBlur")
+    soft_id = next(i for i, n in g.items() if n["inputs"].get("image") == [blur, 0])
+    decode = next(i for i, n in g.items() if n["class_type"] == "VAEDecode")
+    m = executor.run(soft_id)[0][0]
+    generated = executor.run(decode)[0][0]
+    assert generated.shape[:2] == (size, size)
+
+    pasted = (
+        decode_png(paste_result(encode_png(original), result_png, Bounds(0, 0, size, size))).astype(
+            np.float32
+        )
+        / 255
+    )
+    o = original.astype(np.float32) / 255
+    row = 256
+    band = [x for x in range(0, 256) if 0 < m[row, x] < 1]  # outside → inside, left edge
+    assert len(band) > 8
+    for share in (0.25, 0.5, 0.75):
+        near = band[round(share * (len(band) - 1))]
+        x = max((near, near + 1), key=lambda x: np.abs(generated[row, x] - o[row, x]).max())
+        weight = m[row, x]
+        assert 0.03 < weight < 0.97
+        expected = generated[row, x] * weight + o[row, x] * (1 - weight)
+        channel = int(np.argmax(np.abs(generated[row, x] - o[row, x])))
+        assert abs(generated[row, x, channel] - o[row, x, channel]) > 0.25  # a visible step
+        assert abs(pasted[row, x, channel] - expected[channel]) <= 3 / 255, (share, weight)
+    # Far outside the band the original is untouched; deep inside it is the generated image.
+    assert np.array_equal(pasted[row, : band[0]], o[row, : band[0]])
+    inside = generated[row, 256] * 255
+    assert np.allclose(pasted[row, 256] * 255, inside, atol=1.5)
+
+
+def test_inpaint_of_a_tiny_image_works() -> None:
+    """ImageBlur fails on an image smaller than its radius (torch's reflect padding)."""
+    for width, height in ((10, 10), (2, 40), (40, 2), (1, 1)):
+        picture = Image.from_png(encode_png(noise_picture(width, height)))
+        mask = Image.from_png(encode_png(np.full((height, width), 255, np.uint8)))
+        (result,) = run(build_workflow(request(image=picture, mask=mask), INFO))
+        assert result.shape == (height, width, 4)
+
+
+def test_paste_result_scales_a_result_of_another_size_and_keeps_the_mode() -> None:
+    original = np.zeros((20, 30, 4), np.uint8)
+    original[..., 3] = 255
+    result = np.zeros((5, 5, 4), np.uint8)
+    result[...] = (255, 255, 255, 255)  # opaque white, a quarter of the region's size
+    pasted = decode_png(
+        paste_result(encode_png(original), encode_png(result), Bounds(10, 0, 10, 10))
+    )
+    assert pasted.shape == (20, 30, 4)  # RGBA stays RGBA
+    assert (pasted[:10, 10:20, :3] == 255).all()  # the whole region, not just 5×5 of it
+    assert (pasted[10:, :, :3] == 0).all() and (pasted[:, :10, :3] == 0).all()
+
+
+def test_the_fake_blur_fails_like_torch_on_small_images() -> None:
+    graph = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "p.png"}},
+        "2": {"class_type": "ImageBlur", "inputs": {"image": ["1", 0], "blur_radius": 15, "sigma": 5.0}},
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "x"}},
+    }  # fmt: skip
+    picture = encode_png(noise_picture(15, 40))
+    with pytest.raises(ExecutionError, match="Padding size should be less"):
+        execute(graph, lambda name: picture)
+    picture = encode_png(noise_picture(16, 40))
+    assert len(execute(graph, lambda name: picture)["3"]) == 1
 
 
 def test_inpaint_refine_keeps_some_of_the_original() -> None:

@@ -19,6 +19,7 @@ from ai_diffusion.request import (
     InvalidRequest,
     LoraRef,
     Mode,
+    ModelKind,
     Preprocess,
     Sampling,
     UpscaleRef,
@@ -78,6 +79,37 @@ def test_json_round_trip_is_exact() -> None:
     assert back.controls[1].preprocess is Preprocess.canny
     assert back.to_json() == text
     json.loads(text)  # plain JSON, images as base64 strings
+
+
+def test_json_round_trip_of_a_split_model_edit_request() -> None:
+    request = GenerationRequest(
+        checkpoint="qwen_image_edit_2509_fp8_e4m3fn.safetensors",
+        kind="split",  # type: ignore[arg-type]  # a string is accepted and stored as the enum
+        text_encoders=["qwen_2.5_vl_7b_fp8_scaled.safetensors"],  # type: ignore[arg-type]
+        vae="qwen_image_vae.safetensors",
+        family="qwen-image-edit-2509",
+        guidance=2.5,
+        prompt="make the sky stormy",
+        image=png(64, 48),
+        mask=png(64, 48, channels=1, value=255),
+        edit=True,
+        references=[png(32, 32), png(16, 24, 4)],  # type: ignore[arg-type]
+    )
+    text = request.to_json()
+    back = GenerationRequest.from_json(text)
+    assert back == request and back.to_json() == text
+    assert back.kind is ModelKind.split and back.mode is Mode.edit
+    assert [r.extent for r in back.references] == [Extent(32, 32), Extent(16, 24)]
+    assert json.loads(text)["kind"] == "split" and json.loads(text)["edit"] is True
+
+
+def test_edit_needs_an_image_and_references_need_edit() -> None:
+    with pytest.raises(UserError, match="Edit mode needs the image"):
+        GenerationRequest(checkpoint="m", edit=True).validate()
+    with pytest.raises(UserError, match="only used in Edit mode"):
+        GenerationRequest(checkpoint="m", image=png(8, 8), references=(png(8, 8),)).validate()
+    with pytest.raises(UserError, match="Guidance must be between 0 and 100"):
+        GenerationRequest(checkpoint="m", guidance=-1).validate()
 
 
 def test_json_round_trip_of_an_upscale_request() -> None:

@@ -84,7 +84,7 @@ def test_no_password_store_keeps_the_key_for_this_session_only(unusable) -> None
         keyring.set_keyring(previous)
 
 
-def test_missing_keyring_module_is_session_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_keyring_module_is_session_only(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
     import builtins
 
     real_import = builtins.__import__
@@ -95,8 +95,20 @@ def test_missing_keyring_module_is_session_only(monkeypatch: pytest.MonkeyPatch)
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_keyring)
-    assert system_keyring() is None
+    with caplog.at_level(logging.INFO, logger="ai_diffusion"):
+        assert system_keyring() is None
     assert SecretStore().state is StoreState.session
+    assert "keyring unavailable: ImportError" in caplog.text
+
+
+def test_a_keyring_without_backend_is_session_only(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    def broken() -> None:
+        raise RuntimeError("no backend")
+
+    monkeypatch.setattr(keyring, "get_keyring", broken)
+    with caplog.at_level(logging.INFO, logger="ai_diffusion"):
+        assert system_keyring() is None
+    assert "keyring has no backend: RuntimeError" in caplog.text
 
 
 def test_locked_store_falls_back_to_the_session_and_says_so(backend: MemoryKeyring, caplog) -> None:
@@ -106,6 +118,7 @@ def test_locked_store_falls_back_to_the_session_and_says_so(backend: MemoryKeyri
         store.set("runpod_api_key", "rpa_LOCKEDSTORE05")
     assert store.get("runpod_api_key") == "rpa_LOCKEDSTORE05"
     assert store.state is StoreState.session
+    assert "saving runpod_api_key in the password store failed" in caplog.text
     assert "rpa_LOCKEDSTORE05" not in caplog.text
 
 
@@ -113,3 +126,18 @@ def test_every_secret_read_is_redacted_from_logs(backend: MemoryKeyring) -> None
     backend.items[(SERVICE, "server_token")] = "tok-READFROMSTORE06"
     value = SecretStore().get("server_token")
     assert redact(f"connecting with {value}") == "connecting with ***"
+
+
+def test_every_secret_saved_is_redacted_from_logs(backend: MemoryKeyring) -> None:
+    SecretStore().set("server_token", "tok-SAVEDTOSTORE07")
+    assert redact("tok-SAVEDTOSTORE07") == "***"
+
+
+def test_store_failures_are_logged_without_the_secret(backend: MemoryKeyring, caplog) -> None:
+    store = SecretStore()
+    backend.get_password = lambda *a: (_ for _ in ()).throw(RuntimeError("locked"))  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG, logger="ai_diffusion"):
+        assert store.get("server_token") is None
+        store.delete("never-saved")
+    assert "reading server_token from the password store failed" in caplog.text
+    assert "deleting never-saved" in caplog.text

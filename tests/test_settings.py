@@ -48,3 +48,29 @@ def test_unknown_keys_and_wrong_types_are_ignored(tmp_path: Path) -> None:
 def test_the_settings_object_has_no_place_for_secrets() -> None:
     names = set(vars(Settings()))
     assert not names & {"token", "password", "api_key", "key", "secret"}
+
+
+def test_a_password_in_the_address_is_never_written(tmp_path: Path) -> None:
+    Settings(server_url="https://painter:s3cret@pod.example:8188/x").save(tmp_path)
+    text = (tmp_path / "settings.json").read_bytes()
+    assert b"s3cret" not in text and b"painter" not in text
+    assert Settings.load(tmp_path).server_url == "https://pod.example:8188/x"
+
+
+def test_the_first_save_creates_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "krita" / "ai_diffusion"  # neither exists before the first run
+    Settings(server_url="http://x").save(folder)
+    assert Settings.load(folder).server_url == "http://x"
+
+
+def test_a_backup_that_cannot_be_written_is_logged(tmp_path: Path, caplog, monkeypatch) -> None:
+    import shutil
+
+    def refuse(*args: object) -> None:
+        raise OSError("read-only folder")
+
+    (tmp_path / FILE_NAME).write_text("{broken", encoding="utf-8")
+    monkeypatch.setattr(shutil, "copyfile", refuse)
+    with caplog.at_level(logging.WARNING, logger="ai_diffusion"):
+        assert Settings.load(tmp_path) == Settings()
+    assert "could not keep a copy of the settings file: read-only folder" in caplog.text

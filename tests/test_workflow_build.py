@@ -113,6 +113,11 @@ def nodes(graph: dict[str, Any], class_type: str) -> list[dict[str, Any]]:
     return [n for n in graph.values() if n["class_type"] == class_type]
 
 
+def id_of(graph: dict[str, Any], class_type: str) -> str:
+    (node_id,) = [i for i, n in graph.items() if n["class_type"] == class_type]
+    return node_id
+
+
 def one(graph: dict[str, Any], class_type: str) -> dict[str, Any]:
     (node,) = nodes(graph, class_type)
     return node
@@ -178,18 +183,20 @@ def test_sdxl_checkpoints_sample_at_1024() -> None:
     [
         ("random-sd15-tiny.safetensors", "sd15"),
         ("sd_xl_base_1.0.safetensors", "sdxl"),
-        ("ponyDiffusionV6.safetensors", "sdxl"),
-        ("flux1-dev-fp8.safetensors", "flux"),
+        ("ponyDiffusionV6.safetensors", "sdxl-pony"),
+        ("flux1-dev-fp8.safetensors", "flux-dev"),
         ("dreamshaper_8.safetensors", "sd15"),
     ],
 )
 def test_family_detection_from_the_name(name: str, family: str) -> None:
-    assert family_of(name).name == family
+    assert family_of(name).id == family
 
 
 def test_an_explicit_family_wins_and_an_unknown_one_is_explained() -> None:
     assert family_of("random-sd15-tiny.safetensors", "SDXL").native == Extent(1024, 1024)
-    with pytest.raises(UserError, match="Unknown model family 'sd9'. Known: sdxl"):
+    with pytest.raises(
+        UserError, match="Unknown model family 'sd9'. Known: flux2-klein, flux2-dev"
+    ):
         family_of("x", "sd9")
 
 
@@ -229,14 +236,17 @@ def test_inpaint_fill_graph() -> None:
     assert one(g, "ImageBlur")["inputs"]["blur_radius"] > 1
     assert one(g, "VAEEncodeForInpaint") and nodes(g, "SetLatentNoiseMask") == []
     assert one(g, "KSampler")["inputs"]["denoise"] == 1.0
-    composite = one(g, "ImageCompositeMasked")["inputs"]
+    # The result is the generated image with the soft mask as alpha (JoinImageWithAlpha stores
+    # 1 - mask: it gets the inverted soft mask), blended with the original only once, by
+    # whoever pastes it: no composite inside the graph.
+    assert nodes(g, "ImageCompositeMasked") == []
     join = one(g, "JoinImageWithAlpha")["inputs"]
-    # The alpha is the inverted soft mask (ComfyUI stores 1 - mask), the same soft mask that
-    # composites the generated pixels onto the original.
     invert = g[join["alpha"][0]]
     assert invert["class_type"] == "InvertMask"
-    assert invert["inputs"]["mask"] == composite["mask"]
-    assert g[composite["destination"][0]]["class_type"] == "LoadImage"
+    assert g[invert["inputs"]["mask"][0]]["inputs"]["image"][0] == id_of(g, "ImageBlur")
+    scaled = g[join["image"][0]]  # the decoded image, scaled back from the sampling size
+    assert scaled["class_type"] == "ImageScale"
+    assert g[scaled["inputs"]["image"][0]]["class_type"] == "VAEDecode"
     assert len(workflow.inputs) == 2 and workflow.extent == Extent(320, 256)
 
 
@@ -251,9 +261,9 @@ def test_batch_returns_every_image() -> None:
     assert one(g, "EmptyLatentImage")["inputs"]["batch_size"] == 4
     g = build_workflow(REQUESTS["inpaint_batch"], INFO).graph
     assert one(g, "RepeatLatentBatch")["inputs"]["amount"] == 3
-    # Both inputs of the alpha join carry the whole batch (it keeps the smaller one).
-    assert {n["inputs"]["amount"] for n in nodes(g, "RepeatImageBatch")} == {3}
-    assert len(nodes(g, "RepeatImageBatch")) == 2
+    # The alpha join gets the whole batch of alphas (it keeps the smaller batch).
+    (repeat,) = nodes(g, "RepeatImageBatch")
+    assert repeat["inputs"]["amount"] == 3
 
 
 def test_controlnets_chain_with_their_ranges() -> None:
@@ -286,7 +296,7 @@ def test_upscale_graphs() -> None:
     [
         (
             {"checkpoint": "missing.safetensors"},
-            "no model (checkpoint) named 'missing.safetensors'",
+            "no model (checkpoint or diffusion model) named 'missing.safetensors'",
         ),
         ({"vae": "nope.vae"}, "no VAE named 'nope.vae'. Available: pixel_space"),
         ({"sampling": Sampling(sampler="magic")}, "no sampler named 'magic'"),
@@ -319,3 +329,18 @@ def test_sampling_defaults_come_from_the_family_and_the_server() -> None:
     info["KSampler"]["input"]["required"]["sampler_name"][0] = ["ddim", "euler"]
     assert default_sampling("x", info, family="sdxl").sampler == "ddim"
     assert default_sampling("x", None, family="flux").scheduler == "simple"
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "radius"),
+    [(64, 64, 15), (16, 12, 11), (12, 16, 11), (40, 2, 1), (1, 1, None)],
+)
+def test_the_feather_fits_the_image(width: int, height: int, radius: int | None) -> None:
+    """ImageBlur needs a radius below each side (torch's reflect padding)."""
+    picture = Image.from_png(encode_png(np.zeros((height, width, 3), np.uint8)))
+    mask = Image.from_png(encode_png(np.full((height, width), 255, np.uint8)))
+    g = build_workflow(
+        BASE.__class__(**{**BASE.__dict__, "image": picture, "mask": mask}), INFO
+    ).graph
+    blurs = nodes(g, "ImageBlur")
+    assert [b["inputs"]["blur_radius"] for b in blurs] == ([radius] if radius else [])

@@ -78,8 +78,11 @@ async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
                 raise UserError("The job was cancelled on the server.")
         raise UserError("The server stopped sending events.")
     except asyncio.CancelledError:  # Ctrl-C: take our job off the server, not anyone else's
-        if job is not None:
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # (also one queued just as Ctrl-C came)
+            cancel_all = getattr(client, "cancel_all", None)  # ComfyUI: knows in-flight ids
+            if cancel_all is not None:
+                await asyncio.wait_for(cancel_all(), 5)
+            elif job is not None:
                 await asyncio.wait_for(client.cancel(job), 5)
         raise
     finally:

@@ -47,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"device: {device['name']} ({vram:.1f} GB VRAM), {server}")
     else:
         print(f"server: {server}, {vram:.1f} GB VRAM")
+    usable = models.pop("models", [])
+    if usable:
+        print(f"usable models ({sum(m['ready'] for m in usable)} of {len(usable)} ready):")
+    for m in usable:
+        state = "ready" if m["ready"] else "incomplete: " + "; ".join(m["missing"])
+        print(f"  {m['name']}  [{m['family_title']}, {m['kind']}]  {state}")
     for key, names in models.items():
         print(f"{key} ({len(names)}):")
         for name in names:

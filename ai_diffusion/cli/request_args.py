@@ -24,26 +24,44 @@ from ..request import (
     Sampling,
     UpscaleRef,
 )
-from ..workflow import inpaint_region
+from ..workflow import default_sampling, inpaint_region
+from ..workflow.families import family_of
 
 
 def add_request_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("generation")
-    g.add_argument("--checkpoint", default="", help="model file on the server")
+    g.add_argument(
+        "--model", "--checkpoint", dest="checkpoint", default="",
+        help="model file on the server: a checkpoint, or a diffusion model (split files)",
+    )  # fmt: skip
+    g.add_argument(
+        "--text-encoder", action="append", default=[], dest="text_encoders", metavar="NAME",
+        help="text encoder file for a split model (repeatable; default: found by family rules)",
+    )  # fmt: skip
+    g.add_argument("--vae", default=None, help="VAE file (default: the checkpoint's, or found)")
+    g.add_argument(
+        "--arch", default=None,
+        help="model family: sd15, sdxl, flux-dev, qwen-image, … (default: from the name)",
+    )  # fmt: skip
     g.add_argument("--prompt", default="")
     g.add_argument("--negative", default="", help="negative prompt")
-    g.add_argument("--width", type=int, default=512)
-    g.add_argument("--height", type=int, default=512)
-    g.add_argument("--steps", type=int, default=20)
-    g.add_argument("--cfg", type=float, default=7.0)
-    g.add_argument("--sampler", default="euler")
-    g.add_argument("--scheduler", default="normal")
+    g.add_argument("--width", type=int, default=None, help="default: the family's native size")
+    g.add_argument("--height", type=int, default=None)
+    g.add_argument("--steps", type=int, default=None, help="default: the family's")
+    g.add_argument("--cfg", type=float, default=None, help="default: the family's")
+    g.add_argument("--guidance", type=float, default=None, help="Flux guidance")
+    g.add_argument("--sampler", default=None, help="default: the family's")
+    g.add_argument("--scheduler", default=None, help="default: the family's")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--batch", type=int, default=1)
-    g.add_argument("--vae", default=None)
     g.add_argument(
-        "--arch", default=None, help="model family: sd15, sdxl, … (default: from the name)"
-    )
+        "--edit", action="store_true",
+        help="instruction edit of --image (in --mask if given) with an edit model",
+    )  # fmt: skip
+    g.add_argument(
+        "--reference", action="append", default=[], type=Path, metavar="IMAGE",
+        help="further image for edit models that take several (repeatable)",
+    )  # fmt: skip
     g.add_argument("--image", type=Path, help="input image: img2img, or inpaint with --mask")
     g.add_argument("--strength", type=float, default=None, help="0-1; below 1 refines the input")
     g.add_argument(
@@ -127,22 +145,44 @@ class CliRequest:
     region: Bounds | None = None
 
 
+def _sampling(args: argparse.Namespace) -> tuple[Sampling, Extent]:
+    """The sampling options given, the model family's defaults for the others."""
+    family = family_of(args.checkpoint, args.arch) if args.checkpoint else None
+    d = default_sampling(args.checkpoint, None, args.arch) if family else Sampling()
+    native = family.native if family else Extent(512, 512)
+    sampling = Sampling(
+        args.sampler or d.sampler, args.scheduler or d.scheduler,
+        d.steps if args.steps is None else args.steps, d.cfg if args.cfg is None else args.cfg,
+        args.seed, args.batch,
+    )  # fmt: skip
+    width = native.width if args.width is None else args.width
+    height = native.height if args.height is None else args.height
+    return sampling, Extent(width, height)
+
+
 def request_from_args(args: argparse.Namespace) -> CliRequest:
-    sampling = Sampling(args.sampler, args.scheduler, args.steps, args.cfg, args.seed, args.batch)
+    sampling, extent = _sampling(args)
     loras = tuple(LoraRef(*_split_number(spec, 1.0)) for spec in args.lora)
     upscale = UpscaleRef(args.upscale) if args.upscale else None
     base = dict(
         checkpoint=args.checkpoint, prompt=args.prompt, negative_prompt=args.negative,
-        extent=Extent(args.width, args.height), sampling=sampling, vae=args.vae,
-        family=args.arch, loras=loras, controls=_controls(args), upscale=upscale,
+        extent=extent, sampling=sampling, vae=args.vae, family=args.arch, loras=loras,
+        controls=_controls(args), upscale=upscale, text_encoders=tuple(args.text_encoders),
+        guidance=args.guidance, edit=args.edit,
+        references=tuple(_png(_read_image(p).convert("RGB")) for p in args.reference),
     )  # fmt: skip
+    if args.reference and not args.edit:
+        raise UserError("--reference is for edit models: add --edit (and --image).")
     if args.image is None:
         if args.mask is not None:
             raise UserError("--mask needs --image: the picture to inpaint.")
+        if args.edit:
+            raise UserError("--edit needs --image: the picture to edit.")
         return CliRequest(GenerationRequest(**base))  # type: ignore[arg-type]
     picture = _read_image(args.image).convert("RGB")
     if args.mask is None:
-        strength = 0.6 if args.strength is None else args.strength
+        default_strength = 1.0 if args.edit else 0.6
+        strength = default_strength if args.strength is None else args.strength
         image = _png(picture)
         request = GenerationRequest(**base, image=image, strength=strength)  # type: ignore[arg-type]
         return CliRequest(request)

@@ -2,7 +2,7 @@
 progress and previews, and lose no result when the connection drops. No Qt, no Krita."""
 
 from .client import ComfyClient
-from .config import ServerConfig, normalize_url
+from .config import ServerConfig, normalize_url, split_credentials, without_credentials
 from .errors import ConnectionFailure, FailureKind, ServerRejected
 from .events import (
     ConnectionState,
@@ -35,4 +35,6 @@ __all__ = [
     "ServerRejected",
     "Started",
     "normalize_url",
+    "split_credentials",
+    "without_credentials",
 ]

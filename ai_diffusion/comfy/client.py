@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from ..request import GenerationRequest
 from ..workflow.builder import Workflow, build_workflow
+from . import answers
 from .config import ServerConfig
 from .errors import ConnectionFailure, FailureKind
 from .events import ConnectionState, Failed, Interrupted, JobEvent, Queued
@@ -49,6 +50,15 @@ class ComfyClient:
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
+        # Jobs are also followed by polling: ComfyUI keeps one socket per client id, and the
+        # cleanup of a connection it noticed dropping late can unregister the socket that
+        # replaced it, which then stays open and hears nothing (see tests/fakes/comfy_sockets.py).
+        self.quiet_poll = 10.0  # seconds without a message, while jobs are open, before polling
+        self._heard = 0.0  # loop time of the last websocket frame
+        self._watch: asyncio.Task[None] | None = None
+        # Ids of jobs posted whose answer has not been handled yet: a cancel (Ctrl-C) right
+        # after the server took a job must still find it (see cancel_all).
+        self._submitting: set[str] = set()
 
     # Connecting -------------------------------------------------------------------------------
 
@@ -84,15 +94,12 @@ class ComfyClient:
 
     async def refresh_models(self, stats: dict[str, Any] | None = None) -> ServerModels:
         stats = stats or await system_stats(self.session, self.config)
-        object_info, embeddings = await asyncio.gather(
+        info_body, embeddings_body = await asyncio.gather(
             get_json(self.session, self.config, "/object_info"),
             get_json(self.session, self.config, "/embeddings"),
         )
-        if not isinstance(object_info, dict) or not isinstance(embeddings, list):
-            raise ConnectionFailure(
-                FailureKind.NOT_COMFYUI,
-                f"{self.config.url} sent a model list ComfyUI would not send. Check the address.",
-            )
+        object_info = answers.object_info(info_body, self.config.url)
+        embeddings = answers.embeddings(embeddings_body, self.config.url)
         self.models = ServerModels.parse(object_info, embeddings, stats)
         return self.models
 
@@ -133,6 +140,8 @@ class ComfyClient:
 
     async def close(self) -> None:
         self._closed = True
+        if self._watch is not None:
+            self._watch.cancel()
         if self._reader:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -154,23 +163,38 @@ class ComfyClient:
     async def enqueue(self, workflow: Workflow, on_upload: UploadProgress | None = None) -> str:
         """Upload the workflow's inputs and queue it; returns the job id (ComfyUI prompt_id)."""
         graph = await self._upload_inputs(workflow, on_upload)
+        prompt_id = str(uuid.uuid4())  # chosen here (ComfyUI takes it) so a cancel knows it
         body = {
             "prompt": graph,
             "client_id": self.client_id,
+            "prompt_id": prompt_id,
             "extra_data": {"preview_method": self.config.preview_method},
         }
+        self._submitting.add(prompt_id)
+        try:
+            return await self._post_prompt(body, workflow)
+        except asyncio.CancelledError:
+            raise  # the server may hold the job: cancel_all() still knows its id
+        except BaseException:
+            self._submitting.discard(prompt_id)
+            raise
+
+    async def _post_prompt(self, body: dict[str, Any], workflow: Workflow) -> str:
         try:
             async with self.session.post(self.config.endpoint("/prompt"), json=body) as response:
                 text = await response.text(errors="replace")
                 if response.status != 200:
                     raise rejection(text, response.status)
-                answer = json.loads(text)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
-        job_id = str(answer["prompt_id"])
+        job_id, number = answers.prompt_answer(_json(text), self.config.url)
+        self._submitting.add(job_id)  # an older server may choose its own id
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
-        await self.jobs.add(job_id, workflow.output_node, int(answer.get("number", 0)))
+        await self.jobs.add(job_id, workflow.output_node, number)
+        self._submitting.discard(job_id)
+        self._submitting.discard(body["prompt_id"])
+        self._watch_jobs()
         return job_id
 
     async def _upload_inputs(self, workflow: Workflow, on_upload: UploadProgress | None) -> dict:
@@ -221,15 +245,12 @@ class ComfyClient:
                     )
                 if response.status != 200:
                     raise rejection(text, response.status)
-                answer = json.loads(text)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
-        subfolder = answer.get("subfolder") or ""
-        return f"{subfolder}/{answer['name']}" if subfolder else str(answer["name"])
+        return answers.upload_answer(_json(text), self.config.url)
 
-    async def _queue(self) -> dict[str, Any]:
-        queue = await get_json(self.session, self.config, "/queue")
-        return queue if isinstance(queue, dict) else {}
+    async def _queue(self) -> answers.Queue:
+        return answers.queue(await get_json(self.session, self.config, "/queue"))
 
     async def _queue_position(self, job_id: str) -> int:
         """Jobs ahead of ``job_id`` (0 when it already runs or the queue is unknown)."""
@@ -237,10 +258,7 @@ class ComfyClient:
             queue = await self._queue()
         except ConnectionFailure:
             return 0
-        running = [str(item[1]) for item in queue.get("queue_running", [])]
-        pending = sorted(queue.get("queue_pending", []), key=lambda item: item[0])
-        ids = running + [str(item[1]) for item in pending]
-        return ids.index(job_id) if job_id in ids else 0
+        return queue.position(job_id)
 
     async def cancel(self, job_id: str) -> None:
         """Stop this client's job: interrupt it if it runs, remove it if it waits. Never
@@ -248,15 +266,21 @@ class ComfyClient:
         removed = False
         for _ in range(2):  # a second look, in case it started while being removed
             queue = await self._queue()
-            if job_id in {str(item[1]) for item in queue.get("queue_running", [])}:
+            if job_id in queue.running:
                 await self._post("/interrupt", {"prompt_id": job_id})
                 return  # its end arrives as an execution_interrupted event
-            if job_id not in {str(item[1]) for item in queue.get("queue_pending", [])}:
+            if job_id not in queue.pending:
                 break
             await self._post("/queue", {"delete": [job_id]})
             removed = True
         if removed and self.jobs.end(job_id):
             self._emit(Interrupted(job_id))
+
+    async def cancel_all(self) -> None:
+        """Cancel every job of this client, also one whose queueing was itself cancelled."""
+        for job_id in [*self.jobs.outstanding(), *sorted(self._submitting)]:
+            await self.cancel(job_id)
+            self._submitting.discard(job_id)
 
     async def _post(self, path: str, body: dict[str, Any]) -> None:
         try:
@@ -265,9 +289,10 @@ class ComfyClient:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
             raise network_failure(self.config, e) from e
 
-    async def _history(self, job_id: str) -> dict[str, Any]:
+    async def _history(self, job_id: str) -> dict[str, Any] | None:
+        """The job's history entry, or None while the server has none."""
         history = await get_json(self.session, self.config, f"/history/{job_id}")
-        return history if isinstance(history, dict) else {}
+        return answers.history_entry(history, job_id)
 
     async def _fetch_image(self, ref: dict[str, Any]) -> bytes:
         params = {
@@ -343,6 +368,7 @@ class ComfyClient:
                 return
 
     async def _handle_frame(self, frame: str | bytes) -> None:
+        self._heard = asyncio.get_running_loop().time()
         self.traffic.received += len(frame)
         if isinstance(frame, bytes):
             preview = parse_binary(frame)
@@ -391,6 +417,28 @@ class ComfyClient:
             return True
         return False
 
+    def _watch_jobs(self) -> None:
+        if self._watch is None or self._watch.done():
+            self._heard = asyncio.get_running_loop().time()
+            self._watch = asyncio.create_task(self._poll_while_quiet())
+
+    async def _poll_while_quiet(self) -> None:
+        """While jobs are open: whenever no websocket message came for ``quiet_poll`` seconds,
+        settle them from ``/queue`` and ``/history`` (exactly once, like after a reconnect), so
+        no job waits for events that will never come."""
+        loop = asyncio.get_running_loop()
+        while not self._closed and self.jobs.outstanding():
+            quiet = loop.time() - self._heard
+            if quiet < self.quiet_poll:
+                await asyncio.sleep(self.quiet_poll - quiet)
+                continue
+            log.info("no message for %.0f s: asking the server about open jobs", quiet)
+            self._heard = loop.time()
+            try:
+                await self.reconcile()
+            except Exception:  # polling must never end the client; the next round retries
+                log.exception("polling the server for open jobs failed")
+
     async def reconcile(self) -> None:
         """Settle jobs whose messages may have been missed while disconnected: finished ones
         deliver their images (once), vanished ones fail with a clear message."""
@@ -399,18 +447,15 @@ class ComfyClient:
         except ConnectionFailure as e:
             log.warning("reconcile: queue unavailable: %s", e)
             return
-        running = {str(item[1]) for item in queue.get("queue_running", [])}
-        pending = {str(item[1]) for item in queue.get("queue_pending", [])}
         for job_id in self.jobs.outstanding():
             try:
-                history = await self._history(job_id)
+                entry = await self._history(job_id)
             except ConnectionFailure as e:
                 log.warning("reconcile: history unavailable: %s", e)
                 return
-            entry = history.get(job_id)
             if entry:
                 await self.jobs.settle_from_history(job_id, entry)
-            elif job_id not in running and job_id not in pending:
+            elif job_id not in queue:
                 if await self.jobs.download_known_results(job_id):
                     continue
                 if self.jobs.end(job_id):
@@ -420,3 +465,11 @@ class ComfyClient:
                             "The server lost this job (it was probably restarted). Generate again.",
                         )
                     )
+
+
+def _json(text: str) -> Any:
+    """A JSON body, or None when it is not JSON (the answers module then names the problem)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None

@@ -83,7 +83,7 @@ def normalize_url(text: str) -> tuple[str, str | None, str | None]:
     domain name gets https (RunPod's proxy, reverse proxies, tunnels all serve TLS).
     """
     raw = text.strip().strip("'\"").strip()
-    shown = _without_credentials(raw)
+    shown = without_credentials(raw)
     if not raw:
         raise ConnectionFailure(
             FailureKind.INVALID_URL, "Enter the address of your ComfyUI server."
@@ -127,10 +127,28 @@ def normalize_url(text: str) -> tuple[str, str | None, str | None]:
     return url, user, password
 
 
-def _without_credentials(text: str) -> str:
-    """``text`` for an error message: any ``user:password@`` part is left out."""
+def without_credentials(text: str) -> str:
+    """``text`` for a message, a field or a file: any ``user:password@`` part is left out."""
     scheme, sep, rest = text.rpartition("://")
     authority, slash, path = rest.partition("/")
     if "@" in authority:
         authority = authority.rsplit("@", 1)[1]
     return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def split_credentials(text: str) -> tuple[str, str | None, str | None]:
+    """A pasted address as (address without ``user:password@``, user, password). The address
+    is otherwise kept as typed; user and password are URL-decoded, None when absent."""
+    text = text.strip()
+    scheme, sep, rest = text.rpartition("://")
+    authority = rest.partition("/")[0]
+    if "@" not in authority:
+        return text, None, None
+    userinfo = authority.rsplit("@", 1)[0]
+    user, colon, password = userinfo.partition(":")
+    register_secret(unquote(password) if colon else None)
+    return (
+        without_credentials(text),
+        unquote(user) or None,
+        unquote(password) if colon and password else None,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 
+from . import answers
 from .config import ServerConfig
 from .errors import ConnectionFailure, FailureKind
 
@@ -148,10 +149,4 @@ async def get_json(session: aiohttp.ClientSession, config: ServerConfig, path: s
 
 async def system_stats(session: aiohttp.ClientSession, config: ServerConfig) -> dict[str, Any]:
     """``/system_stats``, proving the server is ComfyUI."""
-    stats = await get_json(session, config, "/system_stats")
-    if not isinstance(stats, dict) or "system" not in stats or "devices" not in stats:
-        raise ConnectionFailure(
-            FailureKind.NOT_COMFYUI,
-            f"{config.url} answered, but it is not a ComfyUI server. Check the address and port.",
-        )
-    return stats
+    return answers.system_stats(await get_json(session, config, "/system_stats"), config.url)

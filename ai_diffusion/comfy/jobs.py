@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import answers
 from .errors import ConnectionFailure, FailureKind
 from .events import Failed, Finished, Interrupted, JobEvent, Preview, Progress, Started
+from .load_errors import loader_failure
 from .messages import Message, PreviewFrame
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ class JobTracker:
         self,
         emit: Callable[[JobEvent], None],
         fetch: Callable[[dict[str, Any]], Awaitable[bytes]],
-        history: Callable[[str], Awaitable[dict[str, Any]]],
+        history: Callable[[str], Awaitable[dict[str, Any] | None]],
     ) -> None:
         self.emit = emit
         self.fetch = fetch
@@ -86,10 +88,8 @@ class JobTracker:
             if isinstance(step, int) and isinstance(total, int):
                 self.emit(Progress(job.id, step, total))
         elif kind == "executed":
-            output = data.get("output") or {}
-            images = output.get("images") if isinstance(output, dict) else None
-            if str(data.get("node")) == job.output_node and isinstance(images, list):
-                job.images.extend(i for i in images if isinstance(i, dict))
+            if str(data.get("node")) == job.output_node:
+                job.images.extend(answers.images(data.get("output")))
         elif kind == "execution_success":
             await self._finish(job)
         elif kind == "execution_error":
@@ -116,9 +116,8 @@ class JobTracker:
         for delay in (*self.fetch_retry_delays, None):
             try:
                 if not refs:  # the "executed" message was missed: ask the history
-                    entry = (await self.history(job.id)).get(job.id) or {}
-                    output = (entry.get("outputs") or {}).get(job.output_node) or {}
-                    refs = [i for i in output.get("images", []) if isinstance(i, dict)]
+                    entry = await self.history(job.id) or {}
+                    refs = answers.output_images(entry, job.output_node)
                 images = [await self.fetch(ref) for ref in refs]
             except Exception as e:
                 error = e
@@ -158,19 +157,16 @@ class JobTracker:
         job = self.jobs.get(job_id)
         if job is None:
             return
-        status = entry.get("status") or {}
-        if status.get("status_str") == "error" or status.get("completed") is False:
-            messages = {m[0]: m[1] for m in status.get("messages", []) if len(m) == 2}
+        ended = answers.outcome(entry)
+        if ended.state == "interrupted":
             if self.end(job_id):
-                if "execution_interrupted" in messages:
-                    self.emit(Interrupted(job_id))
-                else:
-                    self.emit(_failure(job_id, messages.get("execution_error", {})))
-            return
-        outputs = entry.get("outputs") or {}
-        node_output = outputs.get(job.output_node) or {}
-        job.images = [i for i in node_output.get("images", []) if isinstance(i, dict)]
-        await self._finish(job)
+                self.emit(Interrupted(job_id))
+        elif ended.state == "error":
+            if self.end(job_id):
+                self.emit(_failure(job_id, ended.error))
+        else:
+            job.images = answers.output_images(entry, job.output_node)
+            await self._finish(job)
 
 
 def _prompt_id(item: Message | PreviewFrame) -> str | None:
@@ -190,6 +186,8 @@ def _failure(job_id: str, data: dict[str, Any]) -> Failed:
             "with more VRAM."
         )
     else:
-        message = f"Generation failed on the server in {node_type}: {exception}"
+        message = loader_failure(data) or (
+            f"Generation failed on the server in {node_type}: {exception}"
+        )
     node = data.get("node_id")
     return Failed(job_id, message, str(node) if node is not None else None, exception)

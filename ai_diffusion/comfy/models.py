@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..workflow.discovery import ModelEntry, Override, ServerFiles, discover_models
 from ..workflow.object_info import model_lists
+from .answers import as_dict, as_int, as_list
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -22,15 +28,17 @@ class DeviceInfo:
 
     @classmethod
     def from_system_stats(cls, stats: dict[str, Any]) -> DeviceInfo:
-        devices = stats.get("devices") or [{}]
-        d = devices[0] if isinstance(devices[0], dict) else {}
-        system = stats.get("system") or {}
+        """Informational only: any shape gives a DeviceInfo (unknown parts stay empty)."""
+        stats = as_dict(stats)
+        devices = as_list(stats.get("devices"))
+        d = as_dict(devices[0]) if devices else {}
+        system = as_dict(stats.get("system"))
         return cls(
-            name=str(d.get("name", "unknown")),
-            type=str(d.get("type", "")),
-            vram_total=int(d.get("vram_total") or 0),
-            vram_free=int(d.get("vram_free") or 0),
-            comfyui_version=str(system.get("comfyui_version", "")),
+            name=_text(d.get("name")) or "unknown",
+            type=_text(d.get("type")),
+            vram_total=max(0, as_int(d.get("vram_total"))),
+            vram_free=max(0, as_int(d.get("vram_free"))),
+            comfyui_version=_text(system.get("comfyui_version")),
         )
 
 
@@ -38,6 +46,7 @@ class DeviceInfo:
 class ServerModels:
     checkpoints: list[str] = field(default_factory=list)
     diffusion_models: list[str] = field(default_factory=list)
+    text_encoders: list[str] = field(default_factory=list)
     vaes: list[str] = field(default_factory=list)
     loras: list[str] = field(default_factory=list)
     controlnets: list[str] = field(default_factory=list)
@@ -60,11 +69,21 @@ class ServerModels:
             object_info=object_info,
         )
 
+    @property
+    def files(self) -> ServerFiles:
+        return ServerFiles(self.checkpoints, self.diffusion_models, self.text_encoders, self.vaes)
+
+    def usable_models(self, overrides: dict[str, Override] | None = None) -> list[ModelEntry]:
+        """Checkpoints and diffusion models with family, kind, pieces and what is missing."""
+        return discover_models(self.files, overrides)
+
     def to_json(self) -> dict[str, Any]:
         d = self.device
         return {
+            "models": [entry.to_json() for entry in self.usable_models()],
             "checkpoints": self.checkpoints,
             "diffusion_models": self.diffusion_models,
+            "text_encoders": self.text_encoders,
             "loras": self.loras,
             "controlnets": self.controlnets,
             "vaes": self.vaes,

@@ -145,8 +145,8 @@ class Connection(StateObject):
         """Take a pasted address; credentials in it become the login. Returns the address
         as it is kept (what the address field should show)."""
         address, user, password = clean_address(text)
-        if user:
-            self.username = user
+        if user is not None or password is not None:  # also a user or a password alone
+            self.username = user or ""
             self.password = password or ""
             self.auth_kind = "basic"
         if address != self.address:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from .. import eventloop
 from ..backends.select import connect_backend
+from ..comfy import without_credentials
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -35,6 +36,7 @@ from ..request import (
     GenerationRequest,
     Image,
     LoraRef,
+    ModelKind,
     Sampling,
 )
 from ..workflow import inpaint_region
@@ -70,6 +72,14 @@ class Params:
     scheduler: str = "normal"
     loras: list[LoraRef] = field(default_factory=list)
     controls: list[ControlChoice] = field(default_factory=list)
+    # The model's pieces and family (state/model_choice.py fills these).
+    kind: ModelKind | None = None
+    family: str | None = None
+    text_encoders: tuple[str, ...] = ()
+    vae: str | None = None
+    guidance: float | None = None
+    edit: bool = False  # instruction edit of the canvas (or the selection)
+    references: list[str] = field(default_factory=list)  # layer ids of reference images
 
 
 @dataclass
@@ -146,7 +156,7 @@ class Controller(StateObject):
 
     async def _connect(self, config: Any) -> None:
         await self._disconnect()
-        self._set_state("connecting", f"Connecting to {config.url.strip()}…")
+        self._set_state("connecting", f"Connecting to {without_credentials(config.url.strip())}…")
         try:
             self.client = await self.connector(config)
         except Exception as e:
@@ -228,7 +238,7 @@ class Controller(StateObject):
         if selection is not None:
             image = document.read_image(bounds)
             mask = document.selection_mask(bounds)
-        elif params.strength < 1.0:
+        elif params.strength < 1.0 or params.edit:
             image = document.read_image(bounds)
         controls = tuple(
             ControlLayer(
@@ -250,6 +260,16 @@ class Controller(StateObject):
             mask=mask,
             controls=controls,
             region=bounds,
+            kind=params.kind,
+            family=params.family,
+            text_encoders=params.text_encoders,
+            vae=params.vae,
+            guidance=params.guidance,
+            edit=params.edit,
+            references=tuple(
+                document.read_layer(layer, Bounds(0, 0, canvas.width, canvas.height))
+                for layer in params.references
+            ),
         )
         return request, bounds
 

@@ -7,7 +7,9 @@ widgets are handed it and bind to its parts. Who owns what:
 - ``connection``: address, login, TLS, kind of server, pod link (``state/connection.py``);
 - ``controller``: the live connection, jobs and results per document (``state/controller.py``);
 - ``pods``: the Cloud GPU pod, its cost and idle auto-stop (``state/pods.py``);
-- ``live``: live painting (``state/live.py``).
+- ``live``: live painting (``state/live.py``);
+- ``model_choice``: the model, its family, pieces, sampling values and Edit mode
+  (``state/model_choice.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .connection import Connection
 from .controller import Connector, Controller
 from .document import DocumentSource
 from .live import LiveMode
+from .model_choice import ModelChoice
 from .no_documents import NoDocuments
 from .pods import PodController, ProviderFactory, default_factory
 
@@ -35,6 +38,7 @@ class Session:
     controller: Controller
     pods: PodController
     live: LiveMode
+    model_choice: ModelChoice
     settings_dir: Path | None = None
 
     def connect(self) -> Any:
@@ -95,7 +99,10 @@ def build_session(
     controller = Controller(documents or NoDocuments(), connector)
     pods = pods or PodController(secrets, providers, idle_minutes=settings.idle_stop_minutes)
     live = LiveMode(controller, debounce_ms=settings.live_debounce_ms)
-    session = Session(settings, secrets, connection, controller, pods, live, settings_dir)
+    model_choice = ModelChoice(settings.model_overrides)
+    session = Session(
+        settings, secrets, connection, controller, pods, live, model_choice, settings_dir
+    )
     # Queued: both come from coroutines, and what they do reaches widgets (handover.py).
     pods.ready.connect(session.connect_to_pod, Qt.ConnectionType.QueuedConnection)
     pods.released.connect(session.pod_released, Qt.ConnectionType.QueuedConnection)

@@ -1,4 +1,5 @@
-""" "Advanced", collapsed: negative prompt, batch size and seed.
+""" "Advanced", collapsed: negative prompt, batch size and seed, and what the docker adds
+(the model section's sampling values with the family's defaults and its pieces).
 
 Object names: ai_advanced_toggle, ai_advanced, ai_negative, ai_batch, ai_seed, ai_seed_random.
 """
@@ -62,6 +63,10 @@ class AdvancedBox(Collapsible):
         batch_row.addWidget(self.seed_random)
         self.form.addRow("Batch", batch_row)
         self.form.addRow("Seed", self.seed)
+
+    def add_part(self, widget: Any) -> None:
+        """More advanced controls (the model's sampling values and pieces) at the end."""
+        self.form.addRow(widget)
 
     def seed_value(self) -> int | None:
         return None if self.seed_random.isChecked() else self.seed.value()

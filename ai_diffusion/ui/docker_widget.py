@@ -10,7 +10,7 @@ them.
 Object names are listed by each panel's module: ``connection_panel.py``, ``generate_bar.py``,
 ``results_strip.py``, ``modes.py``, ``model_lists.py``, ``advanced.py``, ``prompt.py``,
 ``live_panel.py`` (the Live mode's page, ai_live); and
-here: ai_checkpoint, ai_message.
+here: ai_message; the model section's names are in ``model_picker.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from .connection_dialog import ConnectionDialog
 from .connection_panel import ConnectionSection
 from .generate_bar import ElapsedLabel, GenerateBar
 from .live_panel import LivePanel
-from .model_lists import ControlBox, LoraBox, combo, set_choices
+from .model_lists import ControlBox, LoraBox, set_choices
+from .model_picker import ModelPicker
 from .modes import ModeSwitcher
 from .names import named
 from .prompt import PromptEdit
@@ -52,9 +53,17 @@ class DockerWidget(QtWidgets.QWidget):
         self.connection_section = ConnectionSection(session, self)
         layout.addWidget(self.connection_section)
         self._expose_connection()
-        self.checkpoint = combo(self, "ai_checkpoint")
-        self.checkpoint.setToolTip("Model")
-        layout.addWidget(self.checkpoint)
+        # The model with its family on top; its sampling and pieces go to Advanced, its Edit
+        # switch (and reference layers) to the Edit page.
+        self.model_choice = session.model_choice
+        self.model_picker = ModelPicker(
+            self.model_choice,
+            lambda text: setattr(self.controller, "message", text),
+            self,
+            parts_elsewhere=True,
+        )
+        self.checkpoint = self.model_picker.models
+        layout.addWidget(self.model_picker)
         self.prompt = PromptEdit(self)
         layout.addWidget(self.prompt)
         self.bar = GenerateBar(self)
@@ -76,6 +85,7 @@ class DockerWidget(QtWidgets.QWidget):
         layout.addWidget(self.elapsed)
         self.modes = ModeSwitcher(self)
         self.modes.set_page("generate", self._generate_page())
+        self.modes.set_page("edit", self._edit_page())
         self.live = session.live
         self.live_panel = named(LivePanel(self.live, self._live_model, self), "ai_live")
         self.modes.set_page("live", self.live_panel)
@@ -110,6 +120,8 @@ class DockerWidget(QtWidgets.QWidget):
         inner.addWidget(self.lora_box)
         inner.addWidget(self.control_box)
         self.advanced = AdvancedBox(page)
+        self.advanced.add_part(self.model_picker.sampling_box)
+        self.advanced.add_part(self.model_picker.pieces_box)
         self.negative, self.batch = self.advanced.negative, self.advanced.batch
         self.seed, self.seed_random = self.advanced.seed, self.advanced.seed_random
         col.addWidget(self.lists)
@@ -119,6 +131,18 @@ class DockerWidget(QtWidgets.QWidget):
     def _live_model(self) -> tuple[str, str]:
         """Live painting uses the chosen model and negative prompt."""
         return self.checkpoint.currentText(), self.negative.toPlainText()
+
+    def _edit_page(self) -> Any:
+        page = QtWidgets.QWidget(self)
+        col = QtWidgets.QVBoxLayout(page)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.model_picker.edit_box)
+        return page
+
+    def _on_mode(self, mode: str) -> None:
+        """Edit mode is the model's instruction editing: on in the Edit page, off elsewhere."""
+        choice = self.model_choice
+        choice.edit = mode == "edit" and choice.edit_available
 
     # Behaviour ----------------------------------------------------------------------------
 
@@ -130,6 +154,8 @@ class DockerWidget(QtWidgets.QWidget):
         self.bar.cancel.connect(self.cancel)
         self.result_actions = ResultsActions(self.results, c, self.advanced.reuse_seed)
         self.checkpoint.currentTextChanged.connect(self.live_panel.params_changed)
+        self.modes.mode_changed.connect(self._on_mode)
+        bind(self.model_choice, "edit", lambda on: self.modes.set_mode("edit") if on else None)
         bind(c, "message", self.message.setText)
         bind(c, "progress", self.bar.set_progress)
         bind(c, "queued", self.bar.set_queue)
@@ -147,8 +173,9 @@ class DockerWidget(QtWidgets.QWidget):
         s = self.settings
         s.negative_prompt = self.negative.toPlainText()
         s.batch_size = self.batch.value()
-        if self.checkpoint.currentText():
-            s.checkpoint = self.checkpoint.currentText()
+        if self.model_choice.model:
+            s.checkpoint = self.model_choice.model
+        s.model_overrides = self.model_choice.saved
         self.session.save()
 
     def toggle_connection(self) -> None:
@@ -174,7 +201,7 @@ class DockerWidget(QtWidgets.QWidget):
         if client is None:
             return
         m = client.models
-        set_choices(self.checkpoint, m.checkpoints, self.settings.checkpoint or None)
+        self.model_choice.set_server_models(m, self.model_choice.model or self.settings.checkpoint)
         set_choices(self.lora_box.pick, m.loras)
         set_choices(self.control_box.model, m.controlnets)
         self.canvas_changed()
@@ -183,27 +210,30 @@ class DockerWidget(QtWidgets.QWidget):
         """The active document changed: layer choices, selection, its results history."""
         document = self.controller.documents.active()
         try:
-            self.control_box.set_layers(document.layers() if document is not None else [])
+            layers = document.layers() if document is not None else []
+            self.control_box.set_layers(layers)
+            self.model_picker.set_layers(layers)
             self.bar.set_selection(document is not None and document.selection_bounds() is not None)
         except Exception as e:  # the adapter could not list layers: say so, keep going
             self.controller.message = getattr(e, "message", f"Could not list the layers: {e}")
         self.refresh_history()
 
     def params(self) -> Params:
-        s = self.settings
+        m = self.model_choice
         return Params(
-            checkpoint=self.checkpoint.currentText(),
             prompt=self.prompt.toPlainText(),
             negative_prompt=self.negative.toPlainText(),
             strength=self.strength.value() / 100,
             batch_size=self.batch.value(),
             seed=self.advanced.seed_value(),
-            steps=s.steps,
-            cfg=s.cfg,
-            sampler=s.sampler,
-            scheduler=s.scheduler,
+            steps=m.steps,
+            cfg=m.cfg,
+            sampler=m.sampler,
+            scheduler=m.scheduler,
             loras=self.lora_box.loras(),
             controls=self.control_box.controls(),
+            references=self.model_picker.reference_layers(),
+            **m.request_fields(),
         )
 
     # Actions (also triggered by Krita shortcuts) ---------------------------------------

@@ -1,36 +1,27 @@
 """From a request to a ComfyUI API graph, with core nodes only.
 
-Reads like the graph: load the model, apply LoRAs, encode prompts, apply ControlNets, prepare
-the latent (empty, encoded image, or masked), sample, decode, scale back, composite the inpaint
-region with a soft edge, save.
+Reads like the graph: load the model (a checkpoint, or split files: diffusion model, text
+encoders, VAE), apply LoRAs, encode prompts, apply ControlNets, prepare the latent (empty,
+encoded image, masked, or the image to edit), sample, decode, scale back, composite the
+inpaint region with a soft edge, save. The family (``families.py``) chooses the nodes.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 
-from ..request import (
-    ControlLayer,
-    Extent,
-    GenerationRequest,
-    Image,
-    InvalidRequest,
-    Mode,
-    Preprocess,
-)
-from .families import family_of
+from ..request import Extent, GenerationRequest, InvalidRequest, Mode
+from .discovery import Override, Pieces, ServerFiles, require_ready, resolve_pieces
+from .families import Edit, Family, family_of, require_supported
 from .geometry import sampling_extent
-from .graph import Graph, Output
-from .loras import extract_loras, resolve_lora
-from .object_info import ObjectInfo, choices
+from .graph import Output
+from .loras import extract_loras
+from .object_info import ObjectInfo
+from .steps import Model, Steps, input_name
 from .validate import validate_graph, validate_structure
 
 OUTPUT_PREFIX = "ai_diffusion"
-SCALE_METHOD = "lanczos"
-# Inpaint mask handling, in pixels of the crop.
-MASK_GROW = 8
-MASK_FEATHER = 15  # ImageBlur radius (max 31)
+__all__ = ["OUTPUT_PREFIX", "Workflow", "build_workflow", "input_name"]
 
 
 @dataclass
@@ -44,178 +35,7 @@ class Workflow:
     mode: Mode = Mode.txt2img
 
 
-def input_name(data: bytes) -> str:
-    """Server-side file name for an input image: its content hash, so uploads deduplicate."""
-    return f"aid-{hashlib.sha256(data).hexdigest()[:20]}.png"
-
-
-@dataclass
-class _Model:
-    model: Output
-    clip: Output
-    vae: Output
-
-
-class _Builder:
-    def __init__(self, request: GenerationRequest, object_info: ObjectInfo | None) -> None:
-        self.r = request
-        self.info = object_info
-        self.g = Graph()
-        self.inputs: dict[str, bytes] = {}
-
-    # Loading ------------------------------------------------------------------------------
-
-    def check_choice(self, class_type: str, name: str, value: str, what: str) -> str:
-        if self.info is None:
-            return value
-        options = choices(self.info, class_type, name)
-        if class_type not in self.info:
-            raise InvalidRequest(
-                f"The server has no '{class_type}' node, which {what} needs. Update ComfyUI."
-            )
-        if value not in options:
-            listed = ", ".join(options[:10]) or "none"
-            raise InvalidRequest(
-                f"The server has no {what} named '{value}'. Available: {listed}. "
-                "Pick one of those, or copy the file into the server's models folder and Refresh."
-            )
-        return value
-
-    def load_checkpoint(self) -> _Model:
-        name = self.check_choice(
-            "CheckpointLoaderSimple", "ckpt_name", self.r.checkpoint, "model (checkpoint)"
-        )
-        model, clip, vae = self.g.add(
-            "CheckpointLoaderSimple", ("MODEL", "CLIP", "VAE"), ckpt_name=name
-        )
-        if self.r.vae:
-            vae_name = self.check_choice("VAELoader", "vae_name", self.r.vae, "VAE")
-            vae = self.g.add1("VAELoader", "VAE", vae_name=vae_name)
-        return _Model(model, clip, vae)
-
-    def apply_loras(self, m: _Model, prompt: str) -> tuple[_Model, str]:
-        text, tagged = extract_loras(prompt)
-        available = choices(self.info, "LoraLoader", "lora_name") if self.info else []
-        for lora in (*self.r.loras, *tagged):
-            name = resolve_lora(lora.name, available) if self.info is not None else lora.name
-            model, clip = self.g.add(
-                "LoraLoader",
-                ("MODEL", "CLIP"),
-                model=m.model,
-                clip=m.clip,
-                lora_name=name,
-                strength_model=lora.strength,
-                strength_clip=lora.strength,
-            )
-            m = _Model(model, clip, m.vae)
-        return m, text
-
-    def encode_prompt(self, clip: Output, text: str) -> Output:
-        return self.g.add1("CLIPTextEncode", "CONDITIONING", text=text, clip=clip)
-
-    def load_image(self, image: Image) -> Output:
-        name = input_name(image.data)
-        self.inputs[name] = image.data
-        return self.g.add("LoadImage", ("IMAGE", "MASK"), image=name)[0]
-
-    def load_mask(self, mask: Image) -> Output:
-        name = input_name(mask.data)
-        self.inputs[name] = mask.data
-        return self.g.add1("LoadImageMask", "MASK", image=name, channel="red")
-
-    # Images and masks -----------------------------------------------------------------------
-
-    def scale(self, image: Output, extent: Extent) -> Output:
-        return self.g.add1(
-            "ImageScale",
-            "IMAGE",
-            image=image,
-            upscale_method=SCALE_METHOD,
-            width=extent.width,
-            height=extent.height,
-            crop="disabled",
-        )
-
-    def scale_mask(self, mask: Output, extent: Extent) -> Output:
-        as_image = self.g.add1("MaskToImage", "IMAGE", mask=mask)
-        scaled = self.g.add1(
-            "ImageScale", "IMAGE", image=as_image, upscale_method="bilinear",
-            width=extent.width, height=extent.height, crop="disabled",
-        )  # fmt: skip
-        return self.g.add1("ImageToMask", "MASK", image=scaled, channel="red")
-
-    def soften_mask(self, mask: Output) -> Output:
-        grown = self.g.add1("GrowMask", "MASK", mask=mask, expand=MASK_GROW, tapered_corners=True)
-        as_image = self.g.add1("MaskToImage", "IMAGE", mask=grown)
-        blurred = self.g.add1(
-            "ImageBlur", "IMAGE", image=as_image, blur_radius=MASK_FEATHER, sigma=5.0
-        )
-        return self.g.add1("ImageToMask", "MASK", image=blurred, channel="red")
-
-    # ControlNet ----------------------------------------------------------------------------
-
-    def apply_controls(
-        self, positive: Output, negative: Output, vae: Output
-    ) -> tuple[Output, Output]:
-        for control in self.r.controls:
-            positive, negative = self.apply_control(control, positive, negative, vae)
-        return positive, negative
-
-    def apply_control(
-        self, c: ControlLayer, positive: Output, negative: Output, vae: Output
-    ) -> tuple[Output, Output]:
-        model_name = self.check_choice(
-            "ControlNetLoader", "control_net_name", c.model, "ControlNet model"
-        )
-        control_net = self.g.add1("ControlNetLoader", "CONTROL_NET", control_net_name=model_name)
-        image = self.load_image(c.image)
-        if c.preprocess is Preprocess.canny:
-            image = self.g.add1(
-                "Canny", "IMAGE", image=image, low_threshold=0.4, high_threshold=0.8
-            )
-        positive, negative = self.g.add(
-            "ControlNetApplyAdvanced",
-            ("CONDITIONING", "CONDITIONING"),
-            positive=positive,
-            negative=negative,
-            control_net=control_net,
-            image=image,
-            strength=c.strength,
-            start_percent=c.start,
-            end_percent=c.end,
-            vae=vae,
-        )
-        return positive, negative
-
-    # Sampling -----------------------------------------------------------------------------
-
-    def sample(
-        self, m: _Model, positive: Output, negative: Output, latent: Output, denoise: float
-    ) -> Output:
-        s = self.r.sampling
-        sampler = self.check_choice("KSampler", "sampler_name", s.sampler, "sampler")
-        scheduler = self.check_choice("KSampler", "scheduler", s.scheduler, "scheduler")
-        return self.g.add1(
-            "KSampler",
-            "LATENT",
-            model=m.model,
-            seed=s.seed,
-            steps=s.steps,
-            cfg=float(s.cfg),
-            sampler_name=sampler,
-            scheduler=scheduler,
-            positive=positive,
-            negative=negative,
-            latent_image=latent,
-            denoise=float(denoise),
-        )
-
-    def batch_latent(self, latent: Output) -> Output:
-        amount = self.r.sampling.batch_size
-        if amount == 1:
-            return latent
-        return self.g.add1("RepeatLatentBatch", "LATENT", samples=latent, amount=amount)
-
+class _Builder(Steps):
     def upscale(self, image: Output) -> Output:
         up = self.r.upscale
         if up is None:
@@ -238,52 +58,57 @@ class _Builder:
             image = self.upscale(self.load_image(r.image))
             return self.finish(self.save(image), mode)
 
-        family = family_of(r.checkpoint, r.family)
-        m = self.load_checkpoint()
+        family = self.family
+        m = self.load_model()
         m, prompt = self.apply_loras(m, r.prompt)
         negative_text, _ = extract_loras(r.negative_prompt)
-        positive = self.encode_prompt(m.clip, prompt)
-        negative = self.encode_prompt(m.clip, negative_text)
-        positive, negative = self.apply_controls(positive, negative, m.vae)
-
         target = r.image.extent if r.image is not None else r.extent
-        size = sampling_extent(target, family.native)
+        size = sampling_extent(target, family.native, family.latent_multiple)
+        if mode is Mode.edit:
+            result = self.edit(m, prompt, negative_text, size, target)
+            return self.finish(self.save(self.upscale(result)), mode)
+
+        raw = self.encode_prompt(m.clip, prompt)
+        negative = self.negative_for(m.clip, raw, negative_text)
+        positive, negative = self.apply_controls(self.guide(raw), negative, m.vae)
 
         if mode is Mode.txt2img:
-            latent = self.g.add1(
-                "EmptyLatentImage", "LATENT", width=size.width, height=size.height,
-                batch_size=r.sampling.batch_size,
-            )  # fmt: skip
-            result = self.decode_to(
-                self.sample(m, positive, negative, latent, 1.0), m, size, target
-            )
+            latent = self.empty_latent(size)
+            sampled = self.sample(m, positive, negative, latent, 1.0, size)
+            result = self.decode_to(sampled, m, size, target)
         elif mode is Mode.img2img:
             assert r.image is not None
             pixels = self.to_size(self.load_image(r.image), target, size)
             latent = self.batch_latent(self.g.add1("VAEEncode", "LATENT", pixels=pixels, vae=m.vae))
-            sampled = self.sample(m, positive, negative, latent, r.strength)
+            sampled = self.sample(m, positive, negative, latent, r.strength, size)
             result = self.decode_to(sampled, m, size, target)
         else:
             result = self.inpaint(m, positive, negative, size, target)
         return self.finish(self.save(self.upscale(result)), mode)
 
-    def to_size(self, image: Output, current: Extent, wanted: Extent) -> Output:
-        return image if current == wanted else self.scale(image, wanted)
-
-    def decode_to(self, latent: Output, m: _Model, size: Extent, target: Extent) -> Output:
+    def decode_to(self, latent: Output, m: Model, size: Extent, target: Extent) -> Output:
         image = self.g.add1("VAEDecode", "IMAGE", samples=latent, vae=m.vae)
         return self.to_size(image, size, target)
 
     def inpaint(
-        self, m: _Model, positive: Output, negative: Output, size: Extent, target: Extent
+        self, m: Model, positive: Output, negative: Output, size: Extent, target: Extent
     ) -> Output:
         r = self.r
         assert r.image is not None and r.mask is not None
         original = self.load_image(r.image)
-        soft = self.soften_mask(self.load_mask(r.mask))
+        soft = self.soften_mask(self.load_mask(r.mask), target)
         pixels = self.to_size(original, target, size)
         mask_small = soft if size == target else self.scale_mask(soft, size)
-        if r.strength >= 1.0:
+        if self.family.inpaint_conditioning:
+            # Flow models: the masked image goes into the conditioning, and differential
+            # diffusion follows the soft mask's grey levels while sampling.
+            positive, negative, latent = self.g.add(
+                "InpaintModelConditioning", ("CONDITIONING", "CONDITIONING", "LATENT"),
+                positive=positive, negative=negative, vae=m.vae, pixels=pixels,
+                mask=mask_small, noise_mask=True,
+            )  # fmt: skip
+            m = Model(self.g.add1("DifferentialDiffusion", "MODEL", model=m.model), m.clip, m.vae)
+        elif r.strength >= 1.0:
             latent = self.g.add1(
                 "VAEEncodeForInpaint",
                 "LATENT",
@@ -297,29 +122,86 @@ class _Builder:
             latent = self.g.add1("SetLatentNoiseMask", "LATENT", samples=encoded, mask=mask_small)
         latent = self.batch_latent(latent)
         generated = self.decode_to(
-            self.sample(m, positive, negative, latent, r.strength), m, size, target
+            self.sample(m, positive, negative, latent, r.strength, size), m, size, target
         )
-        # Outside the soft mask keep the original pixels, and make them transparent, so pasting
-        # the result back changes nothing there. ImageCompositeMasked returns as many images
-        # as its destination has, JoinImageWithAlpha as many as the smaller of its two
-        # batches: both get the batch's size.
-        batch = r.sampling.batch_size
-        destination = self.repeat_image(original, batch)
-        composite = self.g.add1(
-            "ImageCompositeMasked", "IMAGE", destination=destination, source=generated,
-            x=0, y=0, resize_source=False, mask=soft,
-        )  # fmt: skip
-        # JoinImageWithAlpha stores 1 - mask as alpha: give it the inverted mask.
+        return self.with_mask_alpha(generated, soft)
+
+    def with_mask_alpha(self, generated: Output, soft: Output) -> Output:
+        """The generated pixels with the soft mask as alpha. Whoever pastes the result (the
+        Krita layer, the CLI) alpha-composites it onto the original, which blends
+        generated·m + original·(1−m) exactly once; outside the mask alpha is 0 and the
+        original stays untouched to the last bit. (Blending here as well would give the
+        feather band mask² instead of mask.)"""
+        # JoinImageWithAlpha stores 1 − mask as alpha: give it the inverted mask, as many as
+        # the batch (it keeps the smaller of its two batches).
         alpha = self.g.add1("InvertMask", "MASK", mask=soft)
+        batch = self.r.sampling.batch_size
         if batch > 1:
             alpha_image = self.repeat_image(self.g.add1("MaskToImage", "IMAGE", mask=alpha), batch)
             alpha = self.g.add1("ImageToMask", "MASK", image=alpha_image, channel="red")
-        return self.g.add1("JoinImageWithAlpha", "IMAGE", image=composite, alpha=alpha)
+        return self.g.add1("JoinImageWithAlpha", "IMAGE", image=generated, alpha=alpha)
 
-    def repeat_image(self, image: Output, amount: int) -> Output:
-        if amount == 1:
-            return image
-        return self.g.add1("RepeatImageBatch", "IMAGE", image=image, amount=amount)
+    def edit(
+        self, m: Model, prompt: str, negative_text: str, size: Extent, target: Extent
+    ) -> Output:
+        """Instruction edit of the image (in the selection's crop when there is a mask): the
+        image at sampling size is both the reference and the latent's size."""
+        r, f = self.r, self.family
+        assert r.image is not None
+        if not f.is_edit:
+            raise InvalidRequest(
+                f"{f.title} is not an instruction-editing model. Turn Edit off, or choose "
+                "Flux.1 Kontext or Qwen-Image Edit."
+            )
+        if len(r.references) > f.max_references:
+            raise InvalidRequest(
+                f"{f.title} takes at most {f.max_references} reference image"
+                f"{'s' if f.max_references != 1 else ''} besides the canvas "
+                f"(got {len(r.references)}). Remove some reference layers."
+            )
+        if r.controls:
+            raise InvalidRequest(
+                f"ControlNet is not available in Edit mode ({f.title}). Remove the ControlNet "
+                "layers, or turn Edit off."
+            )
+        original = self.load_image(r.image)
+        pixels = self.to_size(original, target, size)
+        encoded = self.g.add1("VAEEncode", "LATENT", pixels=pixels, vae=m.vae)
+        references = [self.load_image(image) for image in r.references]
+        if f.edit is Edit.kontext:
+            raw = self.encode_prompt(m.clip, prompt)
+            positive = self.g.add1(
+                "ReferenceLatent", "CONDITIONING", conditioning=raw, latent=encoded
+            )
+            for reference in references:
+                scaled = self.g.add1("FluxKontextImageScale", "IMAGE", image=reference)
+                latent = self.g.add1("VAEEncode", "LATENT", pixels=scaled, vae=m.vae)
+                positive = self.g.add1(
+                    "ReferenceLatent", "CONDITIONING", conditioning=positive, latent=latent
+                )
+            positive = self.guide(positive)
+            negative = self.negative_for(m.clip, raw, negative_text)
+        else:
+            positive = self.encode_edit(m, prompt, pixels, references)
+            negative = self.encode_edit(m, negative_text, pixels, references)
+        sampled = self.sample(m, positive, negative, self.batch_latent(encoded), r.strength, size)
+        generated = self.decode_to(sampled, m, size, target)
+        if r.mask is None:
+            return generated
+        soft = self.soften_mask(self.load_mask(r.mask), target)
+        return self.with_mask_alpha(generated, soft)
+
+    def encode_edit(self, m: Model, text: str, image: Output, references: list[Output]) -> Output:
+        if self.family.edit is Edit.qwen:
+            return self.g.add1(
+                "TextEncodeQwenImageEdit", "CONDITIONING", clip=m.clip, prompt=text, vae=m.vae,
+                image=image,
+            )  # fmt: skip
+        images = {f"image{i}": img for i, img in enumerate([image, *references], 1)}
+        return self.g.add1(
+            "TextEncodeQwenImageEditPlus", "CONDITIONING", clip=m.clip, prompt=text, vae=m.vae,
+            **images,
+        )  # fmt: skip
 
     def finish(self, output_node: str, mode: Mode) -> Workflow:
         r = self.r
@@ -335,10 +217,34 @@ class _Builder:
         return Workflow(graph, dict(self.inputs), output_node, extent, mode)
 
 
+def _model_family_and_pieces(
+    request: GenerationRequest, object_info: ObjectInfo | None
+) -> tuple[Family, Pieces]:
+    family = family_of(request.checkpoint, request.family)
+    require_supported(family)
+    files = ServerFiles.from_object_info(object_info) if object_info is not None else None
+    if files is not None and request.kind is None and files.kind_of(request.checkpoint) is None:
+        every = [*files.checkpoints, *files.diffusion_models]
+        listed = ", ".join(every[:10]) or "none"
+        raise InvalidRequest(
+            f"The server has no model (checkpoint or diffusion model) named "
+            f"'{request.checkpoint}'. Available: {listed}. Pick one of those, or copy the file "
+            "into the server's models/checkpoints or models/diffusion_models folder and Refresh."
+        )
+    override = Override(None, request.text_encoders, request.vae, request.kind)
+    pieces = resolve_pieces(request.checkpoint, family, files, override)
+    require_ready(pieces, family)
+    return family, pieces
+
+
 def build_workflow(request: GenerationRequest, object_info: ObjectInfo | None = None) -> Workflow:
     """The API graph for ``request``. With ``object_info`` (the server's), model names, samplers
-    and LoRAs are checked against what the server has, and the graph is validated."""
+    and LoRAs are checked against what the server has, pieces a split model needs are found
+    among the server's files, and the graph is validated."""
     request.validate()
-    if request.mode is Mode.inpaint and request.image is not None:
+    if request.mode in (Mode.inpaint, Mode.edit) and request.image is not None:
         request = replace(request, extent=request.image.extent)
-    return _Builder(request, object_info).build()
+    if request.mode is Mode.upscale:
+        return _Builder(request, object_info, family_of(""), None).build()
+    family, pieces = _model_family_and_pieces(request, object_info)
+    return _Builder(request, object_info, family, pieces).build()

@@ -1,70 +1,131 @@
-"""Model families: native resolution and how to recognise a checkpoint by its file name.
+"""Model families: how to recognise a model by its file name, which pieces it needs, which
+nodes its graph uses and the sampling defaults that suit it.
 
-Data, in one place. A family can always be given explicitly (``--arch``, the docker's choice);
-detection from the name is only the default.
+Data, in one place (the table is in ``family_table.py``). A family can always be given
+explicitly (``--arch``, the docker's Advanced section); detection from the name is only the
+default. Adding a family is one entry in the table plus, if its graph differs from the
+existing ones, a graph function in the builder.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
-from ..request import Extent
+from ..request import Extent, InvalidRequest, ModelKind
+
+
+class Edit(str, Enum):
+    """How an instruction-editing model takes the image to edit."""
+
+    none = "none"
+    kontext = "kontext"  # FluxKontextImageScale → VAEEncode → ReferenceLatent
+    qwen = "qwen"  # TextEncodeQwenImageEdit (one image)
+    qwen_plus = "qwen_plus"  # TextEncodeQwenImageEditPlus (up to three images)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A file a split model needs besides the diffusion model: a text encoder or a VAE."""
+
+    label: str  # "T5-XXL text encoder"
+    patterns: tuple[str, ...]  # regexes matched against the lower-case file name
+    example: str  # the name ComfyUI's examples use, shown to the painter
+    folder: str = "text_encoders"  # under models/
+
+    def matches(self, filename: str) -> bool:
+        name = filename.replace("\\", "/").lower().rsplit("/", 1)[-1]
+        return any(re.search(p, name) for p in self.patterns)
+
+    def missing_message(self) -> str:
+        article = "an" if self.label[:1].lower() in "aeiou" else "a"
+        return f"needs {article} {self.label} in models/{self.folder}, e.g. {self.example}"
 
 
 @dataclass(frozen=True)
 class Family:
-    name: str
-    title: str
-    native: Extent
-    name_pattern: str  # regex matched against the lower-case file name; "" = fallback
+    id: str  # "flux-dev"; what --arch and the request's family name
+    title: str  # "Flux.1 dev", shown to the painter
+    patterns: tuple[str, ...]  # regexes on the lower-case file name; () = fallback only
+    native: Extent  # the resolution it was trained at (~1 megapixel for the 1024 families)
     # Sampling defaults that suit the family (used when the painter has not chosen).
     sampler: str = "euler"
     scheduler: str = "normal"
     steps: int = 20
     cfg: float = 7.0
+    guidance: float | None = None  # FluxGuidance value (guidance-distilled models)
+    kinds: tuple[ModelKind, ...] = (
+        ModelKind.checkpoint,
+    )  # how its files come; the first is the default
+    # Pieces a split model needs (a checkpoint of the family holds them all).
+    text_encoders: tuple[Piece, ...] = ()
+    clip_type: str = ""  # CLIPLoader / DualCLIPLoader "type"
+    vae: Piece | None = None
+    latent: str = "EmptyLatentImage"  # the empty-latent node of txt2img
+    latent_multiple: int = 8  # sampling sizes are multiples of this
+    model_sampling: tuple[str, float] | None = None  # ("ModelSamplingAuraFlow", shift)
+    sigmas: str = ""  # "Flux2Scheduler": SamplerCustomAdvanced with it; "" = KSampler
+    # A checkpoint of the family holds its text encoders (False: SD3.5, unless the name
+    # matches ``bundled``, as for the "…_fp8_scaled" all-in-one files).
+    checkpoint_has_text_encoders: bool = True
+    bundled: tuple[str, ...] = ()
+    inpaint_conditioning: bool = False  # inpaint: InpaintModelConditioning + DifferentialDiffusion
+    negative: bool = True  # False: cfg 1 distilled model, negative conditioning zeroed
+    lora_clip: bool = False  # its LoRAs also patch the text encoder (LoraLoader)
+    controlnet: bool = False  # ControlNet through core nodes
+    edit: Edit = Edit.none
+    max_references: int = 0  # reference images an edit model takes besides the canvas
+    unsupported: str = ""  # detected but not runnable: the message that says so
+
+    @property
+    def is_edit(self) -> bool:
+        return self.edit is not Edit.none
+
+    def matches(self, filename: str) -> bool:
+        name = filename.replace("\\", "/").lower().rsplit("/", 1)[-1]
+        return any(re.search(p, name) for p in self.patterns)
 
 
-FAMILIES = (
-    Family(
-        "sdxl",
-        "Stable Diffusion XL",
-        Extent(1024, 1024),
-        r"(sdxl|xl[_\-.]|[_\-]xl\b|pony|illustrious)",
-        "dpmpp_2m",
-        "karras",
-        25,
-        6.0,
-    ),
-    Family(
-        "sd3",
-        "Stable Diffusion 3",
-        Extent(1024, 1024),
-        r"(sd3|sd_3)",
-        "dpmpp_2m",
-        "sgm_uniform",
-        28,
-        4.5,
-    ),
-    Family("flux", "Flux", Extent(1024, 1024), r"flux", "euler", "simple", 20, 1.0),
-    Family("sd15", "Stable Diffusion 1.5", Extent(512, 512), r"", "euler", "normal", 20, 7.0),
-)
-BY_NAME = {f.name: f for f in FAMILIES}
-DEFAULT = BY_NAME["sd15"]
+def _table() -> tuple[tuple[Family, ...], dict[str, str]]:
+    from .family_table import ALIASES, FAMILIES
+
+    return FAMILIES, ALIASES
 
 
-def family_of(checkpoint: str, explicit: str | None = None) -> Family:
-    """The family named ``explicit``, else the first whose pattern matches the checkpoint name."""
-    if explicit:
-        try:
-            return BY_NAME[explicit.lower()]
-        except KeyError:
-            from ..request import InvalidRequest
+def all_families() -> tuple[Family, ...]:
+    return _table()[0]
 
-            known = ", ".join(BY_NAME)
-            raise InvalidRequest(f"Unknown model family '{explicit}'. Known: {known}.") from None
-    name = checkpoint.lower()
-    for family in FAMILIES:
-        if family.name_pattern and re.search(family.name_pattern, name):
+
+def by_id(family_id: str) -> Family:
+    """The family named ``family_id`` (or an alias such as "flux"); an unknown name is an
+    error listing the known ones."""
+    families, aliases = _table()
+    wanted = family_id.strip().lower()
+    wanted = aliases.get(wanted, wanted)
+    for family in families:
+        if family.id == wanted:
             return family
-    return DEFAULT
+    known = ", ".join(f.id for f in families)
+    raise InvalidRequest(f"Unknown model family '{family_id}'. Known: {known}.")
+
+
+def detect(filename: str) -> Family | None:
+    """The first family whose pattern matches ``filename``, or None."""
+    for family in all_families():
+        if family.matches(filename):
+            return family
+    return None
+
+
+def family_of(model: str, explicit: str | None = None) -> Family:
+    """The family named ``explicit``, else the one detected from the model's file name, else
+    SD1.5 (the fallback for an unrecognised checkpoint)."""
+    if explicit:
+        return by_id(explicit)
+    return detect(model) or by_id("sd15")
+
+
+def require_supported(family: Family) -> None:
+    if family.unsupported:
+        raise InvalidRequest(family.unsupported)

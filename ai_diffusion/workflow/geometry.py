@@ -12,20 +12,21 @@ MIN_SAMPLING_SIDE = 64
 MAX_SAMPLING_SIDE = 16384
 
 
-def round8(value: float) -> int:
-    return max(8, int(round(value / 8)) * 8)
+def round8(value: float, multiple: int = 8) -> int:
+    return max(multiple, int(round(value / multiple)) * multiple)
 
 
-def sampling_extent(target: Extent, native: Extent) -> Extent:
+def sampling_extent(target: Extent, native: Extent, multiple: int = 8) -> Extent:
     """The size to sample at: about the model's native pixel count, the target's aspect
-    ratio, multiples of 8. A target already close to native is kept (rounded to 8).
-    Extreme aspect ratios are clamped to 64..16384 per side."""
+    ratio, multiples of ``multiple`` (8; 16 for the flow models' 2×2 patches). A target
+    already close to native is kept (rounded). Extreme aspect ratios are clamped to
+    64..16384 per side."""
     scale = math.sqrt(native.pixels / target.pixels)
     if 0.85 <= scale <= 1.15:
         scale = 1.0
 
     def side(length: int) -> int:
-        return min(MAX_SAMPLING_SIDE, max(MIN_SAMPLING_SIDE, round8(length * scale)))
+        return min(MAX_SAMPLING_SIDE, max(MIN_SAMPLING_SIDE, round8(length * scale, multiple)))
 
     return Extent(side(target.width), side(target.height))
 

@@ -58,6 +58,15 @@ class LiveSetup:
     slow: str = ""  # a note for the painter when live painting will lag
 
 
+def base_family(family_id: str) -> str:
+    """The tables above name base families: every SDXL fine-tune (Pony, Illustrious …) is
+    "sdxl", every SD3.x "sd3", every Flux.1 "flux"; other families are themselves."""
+    for prefix, group in (("sdxl", "sdxl"), ("sd3", "sd3"), ("flux-", "flux")):
+        if family_id.startswith(prefix):
+            return group
+    return family_id
+
+
 def live_setup(
     checkpoint: str,
     loras: list[str],
@@ -67,17 +76,18 @@ def live_setup(
 ) -> LiveSetup:
     """Few-step sampling for ``checkpoint`` with what the server has (``loras``)."""
     f = family_of(checkpoint, family)
+    group = base_family(f.id)
     name = checkpoint.lower()
     accelerator: Accelerator | None = next(
-        (a for a in FAST_CHECKPOINTS if f.name in a.families and re.search(a.pattern, name)),
+        (a for a in FAST_CHECKPOINTS if group in a.families and re.search(a.pattern, name)),
         None,
     )
     lora: LoraRef | None = None
     if accelerator is None:
         for a in FAST_LORAS:
-            if f.name not in a.families:
+            if group not in a.families:
                 continue
-            found = _fast_lora(loras, a.pattern, f.name)
+            found = _fast_lora(loras, a.pattern, group)
             if found:
                 accelerator, lora = a, LoraRef(found, 1.0)
                 break
@@ -87,7 +97,7 @@ def live_setup(
         steps, cfg = accelerator.steps, accelerator.cfg
     else:
         sampler, scheduler, cfg = f.sampler, f.scheduler, f.cfg
-        steps = PLAIN_STEPS.get(f.name, 10)
+        steps = PLAIN_STEPS.get(group, 10)
     sampling = Sampling(
         pick(choices(info, "KSampler", "sampler_name"), sampler),
         pick(choices(info, "KSampler", "scheduler"), scheduler),

@@ -9,11 +9,14 @@ ObjectInfo = dict[str, Any]
 
 def input_spec(object_info: ObjectInfo, class_type: str, name: str) -> list[Any] | None:
     node = object_info.get(class_type)
-    if not node:
+    if not isinstance(node, dict):
         return None
-    inputs = node.get("input", {})
+    inputs = node.get("input")
+    if not isinstance(inputs, dict):
+        return None
     for group in ("required", "optional"):
-        spec = inputs.get(group, {}).get(name)
+        specs = inputs.get(group)
+        spec = specs.get(name) if isinstance(specs, dict) else None
         if spec is not None:
             return spec if isinstance(spec, list) else [spec]
     return None
@@ -45,6 +48,7 @@ def choices(object_info: ObjectInfo, class_type: str, name: str) -> list[str]:
 MODEL_LISTS = {
     "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
     "diffusion_models": ("UNETLoader", "unet_name"),
+    "text_encoders": ("CLIPLoader", "clip_name"),  # models/text_encoders and models/clip
     "vaes": ("VAELoader", "vae_name"),
     "loras": ("LoraLoader", "lora_name"),
     "controlnets": ("ControlNetLoader", "control_net_name"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import io
 import json
 import random
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from ai_diffusion.workflow.object_info import combo_options
+from tests.fakes.comfy_sockets import Sockets
 from tests.fakes.comfy_validation import validate
 from tests.fakes.executor import ExecutionError, execute
 
@@ -37,6 +39,7 @@ SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": 1048576
 MODEL_FOLDERS = {
     "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
     "diffusion_models": ("UNETLoader", "unet_name"),
+    "text_encoders": ("CLIPLoader", "clip_name"),
     "loras": ("LoraLoader", "lora_name"),
     "vae": ("VAELoader", "vae_name"),
     "controlnet": ("ControlNetLoader", "control_net_name"),
@@ -51,8 +54,10 @@ class Faults:
     html_200: bool = False  # answer with an HTML "not up yet" page and 200
     login_page: bool = False
     token: str | None = None  # require "Authorization: Bearer <token>"
+    basic: str | None = None  # require basic auth "user:password" (a proxy in front)
     delay: float = 0.0  # seconds before each HTTP answer
     drop_ws_after_steps: int | None = None  # close every socket after N progress messages
+    drop_ws_at_steps: tuple[int, ...] = ()  # close the job's sockets after each of these steps
     drop_chance: float = 0.0  # chance to close the job's sockets after each progress message
     seed: int = 0
     refuse_ws: bool = False
@@ -60,6 +65,11 @@ class Faults:
     step_delay: float = 0.0  # seconds per sampler step
     steps_override: int | None = None
     view_failures: int = 0  # answer this many /view requests with 500 first
+    # The race a cancel meets on a busy server: after a GET /queue that saw a job running,
+    # that job ends at once and the next POST /interrupt arrives only once another job runs
+    # (the client's picture of the queue is stale by a round trip).
+    stale_queue: bool = False
+    prompt_answer_delay: float = 0.0  # seconds between queueing a job and answering /prompt
 
 
 @dataclass
@@ -77,18 +87,20 @@ class FakeComfy:
     system_stats: dict[str, Any] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
     inputs: dict[str, bytes] = field(default_factory=dict)
-    outputs: dict[str, bytes] = field(default_factory=dict)
+    outputs: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # type, sub, name
     history: dict[str, Any] = field(default_factory=dict)
     pending: list[QueuedJob] = field(default_factory=list)
     running: QueuedJob | None = None
-    sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
-    metadata_clients: set[str] = field(default_factory=set)
+    sockets: Sockets = field(default_factory=Sockets)
     posted: list[dict[str, Any]] = field(default_factory=list)
     uploads: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     number: int = 0
     interrupt: set[str] = field(default_factory=set)
+    last_node: str | None = None  # the node running now (sent again to a reconnecting client)
+    finish_now: set[str] = field(default_factory=set)  # stale_queue: jobs to end at once
+    interrupts: list[str | None] = field(default_factory=list)  # prompt_id of each POST
     preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
 
     @classmethod
@@ -115,10 +127,7 @@ class FakeComfy:
         self.history.clear()
         self.pending.clear()
         self.running = None
-        for sockets in self.sockets.values():
-            for ws in sockets:
-                asyncio.ensure_future(ws.close())
-        self.sockets.clear()
+        asyncio.ensure_future(self.sockets.close_all())
 
     # HTTP -----------------------------------------------------------------------------------
 
@@ -139,7 +148,7 @@ class FakeComfy:
             r.add_get(prefix + "/history", self.h_history_all)
             r.add_get(prefix + "/history/{id}", self.h_history)
             r.add_get(prefix + "/view", self.h_view)
-        r.add_get("/ws", self.h_ws)
+            r.add_get(prefix + "/ws", self.h_ws)
         r.add_get("/_bench/stats", self.h_bench_stats)
         app.on_startup.append(self._start_worker)
         app.on_cleanup.append(self._stop_worker)
@@ -147,12 +156,17 @@ class FakeComfy:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        # ComfyUI's Origin rule (0.8.0: Host and Origin must match on a loopback host; newer
+        # releases refuse any foreign Origin and browsers' cross-site requests). A client
+        # sends neither header.
         origin = request.headers.get("Origin")
         host = request.headers.get("Host", "").lower()
-        if origin and urlsplit("//" + host).hostname in ("127.0.0.1", "localhost", "::1"):
+        if origin:
             origin_host = urlsplit(origin).netloc.lower()  # "null" and "file://" give ""
             if origin_host and origin_host != host:
                 return web.Response(status=403)
+        if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+            return web.Response(status=403)
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         if self.faults.status:
@@ -171,6 +185,10 @@ class FakeComfy:
             and request.headers.get("Authorization") != f"Bearer {self.faults.token}"
         ):
             return web.Response(status=401, text="401: Unauthorized")
+        if self.faults.basic:
+            expected = "Basic " + base64.b64encode(self.faults.basic.encode()).decode()
+            if request.headers.get("Authorization") != expected:
+                return web.Response(status=401, text="401: Unauthorized")
         response = await handler(request)
         self.bytes_in += request.content.total_bytes
         if isinstance(response, web.Response) and response.body is not None:
@@ -210,7 +228,8 @@ class FakeComfy:
         if image is None or not hasattr(image, "file"):
             return web.Response(status=400)
         data = image.file.read()
-        name = image.filename
+        subfolder = str(post.get("subfolder") or "").strip("/")
+        name = f"{subfolder}/{image.filename}" if subfolder else image.filename
         overwrite = str(post.get("overwrite", "")).lower() == "true"
         if not overwrite and name in self.inputs and self.inputs[name] != data:
             stem, ext = name.rsplit(".", 1)
@@ -220,7 +239,9 @@ class FakeComfy:
             name = f"{stem} ({i}).{ext}"
         self.inputs[name] = data
         self.uploads += 1
-        return web.json_response({"name": name, "subfolder": "", "type": "input"})
+        return web.json_response(
+            {"name": name.rsplit("/", 1)[-1], "subfolder": subfolder, "type": "input"}
+        )
 
     async def h_prompt(self, request: web.Request) -> web.Response:
         try:
@@ -246,8 +267,21 @@ class FakeComfy:
         error = self.validate(graph)
         if error:
             return web.json_response(error, status=400)
+        prompt_id = body.get("prompt_id") or str(uuid.uuid4())
+        if not _canonical_uuid(prompt_id):  # newer releases: a client's id must be a UUID
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_prompt",
+                        "message": "Invalid prompt_id",
+                        "details": "prompt_id must be a canonical lowercase UUID",
+                        "extra_info": {},
+                    },
+                    "node_errors": {},
+                },
+                status=400,
+            )
         self.posted.append(body)
-        prompt_id = str(uuid.uuid4())
         extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
         method = str(extra.get("preview_method") or self.preview_method)
         job = QueuedJob(
@@ -257,6 +291,7 @@ class FakeComfy:
         self.pending.append(job)
         self.wake.set()
         await self.broadcast_status()
+        await asyncio.sleep(self.faults.prompt_answer_delay)
         return web.json_response({"prompt_id": prompt_id, "number": job.number, "node_errors": {}})
 
     def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
@@ -267,6 +302,8 @@ class FakeComfy:
 
     async def h_queue(self, request: web.Request) -> web.Response:
         running = [self._queue_item(self.running)] if self.running else []
+        if self.faults.stale_queue and self.running:
+            self.finish_now.add(self.running.prompt_id)
         return web.json_response(
             {
                 "queue_running": running,
@@ -288,7 +325,14 @@ class FakeComfy:
         except ValueError:
             body = {}
         target = body.get("prompt_id") if isinstance(body, dict) else None
-        if self.running and (target is None or target == self.running.prompt_id):
+        self.interrupts.append(target if isinstance(target, str) else None)
+        if self.faults.stale_queue and self.finish_now:
+            for _ in range(500):  # until the stale job ended and another one runs
+                if self.running and self.running.prompt_id not in self.finish_now:
+                    break
+                await asyncio.sleep(0.01)
+        # Like ComfyUI: with a prompt_id only that job, if it runs; without, whatever runs.
+        if self.running and (not target or target == self.running.prompt_id):
             self.interrupt.add(self.running.prompt_id)
         return web.Response()
 
@@ -308,7 +352,15 @@ class FakeComfy:
         if self.faults.view_failures > 0:
             self.faults.view_failures -= 1
             return web.Response(status=500, text="500 Internal Server Error")
-        data = self.outputs.get(request.query.get("filename", ""))
+        # Like ComfyUI: the file is looked up in the folder its type names (output, temp or
+        # input), under its subfolder; the same name elsewhere is another file.
+        kind = request.query.get("type") or "output"
+        subfolder = request.query.get("subfolder", "")
+        name = request.query.get("filename", "")
+        if kind == "input":
+            data = self.inputs.get(f"{subfolder}/{name}" if subfolder else name)
+        else:
+            data = self.outputs.get((kind, subfolder, name))
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
@@ -319,32 +371,31 @@ class FakeComfy:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         client_id = request.query.get("clientId") or uuid.uuid4().hex
-        self.sockets.setdefault(client_id, []).append(ws)
-        await ws.send_json(
-            {
-                "type": "status",
-                "data": {
-                    "status": {"exec_info": {"queue_remaining": len(self.pending)}},
-                    "sid": client_id,
-                },
-            }
-        )
+        self.sockets.register(client_id, ws)
         try:
+            await self.send(
+                client_id,
+                "status",
+                {"status": {"exec_info": {"queue_remaining": self._remaining()}}, "sid": client_id},
+            )
+            if self.running and self.running.client_id == client_id and self.last_node:
+                await self.send(client_id, "executing", {"node": self.last_node})
+            first_message = True
             async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    try:
-                        data = json.loads(msg.data)
-                    except ValueError:
-                        continue
-                    if not isinstance(data, dict) or data.get("type") != "feature_flags":
-                        continue
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    continue
+                # Like ComfyUI: flags count only as the connection's first message.
+                if first_message and isinstance(data, dict) and data.get("type") == "feature_flags":
                     flags = data.get("data")
-                    if isinstance(flags, dict) and flags.get("supports_preview_metadata"):
-                        self.metadata_clients.add(client_id)
-                    await ws.send_json({"type": "feature_flags", "data": SERVER_FEATURES})
+                    self.sockets.set_flags(client_id, flags if isinstance(flags, dict) else {})
+                    await self.send(client_id, "feature_flags", SERVER_FEATURES)
+                first_message = False
         finally:
-            if ws in self.sockets.get(client_id, []):
-                self.sockets[client_id].remove(ws)
+            await self.sockets.unregister(client_id, ws)
         return ws
 
     # Execution ------------------------------------------------------------------------------
@@ -356,44 +407,36 @@ class FakeComfy:
 
     async def _stop_worker(self, app: web.Application) -> None:
         self.worker.cancel()
-        for sockets in list(self.sockets.values()):
-            for ws in list(sockets):
-                await ws.close()
+        await self.sockets.close_all()
 
     async def send(self, client_id: str, type_: str, data: dict[str, Any]) -> None:
-        for ws in list(self.sockets.get(client_id, [])):
-            try:
-                await ws.send_json({"type": type_, "data": data})
-            except (ConnectionError, RuntimeError):
-                pass
+        await self.sockets.send_json(client_id, {"type": type_, "data": data})
+
+    def _remaining(self) -> int:
+        return len(self.pending) + (1 if self.running else 0)
 
     async def broadcast_status(self) -> None:
         """``status`` goes to every socket, whoever queued the job."""
-        remaining = len(self.pending) + (1 if self.running else 0)
-        data = {"status": {"exec_info": {"queue_remaining": remaining}}}
-        for client_id in list(self.sockets):
+        data = {"status": {"exec_info": {"queue_remaining": self._remaining()}}}
+        for client_id in self.sockets.ids():
             await self.send(client_id, "status", data)
 
     async def send_binary(self, client_id: str, prompt_id: str, node: str, jpeg: bytes) -> None:
-        for ws in list(self.sockets.get(client_id, [])):
-            if client_id in self.metadata_clients:
-                meta = json.dumps(
-                    {
-                        "node_id": node,
-                        "prompt_id": prompt_id,
-                        "display_node_id": node,
-                        "parent_node_id": None,
-                        "real_node_id": node,
-                        "image_type": "image/jpeg",
-                    }
-                ).encode()
-                frame = struct.pack(">II", 4, len(meta)) + meta + jpeg
-            else:
-                frame = struct.pack(">II", 1, 1) + jpeg
-            try:
-                await ws.send_bytes(frame)
-            except (ConnectionError, RuntimeError):
-                pass
+        if self.sockets.wants_metadata(client_id):
+            meta = json.dumps(
+                {
+                    "node_id": node,
+                    "prompt_id": prompt_id,
+                    "display_node_id": node,
+                    "parent_node_id": None,
+                    "real_node_id": node,
+                    "image_type": "image/jpeg",
+                }
+            ).encode()
+            frame = struct.pack(">II", 4, len(meta)) + meta + jpeg
+        else:
+            frame = struct.pack(">II", 1, 1) + jpeg
+        await self.sockets.send_bytes(client_id, frame)
 
     async def _work(self) -> None:
         while True:
@@ -429,6 +472,13 @@ class FakeComfy:
                 if self.running is job:
                     self.running = None
 
+    async def _drop_and_wait(self, client_id: str) -> None:
+        """Close the client's sockets, then go on once it has connected again (bounded), so
+        that every drop of a drill falls within the job."""
+        seen = self.sockets.opened[client_id]
+        await self.sockets.close(client_id)
+        await self.sockets.wait_for_new_connection(client_id, seen)
+
     async def _run(self, job: QueuedJob) -> None:
         c, pid = job.client_id, job.prompt_id
         messages: list[list[Any]] = []
@@ -448,12 +498,13 @@ class FakeComfy:
         await say("execution_start", {"timestamp": _now_ms()})
         await say("execution_cached", {"nodes": [], "timestamp": _now_ms()})
         if self.faults.malformed_frames:
-            for ws in self.sockets.get(c, []):
-                await ws.send_str("{not json")
-                await ws.send_str(json.dumps({"type": "mystery", "data": {"prompt_id": pid}}))
-                await ws.send_str(json.dumps(["a", "list"]))
-                await ws.send_bytes(b"\x00\x00\x00\x04\xff\xff\xff\xff")
-                await ws.send_bytes(b"\x00\x01")
+            await self.sockets.send_str(c, "{not json")
+            await self.sockets.send_str(
+                c, json.dumps({"type": "mystery", "data": {"prompt_id": pid}})
+            )
+            await self.sockets.send_str(c, json.dumps(["a", "list"]))
+            await self.sockets.send_bytes(c, b"\x00\x00\x00\x04\xff\xff\xff\xff")
+            await self.sockets.send_bytes(c, b"\x00\x01")
         sampler = next(
             (
                 i
@@ -467,6 +518,7 @@ class FakeComfy:
         )
         sent = 0
         for node_id in job.graph:
+            self.last_node = node_id
             await say("executing", {"node": node_id, "display_node": node_id})
             await say(
                 "progress_state",
@@ -478,6 +530,8 @@ class FakeComfy:
             )
             if node_id == sampler:
                 for step in range(1, steps + 1):
+                    if pid in self.finish_now:
+                        break
                     if pid in self.interrupt:
                         self.interrupt.discard(pid)
                         await say(
@@ -493,7 +547,7 @@ class FakeComfy:
                                 "messages": messages,
                             },
                         }
-                        await self.send(c, "executing", {"node": None, "prompt_id": pid})
+                        await self._ended(job)
                         return
                     await asyncio.sleep(self.faults.step_delay)
                     await say("progress", {"value": step, "max": steps, "node": node_id})
@@ -514,14 +568,14 @@ class FakeComfy:
                         await self.send_binary(c, pid, node_id, _preview_jpeg(step))
                     sent += 1
                     if self.faults.drop_chance and self.rng.random() < self.faults.drop_chance:
-                        for ws in list(self.sockets.get(c, [])):
-                            await ws.close()
+                        await self.sockets.close(c)
                     if (
                         self.faults.drop_ws_after_steps is not None
                         and sent == self.faults.drop_ws_after_steps
                     ):
-                        for ws in list(self.sockets.get(c, [])):
-                            await ws.close()
+                        await self.sockets.close(c)
+                    if step in self.faults.drop_ws_at_steps:
+                        await self._drop_and_wait(c)
         try:
             results = await asyncio.get_running_loop().run_in_executor(
                 None, execute, job.graph, self.inputs.__getitem__
@@ -545,15 +599,16 @@ class FakeComfy:
                 "outputs": {},
                 "status": {"status_str": "error", "completed": False, "messages": messages},
             }
-            await self.send(c, "executing", {"node": None, "prompt_id": pid})
+            await self._ended(job)
             return
         outputs = {}
         for node_id, images in results.items():
             refs = []
+            kind = "temp" if job.graph[node_id]["class_type"] == "PreviewImage" else "output"
             for i, data in enumerate(images):
                 name = f"ai_diffusion_{pid[:8]}_{node_id}_{i:03d}.png"
-                self.outputs[name] = data
-                refs.append({"filename": name, "subfolder": "", "type": "output"})
+                self.outputs[(kind, "", name)] = data
+                refs.append({"filename": name, "subfolder": "", "type": kind})
             outputs[node_id] = {"images": refs}
             await say(
                 "executed", {"node": node_id, "display_node": node_id, "output": {"images": refs}}
@@ -564,10 +619,23 @@ class FakeComfy:
             "outputs": outputs,
             "status": {"status_str": "success", "completed": True, "messages": messages},
         }
+        await self._ended(job)
+
+    async def _ended(self, job: QueuedJob) -> None:
+        """After success, error or interrupt alike: ``status`` to everyone, then the job's
+        ``executing`` with node null (always last)."""
         if self.running is job:
             self.running = None
+        self.last_node = None
         await self.broadcast_status()
-        await self.send(c, "executing", {"node": None, "prompt_id": pid})
+        await self.send(job.client_id, "executing", {"node": None, "prompt_id": job.prompt_id})
+
+
+def _canonical_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _now_ms() -> int:
@@ -603,12 +671,23 @@ def main() -> None:
     parser.add_argument("--step-delay", type=float, default=0.0, help="seconds per sampler step")
     parser.add_argument("--preview-method", default="none", help="server default (job overrides)")
     parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument("--basic", default=None, help="require basic auth USER:PASSWORD")
     parser.add_argument("--drop-ws-after-steps", type=int, default=None)
+    parser.add_argument(
+        "--family-models", action="store_true",
+        help="also list the other families' files (tests/family_fixtures.py): listing only, "
+        "jobs using them fail in their loader as placeholders do on a real server",
+    )  # fmt: skip
     args = parser.parse_args()
     fake = FakeComfy.create(args.extra_models)
+    if args.family_models:
+        from tests.family_fixtures import add_family_models
+
+        fake.object_info = add_family_models(fake.object_info)
     fake.preview_method = args.preview_method
     fake.faults.step_delay = args.step_delay
     fake.faults.token = args.token
+    fake.faults.basic = args.basic
     fake.faults.drop_ws_after_steps = args.drop_ws_after_steps
     try:
         asyncio.run(_serve(fake, args.host, args.port))

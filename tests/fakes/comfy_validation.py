@@ -61,27 +61,23 @@ def _node_errors(
     errors = []
     class_type = node["class_type"]
     values = node.get("inputs") or {}
-    for name, spec in object_info[class_type]["input"].get("required", {}).items():
+    groups = object_info[class_type]["input"]
+    specs = [(name, spec, True) for name, spec in groups.get("required", {}).items()]
+    specs += [(name, spec, False) for name, spec in groups.get("optional", {}).items()]
+    for name, spec, required in specs:
         value = values.get(name)
         if value is None:
-            errors.append(
-                _error("required_input_missing", "Required input is missing", name, input_name=name)
-            )
-            continue
-        if isinstance(value, list):
-            if not value or value[0] not in graph:
+            if required:
                 errors.append(
                     _error(
-                        "exception_during_inner_validation",
-                        "Exception when validating inner node",
-                        f"'{value[0] if value else ''}'",
-                        input_name=name,
-                        input_config=spec,
-                        exception_message=f"'{value[0] if value else ''}'",
-                        exception_type="KeyError",
-                        linked_node=value,
+                        "required_input_missing", "Required input is missing", name, input_name=name
                     )
                 )
+            continue
+        if isinstance(value, list):
+            error = _link_error(name, spec, value, graph, object_info)
+            if error:
+                errors.append(error)
             continue
         options = combo_options(spec)
         if options is not None:
@@ -115,6 +111,61 @@ def _node_errors(
         if error:
             errors.append(error)
     return errors
+
+
+def _link_error(
+    name: str, spec: list[Any], value: list[Any], graph: dict[str, Any], object_info: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Like ComfyUI's validate_inputs for a link ``[node_id, output_index]``."""
+    if len(value) != 2:
+        return _error(
+            "bad_linked_input",
+            "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+            name,
+            input_name=name,
+            input_config=spec,
+            received_value=value,
+        )
+    source, index = value
+    outputs = object_info.get(graph.get(source, {}).get("class_type"), {}).get("output")
+    if source not in graph or not isinstance(index, int) or not 0 <= index < len(outputs or []):
+        problem = f"'{source}'" if source not in graph else "tuple index out of range"
+        return _error(
+            "exception_during_inner_validation",
+            "Exception when validating inner node",
+            problem,
+            input_name=name,
+            input_config=spec,
+            exception_message=problem,
+            exception_type="KeyError" if source not in graph else "IndexError",
+            linked_node=value,
+        )
+    received = outputs[index]
+    wanted = spec[0] if spec else "*"
+    if not _types_match(received, wanted):
+        return _error(
+            "return_type_mismatch",
+            "Return type mismatch between linked nodes",
+            f"{name}, received_type({received}) mismatch input_type({wanted})",
+            input_name=name,
+            input_config=spec,
+            received_type=received,
+            linked_node=value,
+        )
+    return None
+
+
+def _types_match(received: Any, wanted: Any) -> bool:
+    """comfy_execution.validation.validate_node_input, not strict."""
+    if received == wanted or "*" in (received, wanted):
+        return True
+    if isinstance(received, list) and wanted == "COMBO":
+        return True
+    if not isinstance(received, str) or not isinstance(wanted, str):
+        return False
+    got = {t.strip() for t in received.split(",")}
+    accepted = {t.strip() for t in wanted.split(",")}
+    return "*" in got | accepted or bool(got & accepted)
 
 
 def _number_error(name: str, spec: list[Any], value: Any) -> dict[str, Any] | None:

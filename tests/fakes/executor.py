@@ -251,7 +251,17 @@ class Executor:
         self, node_id: str, image: np.ndarray, blur_radius: int, sigma: float
     ) -> tuple[Any, ...]:
         # Like ComfyUI: a Gaussian over linspace(-1, 1) (sigma relative to the radius), with
-        # reflected borders. The 2D kernel is separable.
+        # reflected borders. The 2D kernel is separable. torch's reflect padding (F.pad) needs
+        # the padding below each side, or the node fails.
+        if blur_radius == 0:
+            return (image,)
+        height, width = image.shape[1:3]
+        if blur_radius >= height or blur_radius >= width:
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({blur_radius}, {blur_radius}) at dimension 3 of "
+                f"input [{image.shape[0]}, {image.shape[3]}, {height}, {width}]"
+            )
         offsets = np.linspace(-1, 1, 2 * blur_radius + 1)
         kernel = np.exp(-(offsets**2) / (2 * sigma**2))
         kernel /= kernel.sum()

@@ -59,7 +59,7 @@ def generate_and_inpaint(driver):
     # txt2img on the whole canvas
     panel.checkpoint.setCurrentText(CHECKPOINT)
     panel.prompt.setPlainText("a lighthouse at dusk")
-    panel.settings.steps = 3
+    panel.model_picker.steps.setValue(3)
     panel.seed_random.setChecked(False)
     panel.seed.setValue(11)
     panel.generate_button.click()

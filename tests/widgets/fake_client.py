@@ -17,10 +17,10 @@ _CLOSED = object()
 
 
 class FakeClient:
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, info: dict[str, Any] | None = None) -> None:
         self.config = config
         self.models = ServerModels.parse(
-            object_info(),
+            info or object_info(),
             [],
             {"devices": [{"name": "cuda:0 Fake GPU", "type": "cuda", "vram_total": 24 * 2**30}]},
         )
@@ -67,6 +67,7 @@ class FakeConnector:
     def __init__(self) -> None:
         self.clients: list[FakeClient] = []
         self.fail: BaseException | None = None
+        self.object_info: dict[str, Any] | None = None  # None: the captured one
 
     async def __call__(self, config: ServerConfig) -> FakeClient:
         await asyncio.sleep(0)
@@ -74,7 +75,7 @@ class FakeConnector:
             raise self.fail
         if not config.url:
             raise UserError("Enter the server's address first.")
-        client = FakeClient(config)
+        client = FakeClient(config, self.object_info)
         self.clients.append(client)
         return client
 

@@ -44,7 +44,7 @@ def test_connect_generate_and_apply_a_result(qtbot, docker, fake_server: str) ->
     assert CHECKPOINT in [widget.checkpoint.itemText(i) for i in range(widget.checkpoint.count())]
     widget.checkpoint.setCurrentText(CHECKPOINT)
     widget.prompt.setPlainText("a lighthouse at dusk")
-    widget.settings.steps = 2
+    widget.model_picker.steps.setValue(2)
     widget.batch.setValue(2)
     qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.history.count() == 2, timeout=20000)

@@ -213,6 +213,44 @@ def test_settings_dialog_tests_and_keeps_secrets_out_of_the_file(
     assert connector.clients[-1].config.username == "painter"
 
 
+def test_a_password_pasted_in_the_address_becomes_the_login(qtbot, setup, tmp_path: Path) -> None:
+    widget, _, connector, _ = setup
+    widget.url.setText(" https://painter:s3cret%2Fpass@pod.example:8188/ ")
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
+    config = connector.clients[-1].config
+    assert (config.username, config.password) == ("painter", "s3cret/pass")
+    assert widget.url.text() == "https://pod.example:8188"  # shown without the password
+    saved = (tmp_path / "settings.json").read_bytes()
+    assert b"s3cret" not in saved and b"pod.example:8188" in saved
+    assert b'"auth_kind": "basic"' in saved and b'"painter"' in saved
+    assert widget.secrets.get("server_password") == "s3cret/pass"  # the password store
+    assert "s3cret" not in widget.status.text() + widget.message.text()
+    # The login is kept: the next connect (and the dialog) use it.
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "disconnected", timeout=WAIT)
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(connector.clients) == 2, timeout=WAIT)
+    assert connector.clients[-1].config.password == "s3cret/pass"
+    dialog = widget.open_connection_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.auth_kind.currentData() == "basic" and dialog.password.text() == "s3cret/pass"
+    assert "s3cret" not in dialog.url.text()
+
+
+def test_a_password_in_the_dialogs_address_becomes_the_login_too(
+    qtbot, setup, tmp_path: Path
+) -> None:
+    widget, *_ = setup
+    dialog = widget.open_connection_dialog()
+    qtbot.addWidget(dialog)
+    dialog.url.setText("http://me:hunter2-pw@192.168.1.9:8188")
+    dialog.ok_button.click()
+    assert widget.url.text() == "http://192.168.1.9:8188"
+    assert b"hunter2-pw" not in (tmp_path / "settings.json").read_bytes()
+    assert widget.secrets.get("server_password") == "hunter2-pw"
+
+
 def test_cloud_section_is_collapsible(qtbot, setup) -> None:
     widget, *_ = setup
     assert not widget.cloud_section.isVisible()
@@ -325,3 +363,61 @@ def test_a_job_that_cannot_be_stopped_stops_no_other_cancel_and_says_why(qtbot, 
     qtbot.mouseClick(widget.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: client.cancelled == [first, second], timeout=WAIT)
     qtbot.waitUntil(lambda: "not stopped" in widget.message.text(), timeout=WAIT)
+
+
+def test_a_new_session_shows_what_the_last_one_saved(qtbot, qt_loop, tmp_path: Path) -> None:
+    secrets = SecretStore(use_system=False)  # stands in for the system's password store
+    first = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
+    qtbot.addWidget(first)
+    first.url.setText("https://pod.example")
+    first.verify_tls.setChecked(False)
+    first.negative.setPlainText("blurry")
+    first.batch.setValue(3)
+    first.token.setText("tok-NEXTSESSION08")
+    first.connection.auth_kind = "basic"
+    first.connection.username = "painter"
+    first.connection.password = "pw-NEXTSESSION09"
+    first.save_settings()
+    again = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
+    qtbot.addWidget(again)
+    assert again.url.text() == "https://pod.example"
+    assert not again.verify_tls.isChecked()
+    assert again.negative.toPlainText() == "blurry" and again.batch.value() == 3
+    assert again.token.text() == "tok-NEXTSESSION08"
+    fields = again.connection.snapshot()
+    assert (fields.username, fields.password) == ("painter", "pw-NEXTSESSION09")
+
+
+def test_an_old_settings_file_with_a_password_in_the_address_is_cleaned(
+    qtbot, qt_loop, tmp_path: Path
+) -> None:
+    import json
+
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"server_url": "https://painter:pw-OLDFILE10@pod.example"})
+    )
+    secrets = SecretStore(use_system=False)
+    widget = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
+    qtbot.addWidget(widget)
+    assert widget.url.text() == "https://pod.example"
+    assert widget.verify_tls.isChecked()  # the default, from the file's missing key
+    assert widget.connection.snapshot().password == "pw-OLDFILE10"
+    widget.save_settings()
+    assert b"pw-OLDFILE10" not in (tmp_path / "settings.json").read_bytes()
+    assert secrets.get("server_password") == "pw-OLDFILE10"
+
+
+@pytest.mark.parametrize(
+    ("pasted", "user", "password"),
+    [("https://:pw-ONLY11@pod.example", "", "pw-ONLY11"), ("https://me@pod.example", "me", "")],
+)
+def test_a_password_or_a_user_alone_in_the_address_becomes_the_login(
+    qtbot, setup, tmp_path: Path, pasted: str, user: str, password: str
+) -> None:
+    widget, _, connector, _ = setup
+    widget.url.setText(pasted)
+    qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
+    assert widget.url.text() == "https://pod.example"
+    fields = widget.connection.snapshot()
+    assert (fields.auth_kind, fields.username, fields.password) == ("basic", user, password)

@@ -1,0 +1,267 @@
+"""Graphs per model family and mode: golden graphs, validated against the captured
+/object_info (with the families' files listed) by the product's validator and by the fake
+ComfyUI's validation, plus what each family's graph must do.
+
+Golden graphs live in tests/golden/families/<case>.json (one file per family, one graph per
+mode). Regenerate after an intended change with AID_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai_diffusion.errors import UserError
+from ai_diffusion.request import ControlLayer, Extent, GenerationRequest, LoraRef, Mode
+from ai_diffusion.workflow import build_workflow, default_sampling, validate_graph
+from tests.fakes.comfy_validation import validate as fake_validate
+from tests.family_fixtures import family_object_info, with_models
+from tests.test_workflow_build import mask, nodes, one, picture
+
+GOLDEN = Path(__file__).parent / "golden" / "families"
+UPDATE = os.environ.get("AID_UPDATE_GOLDEN") == "1"
+INFO = family_object_info()
+
+CASES = {
+    "sdxl": "sd_xl_base_1.0.safetensors",
+    "sd35-large": "sd3.5_large.safetensors",
+    "flux-dev": "flux1-dev.safetensors",
+    "flux-dev-checkpoint": "flux1-dev-fp8.safetensors",
+    "flux-schnell": "flux1-schnell.safetensors",
+    "flux-kontext": "flux1-kontext-dev.safetensors",
+    "flux2-dev": "flux2_dev_fp8mixed.safetensors",
+    "qwen-image": "qwen_image_fp8_e4m3fn.safetensors",
+    "qwen-image-edit": "qwen_image_edit_fp8_e4m3fn.safetensors",
+    "qwen-image-edit-2509": "qwen_image_edit_2509_fp8_e4m3fn.safetensors",
+    "z-image-turbo": "z_image_turbo_bf16.safetensors",
+    "chroma": "Chroma1-HD.safetensors",
+}
+EDIT_CASES = {"flux-kontext", "qwen-image-edit", "qwen-image-edit-2509"}
+LORAS = {"sdxl": "random-sd15-lora.safetensors"}  # any listed LoRA file will do
+
+
+def base(model: str) -> GenerationRequest:
+    sampling = replace(default_sampling(model, INFO), seed=42)
+    return GenerationRequest(
+        checkpoint=model, prompt="a red fox in snow", negative_prompt="blurry",
+        sampling=sampling, extent=Extent(1024, 768),
+    )  # fmt: skip
+
+
+def requests_for(case: str) -> dict[str, GenerationRequest]:
+    r = base(CASES[case])
+    lora = LORAS.get(case, "flux-detailer.safetensors")
+    out = {
+        "txt2img": r,
+        "img2img": replace(r, image=picture(), strength=0.6),
+        "inpaint": replace(r, image=picture(), mask=mask()),
+        "inpaint_refine": replace(r, image=picture(), mask=mask(), strength=0.5),
+        "lora": replace(r, loras=(LoraRef(lora, 0.8),)),
+    }
+    if case in EDIT_CASES:
+        out["edit"] = replace(r, prompt="make the sky stormy", image=picture(), edit=True)
+        out["edit_selection"] = replace(out["edit"], mask=mask())
+        if case != "qwen-image-edit":
+            refs = (picture(64, 64, seed=5), picture(48, 80, seed=6))
+            out["edit_references"] = replace(out["edit"], references=refs)
+    return out
+
+
+def normalised(workflow: Any) -> dict[str, Any]:
+    text = json.dumps(workflow.graph, sort_keys=True)
+    for i, name in enumerate(workflow.inputs, 1):
+        text = text.replace(name, f"<input {i}>")
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_graphs_per_family_and_mode(case: str) -> None:
+    graphs = {}
+    for mode, request in requests_for(case).items():
+        workflow = build_workflow(request, INFO)
+        validate_graph(workflow.graph, INFO, uploaded=workflow.inputs)
+        assert fake_validate(workflow.graph, INFO, set(workflow.inputs)) is None, (case, mode)
+        graphs[mode] = normalised(workflow)
+    path = GOLDEN / f"{case}.json"
+    if UPDATE:
+        path.write_text(json.dumps(graphs, indent=1, sort_keys=True) + "\n")
+    assert path.exists(), f"{path.name} is missing; run with AID_UPDATE_GOLDEN=1 to write it"
+    assert json.loads(path.read_text()) == graphs, (
+        f"the graphs of {case} changed; if intended, regenerate with AID_UPDATE_GOLDEN=1"
+    )
+
+
+def build(case: str, mode: str, **changes: Any) -> dict[str, Any]:
+    return build_workflow(replace(requests_for(case)[mode], **changes), INFO).graph
+
+
+def test_split_flux_loads_its_three_pieces_and_guides_without_cfg() -> None:
+    g = build("flux-dev", "txt2img")
+    assert one(g, "UNETLoader")["inputs"]["unet_name"] == "flux1-dev.safetensors"
+    clip = one(g, "DualCLIPLoader")["inputs"]
+    assert (clip["clip_name1"], clip["clip_name2"], clip["type"]) == (
+        "clip_l.safetensors", "t5xxl_fp16.safetensors", "flux",
+    )  # fmt: skip
+    assert one(g, "VAELoader")["inputs"]["vae_name"] == "ae.safetensors"
+    assert one(g, "FluxGuidance")["inputs"]["guidance"] == 3.5
+    sampler = one(g, "KSampler")["inputs"]
+    assert (sampler["cfg"], sampler["sampler_name"], sampler["scheduler"]) == (
+        1.0,
+        "euler",
+        "simple",
+    )
+    latent = one(g, "EmptySD3LatentImage")["inputs"]
+    assert latent["width"] % 16 == 0 and latent["height"] % 16 == 0
+    assert 0.9e6 < latent["width"] * latent["height"] < 1.15e6
+    assert build("flux-dev", "txt2img", guidance=2.0) != g
+    assert (
+        one(build("flux-dev", "txt2img", guidance=2.0), "FluxGuidance")["inputs"]["guidance"] == 2.0
+    )
+
+
+def test_a_flux_checkpoint_loads_as_one_file() -> None:
+    g = build("flux-dev-checkpoint", "txt2img")
+    assert nodes(g, "UNETLoader") == [] and nodes(g, "DualCLIPLoader") == []
+    assert one(g, "CheckpointLoaderSimple")["inputs"]["ckpt_name"] == "flux1-dev-fp8.safetensors"
+    assert one(g, "FluxGuidance")
+
+
+@pytest.mark.parametrize(
+    ("case", "patch", "shift"),
+    [("z-image-turbo", "ModelSamplingAuraFlow", 3.0), ("qwen-image", "ModelSamplingAuraFlow", 3.1),
+     ("sd35-large", "ModelSamplingSD3", 3.0)],
+)  # fmt: skip
+def test_model_sampling_patches(case: str, patch: str, shift: float) -> None:
+    assert one(build(case, "txt2img"), patch)["inputs"]["shift"] == shift
+
+
+def test_distilled_models_zero_the_negative_and_others_use_it() -> None:
+    z = build("z-image-turbo", "txt2img")
+    assert one(z, "ConditioningZeroOut") and len(nodes(z, "CLIPTextEncode")) == 1
+    assert one(z, "CLIPLoader")["inputs"]["type"] == "lumina2"
+    chroma = build("chroma", "txt2img")
+    assert {n["inputs"]["text"] for n in nodes(chroma, "CLIPTextEncode")} == {
+        "a red fox in snow", "blurry",
+    }  # fmt: skip
+
+
+def test_flux2_samples_with_its_scheduler_and_trims_sigmas_for_img2img() -> None:
+    g = build("flux2-dev", "txt2img")
+    assert one(g, "CLIPLoader")["inputs"]["type"] == "flux2"
+    scheduler = one(g, "Flux2Scheduler")["inputs"]
+    latent = one(g, "EmptyFlux2LatentImage")["inputs"]
+    assert (scheduler["width"], scheduler["height"]) == (latent["width"], latent["height"])
+    assert one(g, "BasicGuider") and one(g, "SamplerCustomAdvanced")
+    refine = build("flux2-dev", "img2img")
+    assert one(refine, "SplitSigmasDenoise")["inputs"]["denoise"] == 0.6
+
+
+@pytest.mark.parametrize("case", ["flux-dev", "qwen-image", "z-image-turbo", "chroma", "flux2-dev"])
+def test_flow_inpaint_conditions_on_the_mask_and_composites_once(case: str) -> None:
+    g = build(case, "inpaint")
+    conditioning = one(g, "InpaintModelConditioning")["inputs"]
+    assert conditioning["noise_mask"] is True
+    assert one(g, "DifferentialDiffusion")
+    assert nodes(g, "VAEEncodeForInpaint") == [] and nodes(g, "SetLatentNoiseMask") == []
+    # Pixels outside the feathered mask come from the original, pasted exactly once.
+    composite = one(g, "ImageCompositeMasked")["inputs"]
+    assert g[composite["destination"][0]]["class_type"] == "LoadImage"
+    assert one(g, "JoinImageWithAlpha")["inputs"]["image"] == [
+        next(k for k, n in g.items() if n["class_type"] == "ImageCompositeMasked"),
+        0,
+    ]
+    # The sampler's model is the differential-diffusion one.
+    sampler = nodes(g, "KSampler") or nodes(g, "BasicGuider")
+    assert g[sampler[0]["inputs"]["model"][0]]["class_type"] == "DifferentialDiffusion"
+
+
+def test_loras_patch_only_the_model_where_the_family_has_no_text_encoder_part() -> None:
+    flux = build("flux-dev", "lora")
+    lora = one(flux, "LoraLoaderModelOnly")["inputs"]
+    assert (lora["lora_name"], lora["strength_model"]) == ("flux-detailer.safetensors", 0.8)
+    assert nodes(flux, "LoraLoader") == []
+    assert one(build("sdxl", "lora"), "LoraLoader")["inputs"]["strength_clip"] == 0.8
+
+
+def test_kontext_edit_references_the_image_and_each_reference() -> None:
+    g = build("flux-kontext", "edit_references")
+    assert len(nodes(g, "ReferenceLatent")) == 3
+    assert len(nodes(g, "FluxKontextImageScale")) == 2
+    assert one(g, "FluxGuidance")["inputs"]["guidance"] == 2.5
+    sampler = one(g, "KSampler")["inputs"]
+    assert g[sampler["latent_image"][0]]["class_type"] == "VAEEncode"
+    assert sampler["denoise"] == 1.0
+    assert build_workflow(requests_for("flux-kontext")["edit"], INFO).mode is Mode.edit
+
+
+def test_qwen_edit_2509_takes_up_to_three_images() -> None:
+    g = build("qwen-image-edit-2509", "edit_references")
+    encoders = nodes(g, "TextEncodeQwenImageEditPlus")
+    assert len(encoders) == 2  # positive and negative
+    assert {"image1", "image2", "image3"} <= set(encoders[0]["inputs"])
+    too_many = (picture(seed=7),) * 3
+    with pytest.raises(UserError, match="at most 2 reference images besides the canvas"):
+        build("qwen-image-edit-2509", "edit", references=too_many)
+    single = build("qwen-image-edit", "edit")
+    assert len(nodes(single, "TextEncodeQwenImageEdit")) == 2
+
+
+def test_edit_in_a_selection_keeps_pixels_outside_the_feathered_mask() -> None:
+    g = build("qwen-image-edit", "edit_selection")
+    assert one(g, "ImageCompositeMasked") and one(g, "JoinImageWithAlpha")
+    assert nodes(build("qwen-image-edit", "edit"), "ImageCompositeMasked") == []
+
+
+def test_edit_needs_an_edit_model() -> None:
+    edit = requests_for("flux-kontext")["edit"]
+    with pytest.raises(UserError, match="Flux.1 dev is not an instruction-editing model"):
+        build_workflow(replace(edit, checkpoint=CASES["flux-dev"]), INFO)
+
+
+def test_controlnet_where_core_supports_it_and_a_clear_error_elsewhere() -> None:
+    control = ControlLayer("flux-union-controlnet.safetensors", picture(seed=3))
+    flux = build("flux-dev", "txt2img", controls=(control,))
+    assert one(flux, "ControlNetApplyAdvanced")["inputs"]["vae"]
+    for case in ("qwen-image", "z-image-turbo", "chroma", "sd35-large", "flux2-dev"):
+        with pytest.raises(UserError, match="ControlNet is not available for .* models"):
+            build(case, "txt2img", controls=(control,))
+
+
+def test_klein_is_refused_and_a_missing_piece_is_named() -> None:
+    with pytest.raises(UserError, match="Flux.2 Klein cannot be used yet"):
+        build_workflow(base("flux-2-klein-4b.safetensors"), INFO)
+    bare = with_models(family_object_info(), {})
+    for class_type, name in [("CLIPLoader", "clip_name"), ("DualCLIPLoader", "clip_name2")]:
+        options = bare[class_type]["input"]["required"][name]
+        options[0] = [o for o in options[0] if "t5xxl" not in o]
+    with pytest.raises(UserError) as error:
+        build_workflow(base("flux1-dev.safetensors"), bare)
+    assert "needs a T5-XXL text encoder in models/text_encoders" in error.value.message
+    assert "press Refresh" in error.value.message
+
+
+def test_the_painters_pieces_and_family_win() -> None:
+    r = replace(
+        base("mystery_model.safetensors"), family="chroma",
+        text_encoders=("t5xxl_fp16.safetensors",), vae="ae.safetensors",
+    )  # fmt: skip
+    g = build_workflow(r, INFO).graph
+    assert one(g, "CLIPLoader")["inputs"] == {
+        "clip_name": "t5xxl_fp16.safetensors",
+        "type": "chroma",
+    }
+    with pytest.raises(UserError, match="needs 2 text encoders"):
+        build_workflow(
+            replace(base("flux1-dev.safetensors"), text_encoders=("clip_l.safetensors",)), INFO
+        )
+
+
+def test_without_object_info_the_family_example_pieces_stand_in() -> None:
+    g = build_workflow(base("z_image_turbo_bf16.safetensors")).graph
+    assert one(g, "CLIPLoader")["inputs"]["clip_name"] == "qwen_3_4b.safetensors"
+    assert one(g, "UNETLoader")["inputs"]["unet_name"] == "z_image_turbo_bf16.safetensors"
