@@ -45,9 +45,8 @@ def txt2img(seed: int = 1, batch: int = 1, size: int = 64) -> GenerationRequest:
 
 async def kill(server: RunningServer) -> None:
     """Stop a fake ComfyUI as a dead machine would: its live connections cut, nothing answers."""
-    for sockets in server.fake.sockets.values():
-        for ws in sockets:
-            await ws.close()
+    for client_id in server.fake.sockets.ids():
+        await server.fake.sockets.close(client_id)
     await server.runner.shutdown()
     await server.runner.cleanup()
 

@@ -168,13 +168,12 @@ def test_flow_inpaint_conditions_on_the_mask_and_composites_once(case: str) -> N
     assert conditioning["noise_mask"] is True
     assert one(g, "DifferentialDiffusion")
     assert nodes(g, "VAEEncodeForInpaint") == [] and nodes(g, "SetLatentNoiseMask") == []
-    # Pixels outside the feathered mask come from the original, pasted exactly once.
-    composite = one(g, "ImageCompositeMasked")["inputs"]
-    assert g[composite["destination"][0]]["class_type"] == "LoadImage"
-    assert one(g, "JoinImageWithAlpha")["inputs"]["image"] == [
-        next(k for k, n in g.items() if n["class_type"] == "ImageCompositeMasked"),
-        0,
-    ]
+    # The result is the generated image with the feathered mask as alpha: pasting it blends
+    # with the original exactly once (blending here too would square the feather).
+    assert nodes(g, "ImageCompositeMasked") == []
+    join = one(g, "JoinImageWithAlpha")["inputs"]
+    assert g[join["alpha"][0]]["class_type"] == "InvertMask"
+    assert g[join["image"][0]]["class_type"] != "LoadImage"
     # The sampler's model is the differential-diffusion one.
     sampler = nodes(g, "KSampler") or nodes(g, "BasicGuider")
     assert g[sampler[0]["inputs"]["model"][0]]["class_type"] == "DifferentialDiffusion"
@@ -213,8 +212,10 @@ def test_qwen_edit_2509_takes_up_to_three_images() -> None:
 
 def test_edit_in_a_selection_keeps_pixels_outside_the_feathered_mask() -> None:
     g = build("qwen-image-edit", "edit_selection")
-    assert one(g, "ImageCompositeMasked") and one(g, "JoinImageWithAlpha")
-    assert nodes(build("qwen-image-edit", "edit"), "ImageCompositeMasked") == []
+    join = one(g, "JoinImageWithAlpha")["inputs"]  # the feathered mask becomes the alpha
+    assert g[join["alpha"][0]]["class_type"] == "InvertMask"
+    assert nodes(g, "ImageCompositeMasked") == []
+    assert nodes(build("qwen-image-edit", "edit"), "JoinImageWithAlpha") == []
 
 
 def test_edit_needs_an_edit_model() -> None:
