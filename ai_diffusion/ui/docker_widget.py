@@ -24,12 +24,12 @@ from ..state.document import DocumentSource
 from ..state.observable import bind
 from ..state.pods import PodController, ProviderFactory, default_factory
 from ..state.session import Session, build_session
-from .advanced import AdvancedBox, Collapsible
 from .connection_dialog import ConnectionDialog
 from .connection_panel import ConnectionSection
 from .generate_bar import ElapsedLabel, GenerateBar
 from .live_panel import LivePanel
-from .model_lists import ControlBox, LoraBox, set_choices
+from .mode_pages import EditPage, GeneratePage
+from .model_lists import set_choices
 from .model_picker import ModelPicker
 from .modes import ModeSwitcher
 from .names import named
@@ -84,8 +84,15 @@ class DockerWidget(QtWidgets.QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.elapsed)
         self.modes = ModeSwitcher(self)
-        self.modes.set_page("generate", self._generate_page())
-        self.modes.set_page("edit", self._edit_page())
+        page = GeneratePage(
+            self.model_picker, lambda text: setattr(self.controller, "message", text), self
+        )
+        self.lora_box, self.control_box, self.lists = page.lora_box, page.control_box, page.lists
+        self.advanced = page.advanced
+        self.negative, self.batch = self.advanced.negative, self.advanced.batch
+        self.seed, self.seed_random = self.advanced.seed, self.advanced.seed_random
+        self.modes.set_page("generate", page)
+        self.modes.set_page("edit", EditPage(self.model_picker, self))
         self.live = session.live
         self.live_panel = named(LivePanel(self.live, self._live_model, self), "ai_live")
         self.modes.set_page("live", self.live_panel)
@@ -107,37 +114,9 @@ class DockerWidget(QtWidgets.QWidget):
         self.cloud_toggle, self.cloud_section = panel.cloud_toggle, panel.cloud_section
         self.pod_panel = panel.pod_panel
 
-    def _generate_page(self) -> Any:
-        page = QtWidgets.QWidget(self)
-        col = QtWidgets.QVBoxLayout(page)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(2)
-        self.lora_box = LoraBox(page)
-        self.control_box = ControlBox(lambda text: setattr(self.controller, "message", text), page)
-        self.lists = Collapsible("LoRAs and ControlNet", "ai_lists", page)
-        inner = QtWidgets.QVBoxLayout(self.lists.body)
-        inner.setContentsMargins(6, 0, 0, 0)
-        inner.addWidget(self.lora_box)
-        inner.addWidget(self.control_box)
-        self.advanced = AdvancedBox(page)
-        self.advanced.add_part(self.model_picker.sampling_box)
-        self.advanced.add_part(self.model_picker.pieces_box)
-        self.negative, self.batch = self.advanced.negative, self.advanced.batch
-        self.seed, self.seed_random = self.advanced.seed, self.advanced.seed_random
-        col.addWidget(self.lists)
-        col.addWidget(self.advanced)
-        return page
-
     def _live_model(self) -> tuple[str, str]:
         """Live painting uses the chosen model and negative prompt."""
         return self.checkpoint.currentText(), self.negative.toPlainText()
-
-    def _edit_page(self) -> Any:
-        page = QtWidgets.QWidget(self)
-        col = QtWidgets.QVBoxLayout(page)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.model_picker.edit_box)
-        return page
 
     def _on_mode(self, mode: str) -> None:
         """Edit mode is the model's instruction editing: on in the Edit page, off elsewhere."""
