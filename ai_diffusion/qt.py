@@ -14,10 +14,9 @@ Everything else imports Qt from here::
 
     from ..qt import QtCore, QtGui, QtWidgets, QAction, Signal
 
-Differences between Qt 5 and 6 handled here: ``QAction``/``QShortcut`` moved from QtWidgets to
-QtGui; ``exec_`` is gone (use :func:`exec_dialog` or ``exec()``, present in both); enums must be
-written fully scoped (``Qt.AlignmentFlag.AlignLeft``), which PyQt5 5.15 also accepts;
-``QMouseEvent.pos()`` became ``position()`` (:func:`event_pos`).
+Differences between Qt 5 and 6 handled here: ``QAction`` moved from QtWidgets to QtGui;
+``exec_`` is gone (use :func:`exec_dialog` or ``exec()``, present in both); enums must be
+written fully scoped (``Qt.AlignmentFlag.AlignLeft``), which PyQt5 5.15 also accepts.
 """
 
 from __future__ import annotations
@@ -81,34 +80,11 @@ QtWidgets: Any = importlib.import_module(f"{BINDING}.QtWidgets")
 
 Qt: Any = QtCore.Qt
 Signal: Any = QtCore.pyqtSignal
-Slot: Any = QtCore.pyqtSlot
 QObject: Any = QtCore.QObject
 QTimer: Any = QtCore.QTimer
 QAction: Any = QtGui.QAction if QT_MAJOR == 6 else QtWidgets.QAction
-QShortcut: Any = QtGui.QShortcut if QT_MAJOR == 6 else QtWidgets.QShortcut
-
-
-def optional_module(name: str) -> Any | None:
-    """A Qt sub-module such as ``QtNetwork`` or ``QtTest``, or None where the build lacks it."""
-    try:
-        return importlib.import_module(f"{BINDING}.{name}")
-    except ImportError:
-        return None
 
 
 def exec_dialog(dialog: Any) -> int:
     """Run a modal dialog or menu (``exec_`` in old PyQt5 code, ``exec`` everywhere now)."""
     return int(dialog.exec())
-
-
-def event_pos(event: Any) -> Any:
-    """Position of a mouse event as a QPoint, in both Qt 5 and Qt 6."""
-    if QT_MAJOR == 6:
-        return event.position().toPoint()
-    return event.pos()
-
-
-def enum_value(flag: Any) -> int:
-    """Integer value of an enum or flag member (Qt 6 enums are Python enums)."""
-    value = getattr(flag, "value", flag)
-    return int(value)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from ..comfy.config import ServerConfig
+from ..comfy.errors import ConnectionFailure, FailureKind
+from ..comfy.http import system_stats
 from .errors import PodFailed, PodTokenRefused
 from .models import PodState
 from .provider import Provider
@@ -18,26 +20,31 @@ OnState = Callable[[str], None]
 
 
 async def comfyui_answers(url: str, token: str | None = None) -> bool:
-    """True when ``url/system_stats`` is ComfyUI's JSON. An HTML page (a pod whose ComfyUI is
-    still starting), a proxy error or no connection are all "not yet". A 401/403 (the pod's
-    auth proxy refusing the token) will not pass by waiting: raises :class:`PodTokenRefused`."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    """True when ``url/system_stats`` is ComfyUI's (the ComfyUI client's own check). An HTML
+    page (a pod whose ComfyUI is still starting), a proxy error or no connection are all "not
+    yet". A 401/403 (the pod's auth proxy refusing the token) will not pass by waiting: raises
+    :class:`PodTokenRefused`."""
+    config = ServerConfig(url.rstrip("/"), token=token, request_timeout=15.0)
     try:
-        timeout = aiohttp.ClientTimeout(total=15)
-        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
-            async with session.get(url.rstrip("/") + "/system_stats") as response:
-                if response.status in (401, 403):
-                    raise PodTokenRefused(
-                        "The pod's server refused the plugin's access token, so it cannot be "
-                        "used. Terminate this pod and create a new one from the plugin.",
-                        status=response.status,
-                    )
-                if response.status != 200:
-                    return False
-                data = json.loads(await response.text())
+        async with aiohttp.ClientSession(
+            headers=config.auth_headers(), timeout=aiohttp.ClientTimeout(total=15)
+        ) as session:
+            await system_stats(session, config)
+    except ConnectionFailure as e:
+        if e.kind is FailureKind.AUTH:
+            raise PodTokenRefused(
+                "The pod's server refused the plugin's access token, so it cannot be "
+                "used. Terminate this pod and create a new one from the plugin.",
+                status=_status(e),
+            ) from None
+        return False
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
         return False
-    return isinstance(data, dict) and "system" in data and "devices" in data
+    return True
+
+
+def _status(failure: ConnectionFailure) -> int:
+    return 403 if "403" in failure.message + failure.details else 401
 
 
 async def wait_until_ready(

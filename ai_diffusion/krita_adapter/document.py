@@ -15,10 +15,10 @@ from typing import Any
 
 from krita import Document, Krita, Node
 
+from ..canvas import LayerInfo
 from ..errors import UserError
 from ..qt import QtCore, QtGui
 from ..request import Bounds, Extent, Image
-from ..state.document import LayerInfo
 
 log = logging.getLogger(__name__)
 

@@ -105,17 +105,19 @@ class AIDiffusionDocker(DockWidget):
 def _build_content(parent: Any) -> Any:
     from ..cloud import ProviderEndpoints
     from ..logs import setup_file_logging
-    from ..ui.docker_widget import create_docker_widget
+    from ..state.session import build_session
+    from ..ui.docker_widget import DockerWidget
     from .document import KritaDocuments
 
     folder = Path(Krita.instance().getAppDataLocation()) / "ai_diffusion"
     try:
         setup_file_logging(folder / "logs")
-        # The providers' addresses, as for the CLI: AI_DIFFUSION_RUNPOD_API and friends.
+        # The composition root: settings, secrets, connection, controller and pod controller
+        # are built here (state/session.py) and handed to the widgets. The providers'
+        # addresses come from the environment, as for the CLI (AI_DIFFUSION_RUNPOD_API…).
         endpoints = ProviderEndpoints.from_env(os.environ)
-        content = create_docker_widget(
-            parent, KritaDocuments(), settings_dir=folder, providers=endpoints.provider
-        )
+        session = build_session(KritaDocuments(), settings_dir=folder, providers=endpoints.provider)
+        content = DockerWidget(session, parent)
         _watch_cloud_costs(content)
         return content
     except Exception as e:  # the docker must show, with the reason, even when setup fails
@@ -184,9 +186,42 @@ def introduce_docker(window: Window | None = None) -> bool:
         main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.show()
     dock.raise_()
+    make_room(main, dock)
+    # A docker shown just now (Krita 5.3 and 6 start it hidden) is laid out later: again then.
+    QTimer.singleShot(500, lambda: make_room(main, dock, tab_if_squeezed=True))
     app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
     log.info("showed the docker on its first start")
     return True
+
+
+LOOP_HEIGHT = 260  # connection line, model, prompt, Generate, strength and the results strip
+
+
+def make_room(main: Any, dock: Any, share: float = 0.6, tab_if_squeezed: bool = False) -> None:
+    """Krita puts a new docker under the others in its column, a few lines tall: give it
+    ``share`` of the window's height, so the prompt, Generate and the results show at once
+    (the other dockers of the column keep the rest). Where the others cannot give that much
+    (Krita 6 on a laptop screen), ``tab_if_squeezed`` puts it in a tab beside the Brush
+    Presets (or the tallest docker of its column), in front."""
+    wanted = int(main.height() * share)
+    if dock.height() < wanted:
+        main.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
+    if not tab_if_squeezed or dock.height() >= LOOP_HEIGHT:
+        return
+    area = main.dockWidgetArea(dock)
+    others = [
+        d
+        for d in main.findChildren(QtWidgets.QDockWidget)
+        if d is not dock and d.isVisible() and not d.isFloating() and main.dockWidgetArea(d) == area
+    ]
+    if not others:
+        return
+    presets = [d for d in others if d.objectName() == "PresetDocker"]
+    neighbour = presets[0] if presets else max(others, key=lambda d: d.height())
+    main.tabifyDockWidget(neighbour, dock)
+    dock.show()
+    dock.raise_()
+    log.info("docker put in a tab beside %s to have room", neighbour.objectName())
 
 
 def register() -> None:

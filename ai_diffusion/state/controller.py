@@ -1,7 +1,7 @@
 """The docker's brain: connection, generation jobs, and results per document.
 
 A state object (observable fields, see ``state.observable``, plus event signals); it talks to a client (``ComfyClient`` or a test double with the same
-methods) and to documents through ``state.document`` protocols. No widgets, no Krita.
+methods) and to documents through ``ai_diffusion.canvas`` protocols. No widgets, no Krita.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ class Result:
     image: Image
     bounds: Bounds
     name: str
+    prompt: str = ""
+    seed: int = 0
 
 
 class JobOwner(Protocol):
@@ -122,6 +124,7 @@ class Controller(StateObject):
     message: Observable[str] = Observable("")  # one line for the painter: progress or error
     progress: Observable[tuple[int, int]] = Observable((0, 0))  # step, of steps
     busy: Observable[bool] = Observable(False)  # this plugin has jobs queued or running
+    queued: Observable[int] = Observable(0)  # how many of this plugin's jobs wait or run
     test_result: Observable[str] = Observable("")  # outcome of the settings dialog's Test
 
     models_changed = Signal()
@@ -310,6 +313,7 @@ class Controller(StateObject):
         early = [e for e in self._unclaimed if e.job_id == job.id]
         self._unclaimed = [e for e in self._unclaimed if e.job_id != job.id]
         self.busy = True
+        self.queued = len(self.jobs)
         for event in early:
             self.handle(event)
 
@@ -385,6 +389,7 @@ class Controller(StateObject):
         if document is not None:
             document.hide_preview()
         self.busy = bool(self.jobs)
+        self.queued = len(self.jobs)
 
     def _finish(self, job: Job, images: list[bytes]) -> None:
         self._end(job)
@@ -393,7 +398,15 @@ class Controller(StateObject):
         for i, data in enumerate(images):
             name = layer_name(job.prompt, job.seed + i)
             self.results.append(
-                Result(job.id, job.document_id, Image.from_png(data), job.bounds, name)
+                Result(
+                    job.id,
+                    job.document_id,
+                    Image.from_png(data),
+                    job.bounds,
+                    name,
+                    job.prompt,
+                    job.seed + i,
+                )
             )
         self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
         cost = _cost_text(self.client, job.id)
@@ -415,6 +428,15 @@ class Controller(StateObject):
         if document is not None:
             try:
                 document.show_preview(result.image, result.bounds)
+            except Exception as e:
+                self.message = _painter_message(e)
+
+    def hide(self, result: Result) -> None:
+        """Take a hovered result off the canvas again."""
+        document = self.documents.find(result.document_id)
+        if document is not None:
+            try:
+                document.hide_preview()
             except Exception as e:
                 self.message = _painter_message(e)
 

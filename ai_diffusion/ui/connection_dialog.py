@@ -11,70 +11,35 @@ controller on the asyncio loop and shows the exact error the connection would me
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from ..backends.select import KINDS, SERVER_KINDS, backend_config
-from ..comfy import ServerConfig
 from ..qt import QtWidgets
-from ..secrets import SecretStore
+from ..state.connection import (
+    AUTH_KINDS,
+    KINDS,
+    SERVER_KINDS,
+    Connection,
+    ConnectionFields,
+    clean_address,
+)
 from ..state.controller import Controller
 from ..state.observable import bind
 from .names import named as _named
-
-AUTH_KINDS = {"none": "No login", "token": "Token (Bearer)", "basic": "User name and password"}
-
-
-@dataclass
-class ConnectionFields:
-    """What the dialog edits; secrets stay here and in the secret store, never in settings."""
-
-    url: str = ""
-    auth_kind: str = "none"
-    token: str = ""
-    username: str = ""
-    password: str = ""
-    verify_tls: bool = True
-    kind: str = "auto"  # see ai_diffusion.backends.select.KINDS
-    endpoint: str = ""  # RunPod Serverless endpoint id
-    api_key: str = ""  # the RunPod or Salad API key for the kind
-    worker_image: str = ""
-    own_models: str = ""
-    extra_servers: str = ""  # more ComfyUI addresses, comma-separated
-
-    def server(self) -> ServerConfig:
-        return ServerConfig(
-            self.url.strip(),
-            token=(self.token.strip() or None) if self.auth_kind == "token" else None,
-            username=(self.username.strip() or None) if self.auth_kind == "basic" else None,
-            password=(self.password or None) if self.auth_kind == "basic" else None,
-            verify_tls=self.verify_tls,
-        )
-
-    def config(self) -> Any:
-        """What the controller connects: a ComfyUI, a job API, or several servers at once."""
-        return backend_config(
-            self.kind,
-            self.server(),
-            endpoint=self.endpoint.strip(),
-            api_key=self.api_key.strip(),
-            image=self.worker_image.strip(),
-            models=self.own_models,
-            extra_servers=self.extra_servers if self.kind in SERVER_KINDS else "",
-        )
 
 
 class ConnectionDialog(QtWidgets.QDialog):
     def __init__(
         self,
         controller: Controller,
-        fields: ConnectionFields,
-        secrets: SecretStore,
+        connection: Connection,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("AI server connection")
         self.controller = controller
+        self.connection = connection
+        fields = connection.snapshot()
+        secrets = connection.secrets
         form = QtWidgets.QFormLayout(self)
         self.kind = _named(QtWidgets.QComboBox(self), "ai_backend_kind")
         for kind, text in KINDS.items():
@@ -128,7 +93,7 @@ class ConnectionDialog(QtWidgets.QDialog):
         )
         # Without a password store there is no choice to make: the notice says so, and the box
         # records that the painter accepts typing the token again after a restart.
-        self.session_only.setChecked(not secrets.persistent)
+        self.session_only.setChecked(connection.session_only or not secrets.persistent)
         self.session_only.setEnabled(secrets.persistent)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
@@ -139,6 +104,7 @@ class ConnectionDialog(QtWidgets.QDialog):
             buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok), "ai_dialog_ok"
         )
         buttons.accepted.connect(self.accept)
+        self.accepted.connect(self.keep)
         buttons.rejected.connect(self.reject)
         form.addRow("Server", self.kind)
         form.addRow("Address", self.url)
@@ -210,8 +176,14 @@ class ConnectionDialog(QtWidgets.QDialog):
         self._unbind = []
 
     def fields(self) -> ConnectionFields:
+        url, user, password = clean_address(self.url.text())
+        if user:  # a pasted login leaves the address for the login fields
+            self.url.setText(url)
+            self.auth_kind.setCurrentIndex(self.auth_kind.findData("basic"))
+            self.username.setText(user)
+            self.password.setText(password or "")
         return ConnectionFields(
-            url=self.url.text().strip(),
+            url=url,
             auth_kind=self.auth_kind.currentData() or "none",
             token=self.token.text().strip(),
             username=self.username.text().strip(),
@@ -225,13 +197,15 @@ class ConnectionDialog(QtWidgets.QDialog):
             extra_servers=self.extra_servers.text().strip(),
         )
 
+    def keep(self) -> None:
+        """OK: the connection takes what the dialog says (the docker follows it)."""
+        self.connection.update(self.fields(), self.session_only.isChecked())
+
     def test(self) -> None:
         fields = self.fields()
-        if fields.kind == "runpod-serverless" and not fields.endpoint:
-            self.test_result.setText("Enter the endpoint id first.")
-            return
-        if fields.kind != "runpod-serverless" and not fields.url:
-            self.test_result.setText("Enter the server's address first.")
+        missing = fields.missing()
+        if missing:
+            self.test_result.setText(missing)
             return
         try:
             config = fields.config()

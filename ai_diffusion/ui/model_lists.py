@@ -1,4 +1,10 @@
-"""The docker's LoRA list and ControlNet layer list (object names in docker_widget.py)."""
+"""LoRAs and ControlNet layers as compact rows (name · strength · ×), added from a picker with
+search (servers have hundreds of LoRAs: type part of a name to narrow the list).
+
+Object names: ai_lora_pick, ai_lora_strength, ai_lora_add, ai_loras (the rows), ai_lora_remove
+(each row's ×); ai_control_layer, ai_control_model, ai_control_strength, ai_control_start,
+ai_control_end, ai_control_add, ai_controls, ai_control_remove.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,31 @@ from collections.abc import Callable
 from typing import Any
 
 from ..qt import Qt, QtWidgets
-from ..request import LoraRef
-from ..state.controller import ControlChoice
+from ..state.controller import ControlChoice, LoraRef
 from ..state.document import LayerInfo
-from .names import named as _named
+from .names import named
 
 
 def combo(parent: Any, name: str) -> Any:
     """A combo box that long model names do not widen (the docker stays ~300 px wide)."""
-    box = _named(QtWidgets.QComboBox(parent), name)
+    box = named(QtWidgets.QComboBox(parent), name)
     box.setSizeAdjustPolicy(
         QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
     )
     box.setMinimumContentsLength(3)
+    return box
+
+
+def searchable(parent: Any, name: str) -> Any:
+    """A combo whose list narrows to the names containing what is typed."""
+    box = combo(parent, name)
+    box.setEditable(True)
+    box.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
+    completer = box.completer()
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QtWidgets.QCompleter.CompletionMode.PopupCompletion)
+    box.lineEdit().setPlaceholderText("search…")
     return box
 
 
@@ -31,80 +49,126 @@ def set_choices(box: Any, names: list[str], keep: str | None = None) -> None:
         box.setCurrentText(current)
 
 
-def _items(widget: Any) -> list[Any]:
-    return [widget.item(i).data(Qt.ItemDataRole.UserRole) for i in range(widget.count())]
+def _strength_spin(parent: Any, name: str, low: float, high: float, value: float) -> Any:
+    spin = named(QtWidgets.QDoubleSpinBox(parent), name)
+    spin.setRange(low, high)
+    spin.setSingleStep(0.05)
+    spin.setValue(value)
+    return spin
 
 
-class LoraBox(QtWidgets.QGroupBox):
+class Row(QtWidgets.QWidget):
+    """name · strength · ×"""
+
+    def __init__(self, text: str, value: Any, strength: float, remove_name: str, rows: Rows):
+        super().__init__(rows)
+        self.value = value
+        self.label = QtWidgets.QLabel(text, self)
+        self.label.setToolTip(text)
+        self.label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        self.strength = _strength_spin(self, "ai_row_strength", -4.0, 4.0, strength)
+        self.remove = named(QtWidgets.QToolButton(self), remove_name)
+        self.remove.setText("×")
+        self.remove.setToolTip("Remove")
+        row = QtWidgets.QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.strength)
+        row.addWidget(self.remove)
+        self.remove.clicked.connect(lambda: rows.remove(self))
+
+
+class Rows(QtWidgets.QWidget):
+    def __init__(self, name: str, remove_name: str, parent: Any = None) -> None:
+        super().__init__(parent)
+        named(self, name)
+        self.remove_name = remove_name
+        self.rows: list[Row] = []
+        self.layout_ = QtWidgets.QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.setSpacing(0)
+
+    def add(self, text: str, value: Any, strength: float) -> Row:
+        row = Row(text, value, strength, self.remove_name, self)
+        self.rows.append(row)
+        self.layout_.addWidget(row)
+        return row
+
+    def remove(self, row: Row) -> None:
+        self.rows.remove(row)
+        self.layout_.removeWidget(row)
+        row.deleteLater()
+
+    def count(self) -> int:
+        return len(self.rows)
+
+
+class LoraBox(QtWidgets.QWidget):
     def __init__(self, parent: Any = None) -> None:
-        super().__init__("LoRAs", parent)
-        col = QtWidgets.QVBoxLayout(self)
+        super().__init__(parent)
+        self.pick = searchable(self, "ai_lora_pick")
+        self.pick.setToolTip("LoRA: type part of its name to find it")
+        self.strength = _strength_spin(self, "ai_lora_strength", -4.0, 4.0, 1.0)
+        self.add = named(QtWidgets.QPushButton("Add", self), "ai_lora_add")
+        self.add.setToolTip("Add the chosen LoRA with this strength")
+        self.list = Rows("ai_loras", "ai_lora_remove", self)
         row = QtWidgets.QHBoxLayout()
-        self.pick = combo(self, "ai_lora_pick")
-        self.strength = _named(QtWidgets.QDoubleSpinBox(self), "ai_lora_strength")
-        self.strength.setRange(-4.0, 4.0)
-        self.strength.setSingleStep(0.05)
-        self.strength.setValue(1.0)
-        self.add = _named(QtWidgets.QPushButton("Add", self), "ai_lora_add")
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.pick, 1)
         row.addWidget(self.strength)
         row.addWidget(self.add)
-        self.list = _named(QtWidgets.QListWidget(self), "ai_loras")
-        self.list.setMaximumHeight(60)
-        self.remove = _named(QtWidgets.QPushButton("Remove", self), "ai_lora_remove")
+        col = QtWidgets.QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
         col.addLayout(row)
         col.addWidget(self.list)
-        col.addWidget(self.remove)
         self.add.clicked.connect(self.add_current)
-        self.remove.clicked.connect(lambda: self.list.takeItem(self.list.currentRow()))
 
     def add_current(self) -> None:
-        name = self.pick.currentText()
-        if name:
-            item = QtWidgets.QListWidgetItem(f"{name} ({self.strength.value():.2f})")
-            item.setData(Qt.ItemDataRole.UserRole, (name, self.strength.value()))
-            self.list.addItem(item)
+        name = self.pick.currentText().strip()
+        if name and self.pick.findText(name) >= 0:
+            self.list.add(name, name, self.strength.value())
 
     def loras(self) -> list[LoraRef]:
-        return [LoraRef(*pair) for pair in _items(self.list)]
+        return [LoraRef(row.value, row.strength.value()) for row in self.list.rows]
 
 
-class ControlBox(QtWidgets.QGroupBox):
+class ControlBox(QtWidgets.QWidget):
     def __init__(self, say: Callable[[str], Any], parent: Any = None) -> None:
-        super().__init__("ControlNet layers", parent)
+        super().__init__(parent)
         self.say = say
-        col = QtWidgets.QVBoxLayout(self)
-        row = QtWidgets.QHBoxLayout()
         self.layer = combo(self, "ai_control_layer")
-        self.model = combo(self, "ai_control_model")
-        self.add = _named(QtWidgets.QPushButton("Add", self), "ai_control_add")
-        row.addWidget(self.layer, 1)
-        row.addWidget(self.model, 1)
-        row.addWidget(self.add)
-        grid = QtWidgets.QGridLayout()
-        self.strength = _named(QtWidgets.QDoubleSpinBox(self), "ai_control_strength")
-        self.strength.setRange(0.0, 2.0)
-        self.strength.setValue(1.0)
-        self.start = _named(QtWidgets.QDoubleSpinBox(self), "ai_control_start")
-        self.end = _named(QtWidgets.QDoubleSpinBox(self), "ai_control_end")
-        for spin, value in ((self.start, 0.0), (self.end, 1.0)):
-            spin.setRange(0.0, 1.0)
-            spin.setSingleStep(0.05)
-            spin.setValue(value)
-        for column, (label, spin) in enumerate(
-            (("strength", self.strength), ("start", self.start), ("end", self.end))
-        ):
-            grid.addWidget(QtWidgets.QLabel(label, self), 0, column)
-            grid.addWidget(spin, 1, column)
-        self.list = _named(QtWidgets.QListWidget(self), "ai_controls")
-        self.list.setMaximumHeight(60)
-        self.remove = _named(QtWidgets.QPushButton("Remove", self), "ai_control_remove")
-        col.addLayout(row)
-        col.addLayout(grid)
+        self.layer.setToolTip("The layer that guides the image")
+        self.model = searchable(self, "ai_control_model")
+        self.model.setToolTip("ControlNet model")
+        self.add = named(QtWidgets.QPushButton("Add", self), "ai_control_add")
+        self.add.setToolTip("Guide the image with this layer and model")
+        self.strength = _strength_spin(self, "ai_control_strength", 0.0, 2.0, 1.0)
+        self.start = _strength_spin(self, "ai_control_start", 0.0, 1.0, 0.0)
+        self.end = _strength_spin(self, "ai_control_end", 0.0, 1.0, 1.0)
+        self.strength.setToolTip("Strength")
+        self.start.setToolTip("Guides from this fraction of the steps on")
+        self.end.setToolTip("Guides until this fraction of the steps")
+        self.list = Rows("ai_controls", "ai_control_remove", self)
+        pick = QtWidgets.QHBoxLayout()
+        pick.setContentsMargins(0, 0, 0, 0)
+        pick.addWidget(self.layer, 1)
+        pick.addWidget(self.model, 1)
+        pick.addWidget(self.add)
+        numbers = QtWidgets.QHBoxLayout()
+        numbers.setContentsMargins(0, 0, 0, 0)
+        for spin in (self.strength, self.start, self.end):
+            numbers.addWidget(spin)
+        numbers.addStretch()
+        col = QtWidgets.QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
+        col.addLayout(pick)
+        col.addLayout(numbers)
         col.addWidget(self.list)
-        col.addWidget(self.remove)
         self.add.clicked.connect(self.add_current)
-        self.remove.clicked.connect(lambda: self.list.takeItem(self.list.currentRow()))
 
     def set_layers(self, layers: list[LayerInfo]) -> None:
         self.layer.clear()
@@ -113,18 +177,22 @@ class ControlBox(QtWidgets.QGroupBox):
 
     def add_current(self) -> None:
         layer_id = self.layer.currentData()
-        model = self.model.currentText()
-        if layer_id is None or not model:
+        model = self.model.currentText().strip()
+        if layer_id is None or not model or self.model.findText(model) < 0:
             self.say("Choose a layer and a ControlNet model first.")
             return
         choice = ControlChoice(
             layer_id, model, self.strength.value(), self.start.value(), self.end.value()
         )
-        item = QtWidgets.QListWidgetItem(
-            f"{self.layer.currentText()} → {model} ({choice.strength:.2f})"
-        )
-        item.setData(Qt.ItemDataRole.UserRole, choice)
-        self.list.addItem(item)
+        self.list.add(f"{self.layer.currentText()} → {model}", choice, choice.strength)
 
     def controls(self) -> list[ControlChoice]:
-        return _items(self.list)
+        result = []
+        for row in self.list.rows:
+            choice = row.value
+            result.append(
+                ControlChoice(
+                    choice.layer_id, choice.model, row.strength.value(), choice.start, choice.end
+                )
+            )
+        return result

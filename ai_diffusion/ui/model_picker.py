@@ -33,13 +33,16 @@ def _set_items(box: Any, names: list[str], current: str) -> None:
 
 
 class ModelPicker(QtWidgets.QGroupBox):
-    def __init__(self, choice: ModelChoice, report: Any, parent: Any = None) -> None:
+    def __init__(
+        self, choice: ModelChoice, report: Any, parent: Any = None, parts_elsewhere: bool = False
+    ) -> None:
         super().__init__("Model", parent)
         self.choice = choice
         self.report = report  # shows a message to the painter
         col = QtWidgets.QVBoxLayout(self)
         self.models = combo(self, "ai_checkpoint")
         self.family = _named(QtWidgets.QLabel("", self), "ai_model_family")
+        self.family.setWordWrap(True)  # a long family name does not widen the docker
         self.missing = _named(QtWidgets.QLabel("", self), "ai_model_missing")
         self.missing.setWordWrap(True)
         self.missing.setStyleSheet("color: #c0392b")
@@ -51,24 +54,42 @@ class ModelPicker(QtWidgets.QGroupBox):
         col.addWidget(self.models)
         col.addWidget(self.family)
         col.addWidget(self.missing)
-        col.addWidget(self.edit)
+        # Parts the docker places elsewhere (Edit's page, the Advanced section); a picker on
+        # its own (parts_elsewhere=False) shows them under the model.
+        self.edit_box = QtWidgets.QWidget(self)
+        edit_col = QtWidgets.QVBoxLayout(self.edit_box)
+        edit_col.setContentsMargins(0, 0, 0, 0)
+        edit_col.addWidget(self.edit)
         self.references = _named(QtWidgets.QListWidget(self), "ai_edit_references")
         self.references.setToolTip("Layers the edit model also looks at (tick them)")
         self.references.setMaximumHeight(64)
         self.references.setVisible(False)
-        col.addWidget(self.references)
-        col.addLayout(self._sampling_grid())
+        edit_col.addWidget(self.references)
+        self.sampling_box = QtWidgets.QWidget(self)
+        self.sampling_box.setLayout(self._sampling_grid())
+        self.pieces_box = QtWidgets.QWidget(self)
+        pieces_col = QtWidgets.QVBoxLayout(self.pieces_box)
+        pieces_col.setContentsMargins(0, 0, 0, 0)
         self.advanced = _named(QtWidgets.QToolButton(self), "ai_model_advanced")
-        self.advanced.setText("Advanced")
+        self.advanced.setText("Model pieces")
         self.advanced.setCheckable(True)
         self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced.setArrowType(Qt.ArrowType.RightArrow)
-        col.addWidget(self.advanced)
-        col.addWidget(self._advanced_section())
+        pieces_col.addWidget(self.advanced)
+        pieces_col.addWidget(self._advanced_section())
+        if parts_elsewhere:
+            self.setTitle("")
+            self.setFlat(True)
+            col.setContentsMargins(0, 0, 0, 0)
+            col.setSpacing(2)
+        else:
+            for part in (self.edit_box, self.sampling_box, self.pieces_box):
+                col.addWidget(part)
         self._wire()
 
     def _sampling_grid(self) -> Any:
         grid = QtWidgets.QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
         self.steps = _named(QtWidgets.QSpinBox(self), "ai_steps")
         self.steps.setRange(1, 200)
         self.cfg = _named(QtWidgets.QDoubleSpinBox(self), "ai_cfg")

@@ -46,6 +46,8 @@ class PodPanel(QtWidgets.QGroupBox):
         self.terminate = _named(QtWidgets.QPushButton("Terminate", self), "ai_pod_terminate")
         actions = QtWidgets.QHBoxLayout()
         for button in (self.stop, self.resume, self.terminate):
+            # As wide as the word (styles pad push buttons to 80 px): the docker is ~300 px.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
             actions.addWidget(button)
         self.idle = _named(QtWidgets.QSpinBox(self), "ai_pod_idle")
         self.idle.setRange(0, 600)

@@ -265,7 +265,8 @@ class Xvfb:
     """A virtual screen; ``display`` is only set once it accepts connections (retried: under
     load, or beside another test's screen, a start can fail)."""
 
-    def __init__(self, attempts: int = 3) -> None:
+    def __init__(self, attempts: int = 3, size: str = "1600x1000") -> None:
+        self.size = size  # width x height of the screen
         for _ in range(attempts):
             if self._start():
                 return
@@ -282,7 +283,7 @@ class Xvfb:
                 str(write),
                 "-screen",
                 "0",
-                "1600x1000x24",
+                f"{self.size}x24",
                 "-nolisten",
                 "tcp",
                 "-noreset",  # no reset when our socket probe disconnects
@@ -327,18 +328,19 @@ def run_gui(
     *,
     timeout: int = 240,
     extra_env: dict[str, str] | None = None,
+    screen: str = "1600x1000",
 ) -> dict:
     """Start Krita under Xvfb with the test driver plugin running ``scenario``
     (``module:function`` in tests/krita/scenarios) and return what the driver reported, with
     ``exceptions`` (uncaught in Python) and ``log_errors`` (plugin load failures and tracebacks
-    in Krita's log)."""
+    in Krita's log). ``screen`` is the virtual screen's size, e.g. "1366x768"."""
     result_dir.mkdir(parents=True, exist_ok=True)
     work = profile.work_dir(result_dir)
     work.mkdir(parents=True, exist_ok=True)
     for name in ("gui-result.json", "exceptions.txt"):
         (work / name).unlink(missing_ok=True)
     profile.install_driver()
-    xvfb = Xvfb()
+    xvfb = Xvfb(size=screen)
     env = dict(profile.env, DISPLAY=xvfb.display, **(extra_env or {}))
     env["PYTHONPATH"] = str(profile.tests_dir)  # scenarios; sitecustomize records exceptions
     env["AI_DIFFUSION_GUI_SCENARIO"] = scenario

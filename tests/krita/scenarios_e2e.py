@@ -164,3 +164,111 @@ def undo_removes_applied_result(driver):
     yield 500
     driver.result["after_redo"] = names()
     doc.setModified(False)
+
+
+def _send_ctrl_enter(widget):
+    """A real key event, delivered to the prompt as Krita would deliver the painter's keys."""
+    from ai_diffusion.qt import Qt, QtCore, QtGui
+
+    for kind in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease):
+        event = QtGui.QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        QtWidgets.QApplication.sendEvent(widget, event)
+
+
+def _names(doc):
+    return [n.name() for n in doc.rootNode().childNodes()]
+
+
+def painting_loop(driver):
+    """The new panel in Krita's default workspace: connect, generate with Ctrl+Enter, hover a
+    result (preview layer on the canvas), double-click to apply, inpaint, undo; screenshots
+    named after the screen size (AI_DIFFUSION_TEST_SCREEN)."""
+    from ai_diffusion.qt import QtGui
+
+    screen = os.environ.get("AI_DIFFUSION_TEST_SCREEN", "screen")
+    app = Krita.instance()
+    doc = app.createDocument(512, 384, "loop", "RGBA", "U8", "", 72.0)
+    background = doc.rootNode().childNodes()[0]
+    background.setPixelData(bytes([40, 90, 200, 255]) * (512 * 384), 0, 0, 512, 384)
+    doc.refreshProjection()
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    dock.show()
+    dock.raise_()
+    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
+    yield (lambda: panel.isVisible(), 5000, "the docker content shown")
+    driver.result["dock_size"] = [dock.width(), dock.height()]
+    driver.result["introduced"] = app.readSetting("ai_diffusion", "docker_introduced", "")
+
+    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
+    panel.connect_button.click()
+    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
+    assert panel.controller.state == "connected", panel.status.text()
+    driver.result["line"] = panel.connection_section.line.text()
+    yield 300
+    driver.result["dock_size_connected"] = [dock.width(), dock.height()]
+    driver.result["loop_visible"] = {
+        w.objectName(): not w.visibleRegion().isEmpty()
+        for w in (panel.prompt, panel.generate_button, panel.history)
+    }
+    driver.result["form_hidden"] = not panel.url.isVisible()
+    yield (lambda: panel.checkpoint.findText(CHECKPOINT) >= 0, 10000, "the model list")
+    panel.checkpoint.setCurrentText(CHECKPOINT)
+    panel.settings.steps = 3
+    panel.prompt.setPlainText("a lighthouse at dusk")
+    panel.prompt.setFocus()
+    driver.result["submitted"] = False
+    panel.prompt.submitted.connect(lambda: driver.result.__setitem__("submitted", True))
+    _send_ctrl_enter(panel.prompt)
+    yield 300
+    if not driver.result["submitted"]:
+        panel.generate_button.click()  # recorded; the rest of the loop still runs
+    yield (_results(driver, panel, 1), RESULT_WAIT_MS, "the first result")
+
+    # Hover: the pointer over the thumbnail shows the result on the canvas.
+    item = panel.history.item(0)
+    viewport = panel.history.viewport()
+    centre = viewport.mapToGlobal(panel.history.visualItemRect(item).center())
+    QtGui.QCursor.setPos(centre)
+    yield 800
+    if "[AI] preview" not in _names(doc):
+        panel.history.itemEntered.emit(item)  # a screen without a pointer sends no hover
+        driver.result["hover_by"] = "signal"
+        yield 300
+    else:
+        driver.result["hover_by"] = "pointer"
+    driver.result["while_hovering"] = _names(doc)
+    driver.screenshot(f"panel-hover-{screen}.png")
+    panel.history.left.emit()  # the pointer leaves the strip
+    yield 300
+    driver.result["after_leaving"] = _names(doc)
+
+    # Double-click applies the result as a layer.
+    panel.history.itemDoubleClicked.emit(item)
+    yield 300
+    driver.result["after_apply"] = _names(doc)
+
+    # Inpaint a selection, apply from the context menu, then undo it.
+    selection = Selection()
+    selection.select(260, 160, 100, 80, 255)
+    doc.setSelection(selection)
+    panel.canvas_changed()
+    driver.result["strength_words"] = panel.strength_label.text()
+    panel.prompt.setPlainText("a red hat")
+    panel.generate_button.click()
+    yield (_results(driver, panel, 2), RESULT_WAIT_MS, "the inpaint result")
+    menu = panel.results.menu_for(panel.history.item(1))
+    next(a for a in menu.actions() if a.text() == "Apply").trigger()
+    yield 300
+    driver.result["after_inpaint"] = _names(doc)
+    app.action("edit_undo").trigger()  # right after Apply: one step takes the result away
+    yield 500
+    driver.result["after_undo"] = _names(doc)
+    app.action("edit_redo").trigger()
+    yield 500
+    doc.setSelection(Selection())
+    yield 500
+    driver.screenshot(f"panel-result-{screen}.png")
+    doc.setModified(False)

@@ -144,7 +144,7 @@ def test_inpaint_crop_and_refine_strength(qtbot, setup) -> None:
     assert widget.controller.jobs["job-1"].bounds == inpaint.region
     document.selection = None
     widget.strength.setValue(40)
-    assert widget.strength_label.text() == "40%"
+    assert widget.strength_label.text() == "Refine 40 %"
     generate(qtbot, widget, connector, 2)
     refine = requests[-1]
     assert refine.mode is Mode.img2img and refine.strength == pytest.approx(0.4)
@@ -220,7 +220,7 @@ def test_a_password_pasted_in_the_address_becomes_the_login(qtbot, setup, tmp_pa
     qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
     config = connector.clients[-1].config
     assert (config.username, config.password) == ("painter", "s3cret/pass")
-    assert widget.url.text() == "https://pod.example:8188/"  # shown without the password
+    assert widget.url.text() == "https://pod.example:8188"  # shown without the password
     saved = (tmp_path / "settings.json").read_bytes()
     assert b"s3cret" not in saved and b"pod.example:8188" in saved
     assert b'"auth_kind": "basic"' in saved and b'"painter"' in saved
@@ -374,9 +374,9 @@ def test_a_new_session_shows_what_the_last_one_saved(qtbot, qt_loop, tmp_path: P
     first.negative.setPlainText("blurry")
     first.batch.setValue(3)
     first.token.setText("tok-NEXTSESSION08")
-    first.settings.auth_kind = "basic"
-    first.settings.username = "painter"
-    first.password = "pw-NEXTSESSION09"
+    first.connection.auth_kind = "basic"
+    first.connection.username = "painter"
+    first.connection.password = "pw-NEXTSESSION09"
     first.save_settings()
     again = create_docker_widget(None, FakeDocuments([FakeDocument()]), tmp_path, secrets)
     qtbot.addWidget(again)
@@ -384,7 +384,7 @@ def test_a_new_session_shows_what_the_last_one_saved(qtbot, qt_loop, tmp_path: P
     assert not again.verify_tls.isChecked()
     assert again.negative.toPlainText() == "blurry" and again.batch.value() == 3
     assert again.token.text() == "tok-NEXTSESSION08"
-    fields = again.connection_fields()
+    fields = again.connection.snapshot()
     assert (fields.username, fields.password) == ("painter", "pw-NEXTSESSION09")
 
 
@@ -401,7 +401,7 @@ def test_an_old_settings_file_with_a_password_in_the_address_is_cleaned(
     qtbot.addWidget(widget)
     assert widget.url.text() == "https://pod.example"
     assert widget.verify_tls.isChecked()  # the default, from the file's missing key
-    assert widget.connection_fields().password == "pw-OLDFILE10"
+    assert widget.connection.snapshot().password == "pw-OLDFILE10"
     widget.save_settings()
     assert b"pw-OLDFILE10" not in (tmp_path / "settings.json").read_bytes()
     assert secrets.get("server_password") == "pw-OLDFILE10"
@@ -419,5 +419,5 @@ def test_a_password_or_a_user_alone_in_the_address_becomes_the_login(
     qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
     assert widget.url.text() == "https://pod.example"
-    fields = widget.connection_fields()
+    fields = widget.connection.snapshot()
     assert (fields.auth_kind, fields.username, fields.password) == ("basic", user, password)

@@ -77,6 +77,7 @@ def test_sampling_follows_the_family_unless_the_painter_changed_it(qtbot, setup)
     widget, *_ = setup
     connect(qtbot, widget)
     picker = widget.model_picker
+    widget.advanced.set_open(True)  # sampling values live under Advanced
     widget.checkpoint.setCurrentText("z_image_turbo_bf16.safetensors")
     assert (picker.steps.value(), picker.cfg.value(), picker.sampler.currentText()) == (
         9,
@@ -131,6 +132,7 @@ def test_advanced_overrides_are_remembered_per_model(qtbot, setup) -> None:
     connect(qtbot, widget)
     picker = widget.model_picker
     widget.checkpoint.setCurrentText(MYSTERY)
+    widget.advanced.set_open(True)
     qtbot.mouseClick(picker.advanced, Qt.MouseButton.LeftButton)
     assert picker.section.isVisibleTo(widget)
     picker.arch.setCurrentIndex(picker.arch.findData("chroma"))
@@ -166,7 +168,8 @@ def test_edit_mode_only_for_edit_models_and_it_reaches_the_request(qtbot, setup)
     assert not picker.edit.isEnabled()
     widget.checkpoint.setCurrentText(KONTEXT)
     assert picker.edit.isEnabled()
-    picker.edit.setChecked(True)
+    qtbot.mouseClick(widget.modes.buttons["edit"], Qt.MouseButton.LeftButton)  # the Edit mode
+    assert picker.edit.isChecked() and picker.edit.isVisibleTo(widget)
     widget.prompt.setPlainText("make the sky stormy")
     generate(qtbot, widget, connector, 1)
     request = requests[-1]
@@ -174,6 +177,9 @@ def test_edit_mode_only_for_edit_models_and_it_reaches_the_request(qtbot, setup)
     assert request.image.extent == documents.active().extent()
     widget.checkpoint.setCurrentText(FLUX)  # not an edit model: Edit switches off
     assert not picker.edit.isChecked()
+    qtbot.mouseClick(widget.modes.buttons["generate"], Qt.MouseButton.LeftButton)
+    widget.checkpoint.setCurrentText(KONTEXT)
+    assert not picker.edit.isChecked()  # Generate mode: no instruction edit
 
 
 def test_reference_layers_for_edit_models_that_take_them(qtbot, setup) -> None:
@@ -182,7 +188,7 @@ def test_reference_layers_for_edit_models_that_take_them(qtbot, setup) -> None:
     picker = widget.model_picker
     widget.checkpoint.setCurrentText("qwen_image_edit_2509_fp8_e4m3fn.safetensors")
     assert not picker.references.isVisibleTo(widget)  # Edit is off
-    picker.edit.setChecked(True)
+    qtbot.mouseClick(widget.modes.buttons["edit"], Qt.MouseButton.LeftButton)
     assert picker.references.isVisibleTo(widget)
     assert [picker.references.item(i).text() for i in range(picker.references.count())] == [
         "Sketch"
