@@ -11,11 +11,12 @@ from typing import Any
 from ..qt import Signal
 from ..request import GenerationRequest, ModelKind, Resolution, Sampling
 from ..workflow.discovery import ModelEntry, Override, discover_models
-from ..workflow.families import Family, all_families, by_id
+from ..workflow.families import Family, all_families, by_id, family_of
 from ..workflow.object_info import pick
 from .observable import Observable, StateObject
 
 SAMPLING_FIELDS = ("steps", "cfg", "guidance", "sampler", "scheduler")
+FALLBACK = family_of("")  # what the builder uses for a model of no known family
 # Resolution choices: the family's size scaled (sides), with what that means for a painter.
 SCALES = (
     (0.5, ": drafts, fast"),
@@ -52,12 +53,12 @@ class ModelChoice(StateObject):
     edit_available: Observable[bool] = Observable(False)
     edit: Observable[bool] = Observable(False)
     max_references: Observable[int] = Observable(0)  # reference layers the edit model takes
-    steps: Observable[int] = Observable(20)
-    cfg: Observable[float] = Observable(7.0)
+    steps: Observable[int] = Observable(FALLBACK.steps)
+    cfg: Observable[float] = Observable(FALLBACK.cfg)
     guidance: Observable[float] = Observable(0.0)  # used by guidance-distilled families
     guidance_used: Observable[bool] = Observable(False)
-    sampler: Observable[str] = Observable("euler")
-    scheduler: Observable[str] = Observable("normal")
+    sampler: Observable[str] = Observable(FALLBACK.sampler)
+    scheduler: Observable[str] = Observable(FALLBACK.scheduler)
     resolution: Observable[Resolution] = Observable(Resolution())  # default: the family's size
 
     entries_changed = Signal()
@@ -125,8 +126,9 @@ class ModelChoice(StateObject):
         if not self.edit_available:
             self.edit = False
         self.guidance_used = bool(family and family.guidance is not None)
-        if family is not None:
-            self._prefill(family)
+        if entry is not None:
+            # A model of no known family is built with the fallback family: its defaults.
+            self._prefill(family or family_of(entry.name))
 
     def _prefill(self, family: Family) -> None:
         """Family defaults for each sampling value the painter did not set himself."""
