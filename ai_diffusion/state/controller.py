@@ -183,14 +183,15 @@ class Controller(StateObject):
     def build_request(
         self, document: CanvasDocument, params: Params
     ) -> tuple[GenerationRequest, Bounds]:
+        """The panel's request with what only the document knows: the crop (the canvas, or the
+        selection with context), its pixels and mask, the control and reference layers'
+        pixels, and a new seed if it is random."""
         r = params.request
         canvas = document.extent()
         seed = random.randrange(2**31) if params.random_seed else r.sampling.seed
+        whole = Bounds(0, 0, canvas.width, canvas.height)
         selection = document.selection_bounds()
-        if selection is not None:
-            bounds = inpaint_region(canvas, selection)
-        else:
-            bounds = Bounds(0, 0, canvas.width, canvas.height)
+        bounds = whole if selection is None else inpaint_region(canvas, selection)
         image: Image | None = None
         mask: Image | None = None
         if selection is not None:
@@ -198,7 +199,6 @@ class Controller(StateObject):
             mask = document.selection_mask(bounds)
         elif r.strength < 1.0 or r.edit:
             image = document.read_image(bounds)
-        whole = Bounds(0, 0, canvas.width, canvas.height)
         request = replace(
             r,
             extent=Extent(bounds.width, bounds.height),
