@@ -156,6 +156,10 @@ class GenerationRequest:
     edit: bool = False  # instruction edit of ``image`` (in ``mask`` if given)
     references: tuple[Image, ...] = ()  # further images for edit models that take them
     resolution: Resolution = Resolution()  # the size to sample at (default: the family's)
+    # The result is only looked at, not kept (live painting): where the server can, it comes
+    # back over the live connection instead of being saved to its disk and downloaded, which
+    # saves a round trip. Lost with a dropped connection; the caller then asks again.
+    streamed: bool = False
 
     def __post_init__(self) -> None:
         # Accept lists from callers; store tuples so requests compare and hash by value.

@@ -11,6 +11,9 @@ fake one with a fixed time per step, or a real one). Measured:
 - how many live jobs were sent, how many the server ran to the end, interrupted or never
   started, versus strokes; and whether another client's job on the same server finished
   untouched;
+- the time from the end of the quiet time (the request handed to the client; its images were
+  usually sent ahead, halfway through the quiet time) to the result on the canvas, minus
+  compute: what a round trip costs the painter after a pause;
 - bytes the server received per stroke (uploads, graphs, polls).
 """
 
@@ -72,8 +75,10 @@ def live_latency(
     read_at: dict[int, tuple[int, float]] = {}  # id(request) → (strokes it includes, when)
     job_strokes: dict[str, int] = {}  # job id → strokes it includes
     job_read: dict[str, float] = {}  # job id → when the canvas was read for it
+    handed_at: dict[int, float] = {}  # id(request) → when the quiet time ended and it was sent
+    job_handed: dict[str, float] = {}  # job id → the same, by job
     shown: list[tuple[str, float]] = []  # (job id, when its result was on the canvas)
-    build, handle = live.build_request, live.handle
+    build, handle, pump = live.build_request, live.handle, live._run_pump
 
     read_s: list[float] = []
 
@@ -90,6 +95,11 @@ def live_latency(
         if isinstance(event, Finished) and live.result is not before:
             shown.append((event.job_id, time.time()))
 
+    def recording_pump(client: Any, pending: Any) -> Any:
+        handed_at[id(pending.request)] = time.time()  # the quiet time is over: send it
+        return pump(client, pending)
+
+    live._run_pump = recording_pump  # type: ignore[method-assign]
     live.build_request = recording_build  # type: ignore[method-assign]
     live.handle = recording_handle  # type: ignore[method-assign]
     rng = __import__("random").Random(5)
@@ -117,6 +127,7 @@ def live_latency(
         async def recording_submit(request: Any, on_upload: Any = None) -> str:
             job_id = await submit(request, on_upload)
             job_strokes[job_id], job_read[job_id] = read_at[id(request)]
+            job_handed[job_id] = handed_at.get(id(request), job_read[job_id])
             return job_id
 
         client.submit = recording_submit
@@ -171,11 +182,12 @@ def live_latency(
     # Per shown result: canvas read (done) to result on the canvas, minus compute (upload,
     # queue, waiting for an earlier job, download, showing); and for the last stroke (the painter pauses) the time to
     # its preview minus compute and minus the quiet time.
-    per_job = []
+    per_job, per_handed = [], []
     for job_id, when in shown:
         compute = _compute_s(histories.get(job_id) or {})
         if compute is not None:
             per_job.append(when - job_read[job_id] - compute)
+            per_handed.append(when - job_handed[job_id] - compute)
     last = None
     if stroke_at and shown and job_strokes.get(shown[-1][0]) == len(stroke_at):
         compute = _compute_s(histories.get(shown[-1][0]) or {}) or 0.0
@@ -206,6 +218,12 @@ def live_latency(
         "minus_compute_p95_ms": ms(percentile(minus_compute, 0.95)) if latencies else None,
         "sent_to_shown_minus_compute_p50_ms": ms(percentile(per_job, 0.5)) if per_job else None,
         "sent_to_shown_minus_compute_p95_ms": ms(percentile(per_job, 0.95)) if per_job else None,
+        "handed_to_shown_minus_compute_p50_ms": ms(percentile(per_handed, 0.5))
+        if per_handed
+        else None,
+        "handed_to_shown_minus_compute_p95_ms": ms(percentile(per_handed, 0.95))
+        if per_handed
+        else None,
         "last_stroke_minus_compute_and_quiet_ms": ms(last) if last is not None else None,
         "read_and_scale_p50_ms": ms(statistics.median(read_s)) if read_s else None,
         "bytes_sent_per_stroke": round(data["sent"] / max(1, len(stroke_at))),

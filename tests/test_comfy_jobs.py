@@ -19,6 +19,7 @@ from ai_diffusion.comfy.events import (
     Queued,
     Started,
 )
+from ai_diffusion.errors import UserError
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
 from tests.comfy_fixtures import CHECKPOINT, RunningServer, collect, png
@@ -77,6 +78,30 @@ async def test_uploads_are_deduplicated_within_a_connection(
         await collect(client, {job})
     assert server.fake.uploads == 1
     assert progress[-1] == (len(image.data), len(image.data))
+
+
+async def test_inputs_sent_ahead_are_not_sent_again(
+    client: ComfyClient, server: RunningServer
+) -> None:
+    """``prepare`` uploads a request's images; submitting it (even while that upload is still
+    under way) posts only the job. A failed upload is forgotten, so the next one tries again."""
+    request = GenerationRequest(
+        checkpoint=CHECKPOINT, image=png(64, 64), strength=0.5, sampling=Sampling(steps=1)
+    )
+    ahead = asyncio.ensure_future(client.prepare(request))
+    job = await client.submit(request)  # the upload may still be in flight
+    await ahead
+    await collect(client, {job})
+    assert server.fake.uploads == 1
+
+    other = GenerationRequest(**{**request.__dict__, "image": png(64, 64, (1, 2, 3))})
+    server.fake.faults.status = 500
+    with pytest.raises(UserError):
+        await client.prepare(other)
+    server.fake.faults.status = None
+    job = await client.submit(other)
+    await collect(client, {job})
+    assert server.fake.uploads == 2
 
 
 async def test_missing_model_is_a_sentence_naming_it(client: ComfyClient) -> None:

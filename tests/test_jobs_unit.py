@@ -234,3 +234,30 @@ async def test_out_of_memory_is_said_in_words(tracker: JobTracker) -> None:
     )
     (failed,) = ends(tracker)
     assert isinstance(failed, Failed) and "ran out of memory" in failed.message
+
+
+async def test_a_streamed_result_is_delivered_not_shown_as_a_preview(server: Server) -> None:
+    """SaveImageWebsocket's images come the way step previews do; the tracker tells them apart
+    by the node that sent them, with metadata (event 4) or without (event 1, older servers)."""
+    events: list[JobEvent] = []
+    t = JobTracker(events.append, server.fetch, server.read_history)
+    await t.add("a", "9", 1, streamed=True)
+    await t.on_message(msg("executing", node="3"))
+    t.on_preview(PreviewFrame(b"step", "jpeg", "a", "3"))
+    await t.on_message(msg("executing", node="9"))
+    t.on_preview(PreviewFrame(b"result-old-style", "png"))  # no metadata: the running node
+    t.on_preview(PreviewFrame(b"result", "png", "a", "9"))
+    await t.on_message(msg("execution_success"))
+    assert [type(e) for e in events] == [Started, Preview, Finished]
+    assert events[1].image == b"step"
+    assert events[2].images == [b"result-old-style", b"result"]
+    assert server.fetched == []  # nothing to download
+
+
+async def test_a_streamed_job_without_its_images_fails_retryably(server: Server) -> None:
+    events: list[JobEvent] = []
+    t = JobTracker(events.append, server.fetch, server.read_history)
+    await t.add("a", "9", 1, streamed=True)
+    await t.on_message(msg("execution_success"))
+    assert len(events) == 1 and isinstance(events[0], Failed)
+    assert events[0].retryable and "made again" in events[0].message

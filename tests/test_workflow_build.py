@@ -344,3 +344,17 @@ def test_the_feather_fits_the_image(width: int, height: int, radius: int | None)
     ).graph
     blurs = nodes(g, "ImageBlur")
     assert [b["inputs"]["blur_radius"] for b in blurs] == ([radius] if radius else [])
+
+
+def test_a_streamed_request_sends_its_result_over_the_websocket() -> None:
+    request = GenerationRequest(CHECKPOINT, "a barn", streamed=True)
+    workflow = build_workflow(request, INFO)
+    assert workflow.streamed
+    assert workflow.graph[workflow.output_node]["class_type"] == "SaveImageWebsocket"
+    validate_graph(workflow.graph, INFO)
+    # A server without the websocket saver (or unknown nodes) saves as usual.
+    for info in ({k: v for k, v in INFO.items() if k != "SaveImageWebsocket"}, None):
+        saved = build_workflow(request, info)
+        assert not saved.streamed
+        assert saved.graph[saved.output_node]["class_type"] == "SaveImage"
+    assert not build_workflow(GenerationRequest(CHECKPOINT, "a barn"), INFO).streamed

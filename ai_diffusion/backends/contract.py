@@ -15,6 +15,8 @@ painter-worded message when it cannot. Afterwards:
   then exactly one of ``Finished`` / ``Failed`` / ``Interrupted`` per job, and
   ``ConnectionState`` changes. Meant for one consumer.
 - ``cancel(job_id)``: stop this client's own job, never anybody else's.
+- ``prepare(request)`` (optional; the ComfyUI client has it): send the request's input images
+  ahead, so a later ``submit`` of the same request posts only the job (live painting).
 - ``close()``: end the connection; outstanding jobs on the server are not touched.
 """
 

@@ -46,7 +46,9 @@ class ComfyClient:
         self.jobs = JobTracker(self._emit, self._fetch_image, self._history)
         self.reconnect_delays = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
         self.traffic = Traffic()  # bytes sent and received, for diagnostics and benchmarks
-        self._uploaded: dict[str, str] = {}  # content hash → server file name
+        # Content hash → the upload of that content (its result: the server's file name).
+        # A second job with the same input waits for the same upload instead of sending again.
+        self._uploads: dict[str, asyncio.Future[str]] = {}
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
@@ -147,6 +149,8 @@ class ComfyClient:
 
     async def close(self) -> None:
         self._closed = True
+        for upload in self._uploads.values():
+            upload.cancel()
         if self._watch is not None:
             self._watch.cancel()
         if self._reader:
@@ -198,25 +202,29 @@ class ComfyClient:
         self._submitting.add(job_id)  # an older server may choose its own id
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
-        await self.jobs.add(job_id, workflow.output_node, number)
+        await self.jobs.add(job_id, workflow.output_node, number, workflow.streamed)
         self._submitting.discard(job_id)
         self._submitting.discard(body["prompt_id"])
         self._watch_jobs()
         return job_id
+
+    async def prepare(self, request: GenerationRequest) -> None:
+        """Send ``request``'s input images ahead of time (live painting does this while the
+        painter pauses), so that submitting it later only posts the job."""
+        workflow = build_workflow(request, self.models.object_info)
+        await self._upload_inputs(workflow, None)
 
     async def _upload_inputs(self, workflow: Workflow, on_upload: UploadProgress | None) -> dict:
         total = sum(len(d) for d in workflow.inputs.values())
         sent = 0
         renames: dict[str, str] = {}
         for name, data in workflow.inputs.items():
-            digest = hashlib.sha256(data).hexdigest()
-            if digest not in self._uploaded:
-                self._uploaded[digest] = await self._upload(name, data, sent, total, on_upload)
+            stored = await self._uploaded_as(name, data, sent, total, on_upload)
             sent += len(data)
             if on_upload:
                 on_upload(sent, total)
-            if self._uploaded[digest] != name:
-                renames[name] = self._uploaded[digest]
+            if stored != name:
+                renames[name] = stored
         graph = workflow.graph
         if renames:
             graph = json.loads(json.dumps(graph))
@@ -225,6 +233,25 @@ class ComfyClient:
                 if isinstance(image, str) and image in renames:
                     node["inputs"]["image"] = renames[image]
         return graph
+
+    async def _uploaded_as(
+        self, name: str, data: bytes, offset: int, total: int, on_upload: UploadProgress | None
+    ) -> str:
+        """The server's name for ``data``: uploaded once per connection (content hash); a
+        failed upload is forgotten, so the next job tries again."""
+        digest = hashlib.sha256(data).hexdigest()
+        upload = self._uploads.get(digest)
+        if upload is None:
+            upload = asyncio.ensure_future(self._upload(name, data, offset, total, on_upload))
+            self._uploads[digest] = upload
+            upload.add_done_callback(lambda done: self._forget_failed(digest, done))
+        # Shielded: a job cancelled while it waits leaves the upload to whoever else needs it.
+        return await asyncio.shield(upload)
+
+    def _forget_failed(self, digest: str, upload: asyncio.Future[str]) -> None:
+        if upload.cancelled() or upload.exception() is not None:
+            if self._uploads.get(digest) is upload:
+                del self._uploads[digest]
 
     async def _upload(
         self, name: str, data: bytes, offset: int, total: int, on_upload: UploadProgress | None

@@ -26,6 +26,9 @@ class Job:
     number: int
     started: bool = False
     images: list[dict[str, Any]] = field(default_factory=list)
+    streamed: bool = False  # the output node sends its images over the websocket
+    executing: str | None = None  # the node the server said it is running
+    received: list[bytes] = field(default_factory=list, repr=False)  # streamed images
 
 
 class JobTracker:
@@ -47,8 +50,8 @@ class JobTracker:
         # answer to POST /prompt has reached us. Replayed when the job is added.
         self.unclaimed: deque[Message | PreviewFrame] = deque(maxlen=1000)
 
-    async def add(self, job_id: str, output_node: str, number: int) -> None:
-        self.jobs[job_id] = Job(job_id, output_node, number)
+    async def add(self, job_id: str, output_node: str, number: int, streamed: bool = False) -> None:
+        self.jobs[job_id] = Job(job_id, output_node, number, streamed=streamed)
         early = [m for m in self.unclaimed if _prompt_id(m) == job_id]
         for item in early:
             self.unclaimed.remove(item)
@@ -81,6 +84,9 @@ class JobTracker:
             return
         kind = message.type
         if kind in ("execution_start", "execution_cached", "executing"):
+            if kind == "executing":
+                node = data.get("node")
+                job.executing = str(node) if node is not None else None
             self._mark_started(job)
         elif kind == "progress":
             self._mark_started(job)
@@ -101,10 +107,15 @@ class JobTracker:
 
     def on_preview(self, preview: PreviewFrame) -> None:
         job_id = preview.prompt_id or self.running
-        if job_id in self.jobs:
-            self.emit(Preview(job_id, preview.image, preview.format))
-        elif preview.prompt_id:
-            self.unclaimed.append(preview)
+        job = self.jobs.get(job_id) if job_id is not None else None
+        if job is None:
+            if preview.prompt_id:
+                self.unclaimed.append(preview)
+            return
+        if job.streamed and (preview.node_id or job.executing) == job.output_node:
+            job.received.append(preview.image)  # a result, not a step preview
+            return
+        self.emit(Preview(job.id, preview.image, preview.format))
 
     async def _finish(self, job: Job) -> None:
         refs = list(job.images)
@@ -112,6 +123,9 @@ class JobTracker:
             return
         if self.running == job.id:
             self.running = None
+        if job.streamed:
+            self._finish_streamed(job)
+            return
         error: Exception | None = None
         for delay in (*self.fetch_retry_delays, None):
             try:
@@ -143,11 +157,26 @@ class JobTracker:
             )
         )
 
+    def _finish_streamed(self, job: Job) -> None:
+        """Streamed results exist only as the frames that reached us: the server keeps no
+        copy. Without them the job failed in a way that asking again repairs."""
+        if job.received:
+            self.emit(Finished(job.id, list(job.received)))
+            return
+        self.emit(
+            Failed(
+                job.id,
+                "The result was lost on the way back (the connection dropped while it was "
+                "sent). It is made again with the next change.",
+                retryable=True,
+            )
+        )
+
     async def download_known_results(self, job_id: str) -> bool:
         """For a job the server no longer remembers (restarted after it finished): fetch the
         images whose names arrived before. False when there are none to fetch."""
         job = self.jobs.get(job_id)
-        if job is None or not job.images:
+        if job is None or not (job.images or job.received):
             return False
         await self._finish(job)
         return True

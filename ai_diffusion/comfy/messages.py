@@ -1,4 +1,5 @@
-"""Decoding websocket frames: JSON messages and binary preview images."""
+"""Decoding websocket frames: JSON messages and binary images (step previews, and the results
+of ``SaveImageWebsocket``, which ComfyUI sends the same way)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class PreviewFrame:
     image: bytes = field(repr=False)
     format: str
     prompt_id: str | None = None  # only with metadata (event 4)
+    node_id: str | None = None  # the node that sent it (event 4): a sampler, or SaveImageWebsocket
 
 
 def parse_text(text: str) -> Message | None:
@@ -59,5 +61,11 @@ def parse_binary(frame: bytes) -> PreviewFrame | None:
         kind = str(meta.get("image_type", "image/jpeg"))
         fmt = "png" if "png" in kind else "jpeg"
         prompt_id = meta.get("prompt_id")
-        return PreviewFrame(frame[end:], fmt, prompt_id if isinstance(prompt_id, str) else None)
+        node_id = meta.get("node_id")
+        return PreviewFrame(
+            frame[end:],
+            fmt,
+            prompt_id if isinstance(prompt_id, str) else None,
+            str(node_id) if isinstance(node_id, (str, int)) else None,
+        )
     return None

@@ -7,7 +7,13 @@ keeps at most one live job running on the server: before it submits the newest r
 cancels this client's earlier live jobs by their own ids (a waiting one is removed from the
 queue, a running one interrupted), never anybody else's. While it uploads, changes only mark
 the canvas stale; it is read once more when the upload is done, so only the latest canvas
-travels and reading never piles up. Results go to the document's live
+travels and reading never piles up.
+
+Shortly before the quiet time ends (twice the time that took last, at most halfway) the
+canvas is read and its images sent ahead (``prepare``);
+when the pause lasts, that same request is submitted and only the job itself travels, and its
+result comes back over the websocket (``streamed``): one round trip after the pause instead of
+three (upload, post, download). Results go to the document's live
 preview layer; "Keep" copies the latest into a new layer (one undo step); stopping removes the
 preview layer. Over a dropped connection live painting pauses with a message and resumes when
 the controller reports the server back.
@@ -35,6 +41,7 @@ from .scaling import scaled_png
 
 log = logging.getLogger(__name__)
 POLL_SHARE = 0.2  # at most this share of the UI thread goes to looking for changes
+AHEAD_MIN_MS = 100  # shorter quiet times leave no time worth reading ahead in
 PAUSED = (
     "Live painting paused: the connection to the server is lost. It resumes by itself when "
     "the server answers again; your painting is not affected."
@@ -56,6 +63,17 @@ class LiveResult:
     image: Image
     bounds: Bounds
     name: str
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A request read (and its images sent ahead) before the quiet time was over."""
+
+    key: object  # the canvas state it was read from
+    params: LiveParams
+    document_id: str
+    request: GenerationRequest
+    bounds: Bounds
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,12 @@ class LiveMode(StateObject):
         self._quiet.setSingleShot(True)
         self._quiet.setInterval(max(0, debounce_ms))
         self._quiet.timeout.connect(self.quiet_time_over)
+        self._ahead = QTimer(self)  # before the quiet time ends: send the images ahead
+        self._ahead.setSingleShot(True)
+        self._ahead.timeout.connect(self.read_ahead)
+        self._prepared: _Prepared | None = None
+        self._preparing: Any = None  # the images being sent ahead
+        self._ahead_cost: float | None = None  # seconds the last read and send ahead took
         self._poll = QTimer(self)
         self._poll_ms = max(10, poll_ms)
         self._poll.setInterval(self._poll_ms)
@@ -148,6 +172,8 @@ class LiveMode(StateObject):
         self.paused = False
         self._poll.stop()
         self._quiet.stop()
+        self._ahead.stop()
+        self._prepared = None
         self._queued = None
         self._stale = False
         outstanding = [j for j in self._own if j not in self._cancelled]
@@ -211,7 +237,62 @@ class LiveMode(StateObject):
     def schedule(self) -> None:
         """A change: generate once the painter has paused for the quiet time."""
         if self.active:
+            self._prepared = None
             self._quiet.start()
+            if self.debounce_ms >= AHEAD_MIN_MS:
+                self._ahead.setInterval(self.debounce_ms - self._ahead_lead_ms())
+                self._ahead.start()
+
+    def _ahead_lead_ms(self) -> int:
+        """How long before the end of the quiet time to read ahead: twice what reading and
+        sending took last time (so it is done in time), at most half the quiet time. The
+        later it starts, the fewer reads a painter's short pauses between strokes cost."""
+        half = self.debounce_ms // 2
+        if self._ahead_cost is None:
+            return half
+        return min(half, max(AHEAD_MIN_MS // 2, int(2000 * self._ahead_cost)))
+
+    def read_ahead(self) -> None:
+        """Halfway through the quiet time (its timer calls this): read the canvas and send its
+        images, so that if the pause lasts only the job itself travels at its end."""
+        if inside_task():
+            self._ui.post(self.read_ahead)
+            return
+        if not self.active or self.paused:
+            return
+        if self._pump is not None and not self._pump.done():
+            return  # the pump reads again when it is done
+        if self._preparing is not None and not self._preparing.done():
+            return  # one upload ahead at a time: the end of the quiet time reads if needed
+        document = self._find(self._document_id)
+        client = self.controller.client
+        if document is None or client is None:
+            return
+        start = time.perf_counter()
+        try:
+            request, bounds = self.build_request(document)
+        except Exception as e:  # the end of the quiet time reads again and reports it
+            log.info("reading the canvas ahead failed: %s", e)
+            return
+        self._prepared = _Prepared(self._key, self.params, document.id, request, bounds)
+        prepare = getattr(client, "prepare", None)  # backends that upload separately
+        if prepare is None or request == self._queued:
+            self._ahead_cost = time.perf_counter() - start
+            return
+        self._preparing = eventloop.run(prepare(request), on_error=_ahead_failed)
+
+        def sent(_: Any) -> None:
+            self._ahead_cost = time.perf_counter() - start
+
+        self._preparing.add_done_callback(sent)
+
+    def _take_prepared(self, document: LiveCanvas) -> tuple[GenerationRequest, Bounds] | None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None or prepared.document_id != document.id:
+            return None
+        if prepared.key != self._key or prepared.params != self.params:
+            return None  # painted or changed the prompt since
+        return prepared.request, prepared.bounds
 
     def quiet_time_over(self) -> None:
         """Read the canvas and send it (the quiet timer calls this)."""
@@ -230,7 +311,7 @@ class LiveMode(StateObject):
         if document is None or client is None:
             return
         try:
-            request, bounds = self.build_request(document)
+            request, bounds = self._take_prepared(document) or self.build_request(document)
         except Exception as e:
             self._report(e)
             return
@@ -279,6 +360,7 @@ class LiveMode(StateObject):
             strength=p.strength,
             mask=mask,
             region=bounds,
+            streamed=True,  # only looked at: back over the websocket, not saved on the server
         )
         return request, bounds
 
@@ -325,6 +407,9 @@ class LiveMode(StateObject):
                 self._show(pending, Image.from_png(event.images[0]))
         elif cancelled:
             return
+        elif isinstance(event, Failed) and event.retryable:
+            self._queued = None  # e.g. the streamed result was lost with the connection
+            self.schedule()
         elif isinstance(event, Failed):
             self._queued = None
             self.message = event.message
@@ -415,6 +500,11 @@ def poll_interval(base_ms: int, cost_s: float) -> int:
     """The next poll's delay: ``base_ms``, or longer when reading the canvas state is slow
     (large documents, many layers), so polling never takes more than POLL_SHARE of the UI."""
     return max(base_ms, int(cost_s * 1000 / POLL_SHARE))
+
+
+def _ahead_failed(error: BaseException) -> None:
+    # Sending ahead is only a head start: the submit sends (and reports) again.
+    log.info("sending the live images ahead failed: %s", error)
 
 
 async def _cancel_all(client: Any, job_ids: list[str]) -> None:

@@ -21,6 +21,7 @@ from .steps import Model, Steps, input_name
 from .validate import validate_graph, validate_structure
 
 OUTPUT_PREFIX = "ai_diffusion"
+STREAM_NODE = "SaveImageWebsocket"
 __all__ = ["OUTPUT_PREFIX", "Workflow", "build_workflow", "input_name"]
 
 
@@ -33,6 +34,7 @@ class Workflow:
     output_node: str = ""
     extent: Extent = Extent(0, 0)
     mode: Mode = Mode.txt2img
+    streamed: bool = False  # the output node sends its images over the websocket
 
 
 class _Builder(Steps):
@@ -46,7 +48,14 @@ class _Builder(Steps):
         return self.scale(image, up.extent) if up.extent else image
 
     def save(self, image: Output) -> str:
+        if self.streams():
+            return self.g.node(STREAM_NODE, images=image)
         return self.g.node("SaveImage", images=image, filename_prefix=OUTPUT_PREFIX)
+
+    def streams(self) -> bool:
+        """A streamed request, on a server whose nodes are known to include the websocket
+        saver (ComfyUI ships it with its own repository; a server without it saves)."""
+        return self.r.streamed and self.info is not None and STREAM_NODE in self.info
 
     # Modes --------------------------------------------------------------------------------
 
@@ -214,7 +223,8 @@ class _Builder(Steps):
             validate_graph(graph, self.info, uploaded=self.inputs)
         else:
             validate_structure(graph)
-        return Workflow(graph, dict(self.inputs), output_node, extent, mode)
+        streamed = graph[output_node]["class_type"] == STREAM_NODE
+        return Workflow(graph, dict(self.inputs), output_node, extent, mode, streamed)
 
 
 def _model_family_and_pieces(

@@ -29,7 +29,7 @@ from aiohttp import WSMsgType, web
 from ai_diffusion.workflow.object_info import combo_options
 from tests.fakes.comfy_sockets import Sockets
 from tests.fakes.comfy_validation import validate
-from tests.fakes.executor import ExecutionError, execute
+from tests.fakes.executor import STREAMING_NODES, ExecutionError, execute
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "comfyui"
 if not SHARED.exists():
@@ -70,6 +70,10 @@ class Faults:
     # (the client's picture of the queue is stale by a round trip).
     stale_queue: bool = False
     prompt_answer_delay: float = 0.0  # seconds between queueing a job and answering /prompt
+    drop_ws_instead_of_stream: int = 0  # this many SaveImageWebsocket results are lost
+    # … or never arrive while the socket stays open (the silent socket of comfy_sockets.py,
+    # where the client learns of the job's end by polling)
+    skip_streams: int = 0
 
 
 @dataclass
@@ -94,6 +98,7 @@ class FakeComfy:
     sockets: Sockets = field(default_factory=Sockets)
     posted: list[dict[str, Any]] = field(default_factory=list)
     uploads: int = 0
+    views: int = 0  # GET /view requests (downloads of results and inputs)
     bytes_in: int = 0
     bytes_out: int = 0
     number: int = 0
@@ -349,6 +354,7 @@ class FakeComfy:
         return web.json_response({prompt_id: entry} if entry else {})
 
     async def h_view(self, request: web.Request) -> web.Response:
+        self.views += 1
         if self.faults.view_failures > 0:
             self.faults.view_failures -= 1
             return web.Response(status=500, text="500 Internal Server Error")
@@ -421,7 +427,11 @@ class FakeComfy:
         for client_id in self.sockets.ids():
             await self.send(client_id, "status", data)
 
-    async def send_binary(self, client_id: str, prompt_id: str, node: str, jpeg: bytes) -> None:
+    async def send_binary(
+        self, client_id: str, prompt_id: str, node: str, image: bytes, png: bool = False
+    ) -> None:
+        """A step preview (JPEG) or a SaveImageWebsocket result (PNG), framed as ComfyUI does:
+        event 4 with metadata for clients that asked for it, else event 1 with the format."""
         if self.sockets.wants_metadata(client_id):
             meta = json.dumps(
                 {
@@ -430,12 +440,12 @@ class FakeComfy:
                     "display_node_id": node,
                     "parent_node_id": None,
                     "real_node_id": node,
-                    "image_type": "image/jpeg",
+                    "image_type": "image/png" if png else "image/jpeg",
                 }
             ).encode()
-            frame = struct.pack(">II", 4, len(meta)) + meta + jpeg
+            frame = struct.pack(">II", 4, len(meta)) + meta + image
         else:
-            frame = struct.pack(">II", 1, 1) + jpeg
+            frame = struct.pack(">II", 1, 2 if png else 1) + image
         await self.sockets.send_bytes(client_id, frame)
 
     async def _work(self) -> None:
@@ -603,6 +613,21 @@ class FakeComfy:
             return
         outputs = {}
         for node_id, images in results.items():
+            if job.graph[node_id]["class_type"] in STREAMING_NODES:
+                # Like ComfyUI's SaveImageWebsocket: a progress update carrying each image,
+                # no "executed" message, nothing saved, nothing in the history's outputs.
+                await say("executing", {"node": node_id, "display_node": node_id})
+                if self.faults.drop_ws_instead_of_stream > 0:
+                    self.faults.drop_ws_instead_of_stream -= 1
+                    await self.sockets.close(c)  # the frames are gone with the socket
+                    continue
+                if self.faults.skip_streams > 0:
+                    self.faults.skip_streams -= 1
+                    continue
+                for i, data in enumerate(images):
+                    await say("progress", {"value": i, "max": len(images), "node": node_id})
+                    await self.send_binary(c, pid, node_id, data, png=True)
+                continue
             refs = []
             kind = "temp" if job.graph[node_id]["class_type"] == "PreviewImage" else "output"
             for i, data in enumerate(images):

@@ -349,8 +349,12 @@ class Executor:
     def n_PreviewImage(self, node_id: str, images: np.ndarray) -> tuple[Any, ...]:
         return self.n_SaveImage(node_id, images, "preview")
 
+    def n_SaveImageWebsocket(self, node_id: str, images: np.ndarray) -> tuple[Any, ...]:
+        return self.n_SaveImage(node_id, images, "websocket")
 
-OUTPUT_NODES = ("SaveImage", "PreviewImage")
+
+OUTPUT_NODES = ("SaveImage", "PreviewImage", "SaveImageWebsocket")
+STREAMING_NODES = ("SaveImageWebsocket",)  # images go over the websocket only
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

@@ -34,6 +34,7 @@ class FakeDocument:
     live: list[tuple[Bounds, Image]] = field(default_factory=list)  # every live update shown
     live_visible: bool = False
     strokes: int = 0
+    reads: int = 0  # read_image calls (each is UI-thread work inside Krita)
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(3)
@@ -57,6 +58,7 @@ class FakeDocument:
         return to_png(mask[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width])
 
     def read_image(self, bounds: Bounds, size: Extent | None = None) -> Image:
+        self.reads += 1
         crop = self.pixels[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
         if size is not None and (size.width, size.height) != (bounds.width, bounds.height):
             scaled = PILImage.fromarray(crop, "RGBA").resize((size.width, size.height))

@@ -109,3 +109,86 @@ def test_inputs_travel_only_when_the_canvas_changed(qtbot, shared) -> None:
     stroke(qtbot, live, document, 100)
     qtbot.waitUntil(lambda: len(ids) == 3, timeout=WAIT)
     assert fake.uploads == 2
+
+
+def test_live_results_come_over_the_websocket_and_nothing_is_saved(qtbot, shared) -> None:
+    """A live result is only looked at: it travels back on the live connection (no download
+    round trip) and leaves no file on the server, yet it is the very image the server made."""
+    server, other, live, document, ids = shared
+    fake = server.fake
+    assert live.start(LiveParams(CHECKPOINT, "a barn", strength=0.6, seed=3))
+    live.quiet_time_over()
+    qtbot.waitUntil(lambda: live.result is not None, timeout=WAIT)
+    assert fake.views == 0 and fake.outputs == {}
+    assert fake.history[ids[0]]["outputs"] == {}
+    # The same request saved and downloaded the usual way gives the same pixels.
+    request = fake.posted[-1]["prompt"]
+    saver = next(n for n in request.values() if n["class_type"] == "SaveImageWebsocket")
+    saver["class_type"] = "SaveImage"
+    saver["inputs"]["filename_prefix"] = "check"
+    from ai_diffusion.workflow.builder import Workflow
+
+    saved_id = run(qtbot, other.enqueue(Workflow(request, output_node=_output_of(request))))
+    events = run(qtbot, _finished(other, saved_id))
+    from tests.fakes.executor import decode_png
+
+    shown = decode_png(document.live[-1][1].data)
+    assert (decode_png(events.images[0]) == shown).all()
+
+
+def _output_of(graph: dict) -> str:
+    return next(i for i, n in graph.items() if n["class_type"] == "SaveImage")
+
+
+async def _finished(client, job_id: str):
+    from ai_diffusion.comfy.events import Finished
+
+    async for event in client.listen():
+        if isinstance(event, Finished) and event.job_id == job_id:
+            return event
+
+
+def test_the_canvas_travels_during_the_pause_and_only_the_job_after_it(qtbot, shared) -> None:
+    """Halfway through the quiet time the canvas is read and uploaded; at its end the same
+    request is posted without reading or uploading again."""
+    server, _, live, document, ids = shared
+    fake = server.fake
+    live.debounce_ms = 3000
+    assert live.start(LiveParams(CHECKPOINT, "a barn", strength=0.6, seed=3))
+    qtbot.waitUntil(lambda: fake.uploads == 1, timeout=WAIT)
+    assert ids == [] and document.reads == 1  # read and sent ahead, no job yet
+    live.quiet_time_over()  # the pause is over
+    qtbot.waitUntil(lambda: live.result is not None, timeout=WAIT)
+    assert len(ids) == 1 and fake.uploads == 1 and document.reads == 1
+
+
+def test_a_canvas_changed_after_the_read_ahead_is_read_again(qtbot, shared) -> None:
+    server, _, live, document, ids = shared
+    fake = server.fake
+    live.debounce_ms = 3000
+    assert live.start(LiveParams(CHECKPOINT, "a barn", strength=0.6, seed=3))
+    qtbot.waitUntil(lambda: fake.uploads == 1, timeout=WAIT)
+    ahead = set(fake.inputs)
+    stroke(qtbot, live, document, 40)  # painted after the read ahead: ends the pause at once
+    qtbot.waitUntil(lambda: live.result is not None, timeout=WAIT)
+    assert document.reads == 2 and fake.uploads == 2
+    assert _loaded_image(fake.posted[-1]["prompt"]) not in ahead  # the painted canvas went
+
+
+def _loaded_image(graph: dict) -> str:
+    return next(n["inputs"]["image"] for n in graph.values() if n["class_type"] == "LoadImage")
+
+
+@pytest.mark.parametrize("fault", ["drop_ws_instead_of_stream", "skip_streams"])
+def test_a_lost_live_result_is_made_again(qtbot, shared, fault: str) -> None:
+    """The connection drops just as the result is sent, or the result never arrives: the
+    server keeps no copy, so live painting asks again by itself, and the painter sees the
+    result, not an error."""
+    server, _, live, document, ids = shared
+    setattr(server.fake.faults, fault, 1)
+    live.debounce_ms = 50
+    assert live.start(LiveParams(CHECKPOINT, "a barn", strength=0.6, seed=3))
+    live.quiet_time_over()
+    qtbot.waitUntil(lambda: live.result is not None, timeout=WAIT)
+    assert len(ids) == 2  # the first result was lost; the second job brought it
+    assert document.live_visible and live.message == "Live: up to date."
