@@ -88,6 +88,16 @@ class Sampling:
     batch_size: int = 1
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """The size to sample at; the result is then scaled to the target (``extent``, or the input
+    image's size). Default: about the family's native pixel count, at the target's aspect
+    ratio."""
+
+    scale: float = 1.0  # sides × this: 0.5 = a quarter of the pixels (faster, less detail)
+    own_size: bool = False  # sample at the target's own size instead (no scaling; ``scale`` unused)
+
+
 class Preprocess(str, Enum):
     none = "none"
     canny = "canny"
@@ -145,6 +155,7 @@ class GenerationRequest:
     guidance: float | None = None  # FluxGuidance (Flux); None = the family's default
     edit: bool = False  # instruction edit of ``image`` (in ``mask`` if given)
     references: tuple[Image, ...] = ()  # further images for edit models that take them
+    resolution: Resolution = Resolution()  # the size to sample at (default: the family's)
     # The result is only looked at, not kept (live painting): where the server can, it comes
     # back over the live connection instead of being saved to its disk and downloaded, which
     # saves a round trip. Lost with a dropped connection; the caller then asks again.
@@ -198,6 +209,11 @@ class GenerationRequest:
             raise InvalidRequest("The image is too small: it needs at least 8×8 pixels.")
         if self.extent.width > 16384 or self.extent.height > 16384:
             raise InvalidRequest("The image is too large: at most 16384 pixels on each side.")
+        if not self.resolution.own_size and not 0.25 <= self.resolution.scale <= 4.0:
+            raise InvalidRequest(
+                "The resolution scale must be between 25% and 400% of the model's size "
+                f"(got {self.resolution.scale:.0%})."
+            )
         if self.mask is not None and self.image is None:
             raise InvalidRequest("Inpainting needs the image as well as the mask.")
         if self.edit and self.image is None:
@@ -316,4 +332,5 @@ def _decode_request(d: dict[str, Any]) -> GenerationRequest:
         guidance=d.get("guidance"),
         edit=bool(d.get("edit", False)),
         references=tuple(_image(r) for r in d.get("references", ())),  # type: ignore[misc]
+        resolution=Resolution(**d.get("resolution", {})),  # older files: the default
     )

@@ -1,4 +1,10 @@
-"""The plugin's settings: one typed object, persisted as JSON. Secrets are never in it."""
+"""The plugin's settings: one typed object, persisted as JSON. Secrets are never in it.
+
+Sampling values (steps, CFG, sampler, scheduler) are not settings: the model family's table
+(``workflow/family_table.py``) is their one source, and the painter's changes live in the
+docker's state (``state/model_choice.py``). Files from older versions that still hold them
+load as before; those keys (and any other unknown key) are ignored and dropped on the next
+save."""
 
 from __future__ import annotations
 
@@ -29,10 +35,6 @@ class Settings:
     session_only_secrets: bool = False  # the painter chose not to keep tokens in the key store
     checkpoint: str = ""
     negative_prompt: str = ""
-    steps: int = 20
-    cfg: float = 7.0
-    sampler: str = "euler"
-    scheduler: str = "normal"
     batch_size: int = 1
     idle_stop_minutes: int = 30
     live_debounce_ms: int = 300  # live painting: quiet time after a change before generating

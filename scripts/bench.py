@@ -229,7 +229,8 @@ def qt_stalls(url: str, seconds: float) -> dict[str, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from ai_diffusion import eventloop
     from ai_diffusion.qt import QtCore, QtWidgets
-    from ai_diffusion.state.controller import Controller, Params
+    from ai_diffusion.state.controller import Controller
+    from ai_diffusion.state.params import GenerationRequest, Params, Sampling
     from tests.widgets.fake_document import FakeDocument, FakeDocuments
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -255,7 +256,10 @@ def qt_stalls(url: str, seconds: float) -> dict[str, float]:
         steps = int(seconds * 10)
         timer.start(int(interval * 1000))
         # Generate as the button does: from a Qt callback, outside any task step.
-        params = Params(CHECKPOINT, "stall probe", steps=steps, seed=1)
+        request = GenerationRequest(
+            CHECKPOINT, "stall probe", sampling=Sampling(steps=steps, seed=1)
+        )
+        params = Params(request)
         QtCore.QTimer.singleShot(0, lambda: controller.generate(params))
         while not controller.jobs:
             await asyncio.sleep(0.01)

@@ -35,6 +35,7 @@ from ai_diffusion.request import (
     InvalidRequest,
     LoraRef,
     Preprocess,
+    Resolution,
     Sampling,
     UpscaleRef,
 )
@@ -98,6 +99,17 @@ async def test_large_canvas_is_sampled_near_the_models_size(
     w, h = body["width"], body["height"]
     assert w % 8 == 0 and h % 8 == 0
     assert abs(w * h / 512**2 - 1) < 0.1 and abs(w / h - 2) < 0.05  # SD 1.5's size, same aspect
+
+
+async def test_the_painters_resolution_sets_the_size_the_webui_samples_at(
+    webui: RunningWebUI, webui_client: WebUIClient
+) -> None:
+    await run(webui_client, txt2img(extent=Extent(2048, 1024), resolution=Resolution(1.5)))
+    body = webui.fake.received[-1][1]
+    assert abs(body["width"] * body["height"] / (1.5 * 512) ** 2 - 1) < 0.1
+    await run(webui_client, txt2img(extent=Extent(640, 360), resolution=Resolution(own_size=True)))
+    body = webui.fake.received[-1][1]
+    assert (body["width"], body["height"]) == (640, 360)
 
 
 @pytest.mark.parametrize(

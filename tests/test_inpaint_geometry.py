@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ai_diffusion.errors import UserError
-from ai_diffusion.request import Bounds, Extent
+from ai_diffusion.request import Bounds, Extent, Resolution
 from ai_diffusion.workflow import inpaint_region, sampling_extent
 
 
@@ -139,3 +139,25 @@ def test_sampling_extent_properties(w: int, h: int, native: Extent) -> None:
     if 1 / 4 <= w / h <= 4:  # ordinary shapes: native pixel count and the same aspect ratio
         assert 0.7 * native.pixels <= size.pixels <= 1.4 * native.pixels
         assert abs(size.width / size.height - w / h) / (w / h) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("target", "resolution", "expected"),
+    [
+        (Extent(2048, 2048), Resolution(0.5), Extent(512, 512)),  # a quarter of the pixels
+        (Extent(2048, 2048), Resolution(1.5), Extent(1536, 1536)),
+        (Extent(1024, 1024), Resolution(1.1), Extent(1128, 1128)),  # not swallowed as "close"
+        (Extent(1920, 1080), Resolution(own_size=True), Extent(1920, 1080)),
+        (Extent(1922, 1083), Resolution(own_size=True, scale=3.0), Extent(1920, 1080)),
+        (Extent(40000, 300), Resolution(own_size=True), Extent(16384, 304)),
+    ],
+)
+def test_the_painters_resolution_scales_or_keeps_the_target(
+    target: Extent, resolution: Resolution, expected: Extent
+) -> None:
+    assert sampling_extent(target, Extent(1024, 1024), 8, resolution) == expected
+
+
+def test_the_resolution_keeps_the_flow_models_multiple_of_16() -> None:
+    size = sampling_extent(Extent(1010, 750), Extent(1024, 1024), 16, Resolution(own_size=True))
+    assert size == Extent(1008, 752)

@@ -21,6 +21,7 @@ from ai_diffusion.request import (
     Mode,
     ModelKind,
     Preprocess,
+    Resolution,
     Sampling,
     UpscaleRef,
     png_size,
@@ -66,6 +67,7 @@ def full_request() -> GenerationRequest:
         ],
         upscale=None,
         region=Bounds(12, 34, 320, 256),
+        resolution=Resolution(1.5),
     )
 
 
@@ -110,6 +112,13 @@ def test_edit_needs_an_image_and_references_need_edit() -> None:
         GenerationRequest(checkpoint="m", image=png(8, 8), references=(png(8, 8),)).validate()
     with pytest.raises(UserError, match="Guidance must be between 0 and 100"):
         GenerationRequest(checkpoint="m", guidance=-1).validate()
+
+
+def test_a_request_file_from_before_the_resolution_choice_samples_at_the_familys_size() -> None:
+    data = json.loads(GenerationRequest(checkpoint="m", resolution=Resolution(0.5)).to_json())
+    assert data["resolution"] == {"scale": 0.5, "own_size": False}
+    del data["resolution"]
+    assert GenerationRequest.from_json(json.dumps(data)).resolution == Resolution()
 
 
 def test_json_round_trip_of_an_upscale_request() -> None:
@@ -179,6 +188,8 @@ BAD = [
     (dict(controls=[ControlLayer("c", png(8, 8), 1.0, 0.8, 0.2)]), "start must be before end"),
     (dict(controls=[ControlLayer("c", png(8, 8), 11.0)]), "strength must be between 0 and 10"),
     (dict(loras=[LoraRef("l", 500)]), "LoRA 'l'"),
+    (dict(resolution=Resolution(0.1)), "resolution scale must be between 25% and 400%"),
+    (dict(resolution=Resolution(5.0)), "resolution scale must be between 25% and 400%"),
     (
         dict(image=png(8, 8), mask=png(8, 8, 1), upscale=UpscaleRef("u")),
         "inpaint first, then upscale",

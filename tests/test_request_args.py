@@ -10,7 +10,14 @@ import pytest
 
 from ai_diffusion.cli.request_args import add_request_options, crop_for_inpaint, request_from_args
 from ai_diffusion.errors import UserError
-from ai_diffusion.request import Bounds, ControlLayer, GenerationRequest, Image, Mode
+from ai_diffusion.request import (
+    Bounds,
+    ControlLayer,
+    GenerationRequest,
+    Image,
+    Mode,
+    Resolution,
+)
 from tests.fakes.executor import decode_png, encode_png
 
 
@@ -104,8 +111,24 @@ def test_empty_or_mismatched_masks_are_explained() -> None:
         (["--image", "/no/such.png"], "Check the path"),
         (["--control", "cn"], "should be MODEL:IMAGE"),
         (["--control", "cn:x.png:strong"], "must be numbers"),
+        (["--resolution", "big"], "give auto, own, or a percentage"),
     ],
 )
 def test_bad_options_are_explained(argv: list[str], message: str) -> None:
     with pytest.raises(UserError, match=message):
         request_from_args(parse("--checkpoint", "m", *argv))
+
+
+@pytest.mark.parametrize(
+    ("value", "resolution"),
+    [
+        ("auto", Resolution()),
+        ("own", Resolution(own_size=True)),
+        ("150%", Resolution(1.5)),
+        ("50", Resolution(0.5)),
+    ],
+)
+def test_resolution_option(value: str, resolution: Resolution) -> None:
+    args = parse("--checkpoint", "sd_xl_base_1.0.safetensors", "--resolution", value)
+    assert request_from_args(args).request.resolution == resolution
+    assert request_from_args(parse("--checkpoint", "m")).request.resolution == Resolution()

@@ -15,8 +15,7 @@ def test_round_trip_remembers_the_last_server_and_defaults(tmp_path: Path) -> No
         verify_tls=False,
         auth_kind="token",
         checkpoint="sdxl.safetensors",
-        steps=30,
-        cfg=5.5,
+        batch_size=3,
         idle_stop_minutes=15,
     )
     settings.save(tmp_path / "ai_diffusion")
@@ -39,10 +38,40 @@ def test_corrupt_file_gives_defaults_a_warning_and_a_backup(tmp_path: Path, capl
 
 
 def test_unknown_keys_and_wrong_types_are_ignored(tmp_path: Path) -> None:
-    data = {"server_url": "http://x", "steps": "many", "from_a_newer_version": 1, "cfg": 4.0}
+    data = {"server_url": "http://x", "batch_size": "many", "from_a_newer_version": 1}
     (tmp_path / FILE_NAME).write_text(json.dumps(data), encoding="utf-8")
     loaded = Settings.load(tmp_path)
-    assert (loaded.server_url, loaded.steps, loaded.cfg) == ("http://x", 20, 4.0)
+    assert (loaded.server_url, loaded.batch_size) == ("http://x", 1)
+
+
+def test_an_older_file_with_sampling_values_loads_and_drops_them(tmp_path: Path) -> None:
+    # Versions before the family table was the one source of sampling defaults kept steps,
+    # CFG, sampler and scheduler here. Such a file still loads with everything else in it;
+    # the sampling values are not used (the model family's defaults are) and the next save
+    # leaves them out.
+    old = {
+        "server_url": "https://abc-8188.proxy.runpod.net",
+        "checkpoint": "sd_xl_base_1.0.safetensors",
+        "negative_prompt": "blurry",
+        "steps": 30,
+        "cfg": 5.5,
+        "sampler": "dpmpp_2m",
+        "scheduler": "karras",
+        "batch_size": 2,
+    }
+    (tmp_path / FILE_NAME).write_text(json.dumps(old), encoding="utf-8")
+    loaded = Settings.load(tmp_path)
+    assert (loaded.server_url, loaded.checkpoint, loaded.negative_prompt, loaded.batch_size) == (
+        "https://abc-8188.proxy.runpod.net",
+        "sd_xl_base_1.0.safetensors",
+        "blurry",
+        2,
+    )
+    assert not {"steps", "cfg", "sampler", "scheduler"} & set(vars(loaded))
+    loaded.save(tmp_path)
+    saved = json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))
+    assert not {"steps", "cfg", "sampler", "scheduler"} & set(saved)
+    assert saved["checkpoint"] == "sd_xl_base_1.0.safetensors"
 
 
 def test_the_settings_object_has_no_place_for_secrets() -> None:

@@ -97,7 +97,8 @@ def build_payload(
     checkpoint = catalog.checkpoint(request.checkpoint)
     s = request.sampling
     target = request.image.extent if request.image is not None else request.extent
-    size = sampling_extent(target, family_of(checkpoint.name, request.family).native)
+    native = family_of(checkpoint.name, request.family).native
+    size = sampling_extent(target, native, resolution=request.resolution)
     override: dict[str, Any] = {"sd_model_checkpoint": checkpoint.title}
     if request.vae:
         vae = catalog.vae(request.vae)

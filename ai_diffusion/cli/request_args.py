@@ -21,6 +21,7 @@ from ..request import (
     Image,
     LoraRef,
     Preprocess,
+    Resolution,
     Sampling,
     UpscaleRef,
 )
@@ -47,6 +48,12 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--negative", default="", help="negative prompt")
     g.add_argument("--width", type=int, default=None, help="default: the family's native size")
     g.add_argument("--height", type=int, default=None)
+    g.add_argument(
+        "--resolution", default="auto", metavar="auto|own|PERCENT",
+        help="size to sample at, before the result is scaled to its size: auto (about the "
+        "family's native size), own (the result's or input image's own size), or a percentage "
+        "of the family's size, e.g. 150%%",
+    )  # fmt: skip
     g.add_argument("--steps", type=int, default=None, help="default: the family's")
     g.add_argument("--cfg", type=float, default=None, help="default: the family's")
     g.add_argument("--guidance", type=float, default=None, help="Flux guidance")
@@ -160,6 +167,21 @@ def _sampling(args: argparse.Namespace) -> tuple[Sampling, Extent]:
     return sampling, Extent(width, height)
 
 
+def _resolution(text: str) -> Resolution:
+    value = text.strip().lower()
+    if value == "auto":
+        return Resolution()
+    if value == "own":
+        return Resolution(own_size=True)
+    try:
+        percent = float(value.removesuffix("%"))
+    except ValueError:
+        raise UserError(
+            f"--resolution {text}: give auto, own, or a percentage of the model's size (150%)."
+        ) from None
+    return Resolution(percent / 100)
+
+
 def request_from_args(args: argparse.Namespace) -> CliRequest:
     sampling, extent = _sampling(args)
     loras = tuple(LoraRef(*_split_number(spec, 1.0)) for spec in args.lora)
@@ -168,7 +190,7 @@ def request_from_args(args: argparse.Namespace) -> CliRequest:
         checkpoint=args.checkpoint, prompt=args.prompt, negative_prompt=args.negative,
         extent=extent, sampling=sampling, vae=args.vae, family=args.arch, loras=loras,
         controls=_controls(args), upscale=upscale, text_encoders=tuple(args.text_encoders),
-        guidance=args.guidance, edit=args.edit,
+        guidance=args.guidance, edit=args.edit, resolution=_resolution(args.resolution),
         references=tuple(_png(_read_image(p).convert("RGB")) for p in args.reference),
     )  # fmt: skip
     if args.reference and not args.edit:

@@ -10,7 +10,7 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from .. import eventloop
@@ -29,57 +29,14 @@ from ..comfy.events import (
 from ..errors import UserError
 from ..handover import Handover, inside_task
 from ..qt import Signal
-from ..request import (
-    Bounds,
-    ControlLayer,
-    Extent,
-    GenerationRequest,
-    Image,
-    LoraRef,
-    ModelKind,
-    Sampling,
-)
+from ..request import Bounds, Extent, GenerationRequest, Image
 from ..workflow import inpaint_region
 from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
+from .params import Params
 
 log = logging.getLogger(__name__)
 Connector = Callable[[Any], Awaitable[Any]]  # a backend config → a connected backend
-
-
-@dataclass
-class ControlChoice:
-    layer_id: str
-    model: str
-    strength: float = 1.0
-    start: float = 0.0
-    end: float = 1.0
-
-
-@dataclass
-class Params:
-    """What the panel's fields say."""
-
-    checkpoint: str
-    prompt: str
-    negative_prompt: str = ""
-    strength: float = 1.0
-    batch_size: int = 1
-    seed: int | None = None  # None = random
-    steps: int = 20
-    cfg: float = 7.0
-    sampler: str = "euler"
-    scheduler: str = "normal"
-    loras: list[LoraRef] = field(default_factory=list)
-    controls: list[ControlChoice] = field(default_factory=list)
-    # The model's pieces and family (state/model_choice.py fills these).
-    kind: ModelKind | None = None
-    family: str | None = None
-    text_encoders: tuple[str, ...] = ()
-    vae: str | None = None
-    guidance: float | None = None
-    edit: bool = False  # instruction edit of the canvas (or the selection)
-    references: list[str] = field(default_factory=list)  # layer ids of reference images
 
 
 @dataclass
@@ -226,50 +183,34 @@ class Controller(StateObject):
     def build_request(
         self, document: CanvasDocument, params: Params
     ) -> tuple[GenerationRequest, Bounds]:
+        """The panel's request with what only the document knows: the crop (the canvas, or the
+        selection with context), its pixels and mask, the control and reference layers'
+        pixels, and a new seed if it is random."""
+        r = params.request
         canvas = document.extent()
-        seed = params.seed if params.seed is not None else random.randrange(2**31)
+        seed = random.randrange(2**31) if params.random_seed else r.sampling.seed
+        whole = Bounds(0, 0, canvas.width, canvas.height)
         selection = document.selection_bounds()
-        if selection is not None:
-            bounds = inpaint_region(canvas, selection)
-        else:
-            bounds = Bounds(0, 0, canvas.width, canvas.height)
+        bounds = whole if selection is None else inpaint_region(canvas, selection)
         image: Image | None = None
         mask: Image | None = None
         if selection is not None:
             image = document.read_image(bounds)
             mask = document.selection_mask(bounds)
-        elif params.strength < 1.0 or params.edit:
+        elif r.strength < 1.0 or r.edit:
             image = document.read_image(bounds)
-        controls = tuple(
-            ControlLayer(
-                c.model, document.read_layer(c.layer_id, bounds), c.strength, c.start, c.end
-            )
-            for c in params.controls
-        )
-        request = GenerationRequest(
-            checkpoint=params.checkpoint,
-            prompt=params.prompt,
-            negative_prompt=params.negative_prompt,
+        request = replace(
+            r,
             extent=Extent(bounds.width, bounds.height),
-            sampling=Sampling(
-                params.sampler, params.scheduler, params.steps, params.cfg, seed, params.batch_size
-            ),
-            loras=tuple(params.loras),
+            sampling=replace(r.sampling, seed=seed),
             image=image,
-            strength=params.strength,
             mask=mask,
-            controls=controls,
-            region=bounds,
-            kind=params.kind,
-            family=params.family,
-            text_encoders=params.text_encoders,
-            vae=params.vae,
-            guidance=params.guidance,
-            edit=params.edit,
-            references=tuple(
-                document.read_layer(layer, Bounds(0, 0, canvas.width, canvas.height))
-                for layer in params.references
+            controls=tuple(
+                replace(c.control, image=document.read_layer(c.layer_id, bounds))
+                for c in params.controls
             ),
+            region=bounds,
+            references=tuple(document.read_layer(layer, whole) for layer in params.references),
         )
         return request, bounds
 

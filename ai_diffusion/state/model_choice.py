@@ -1,19 +1,30 @@
 """The chosen model and how it runs: the usable models of the server, the painter's overrides
 of family and pieces (remembered per model), sampling values prefilled with the family's
-defaults, and Edit mode. Widgets show this state; they never decide any of it."""
+defaults (the family table is their one source), the resolution to sample at, and Edit mode.
+Widgets show this state; they never decide any of it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..qt import Signal
-from ..request import ModelKind
+from ..request import GenerationRequest, ModelKind, Resolution, Sampling
 from ..workflow.discovery import ModelEntry, Override, discover_models
-from ..workflow.families import Family, all_families, by_id
+from ..workflow.families import Family, all_families, by_id, family_of
 from ..workflow.object_info import pick
 from .observable import Observable, StateObject
 
 SAMPLING_FIELDS = ("steps", "cfg", "guidance", "sampler", "scheduler")
+FALLBACK = family_of("")  # what the builder uses for a model of no known family
+# Resolution choices: the family's size scaled (sides), with what that means for a painter.
+SCALES = (
+    (0.5, ": drafts, fast"),
+    (0.75, ""),
+    (1.25, ""),
+    (1.5, ": more detail, slower"),
+    (2.0, ": slow; may repeat subjects"),
+)
 
 
 def override_from_json(data: Any) -> Override:
@@ -42,12 +53,13 @@ class ModelChoice(StateObject):
     edit_available: Observable[bool] = Observable(False)
     edit: Observable[bool] = Observable(False)
     max_references: Observable[int] = Observable(0)  # reference layers the edit model takes
-    steps: Observable[int] = Observable(20)
-    cfg: Observable[float] = Observable(7.0)
+    steps: Observable[int] = Observable(FALLBACK.steps)
+    cfg: Observable[float] = Observable(FALLBACK.cfg)
     guidance: Observable[float] = Observable(0.0)  # used by guidance-distilled families
     guidance_used: Observable[bool] = Observable(False)
-    sampler: Observable[str] = Observable("euler")
-    scheduler: Observable[str] = Observable("normal")
+    sampler: Observable[str] = Observable(FALLBACK.sampler)
+    scheduler: Observable[str] = Observable(FALLBACK.scheduler)
+    resolution: Observable[Resolution] = Observable(Resolution())  # default: the family's size
 
     entries_changed = Signal()
 
@@ -114,8 +126,9 @@ class ModelChoice(StateObject):
         if not self.edit_available:
             self.edit = False
         self.guidance_used = bool(family and family.guidance is not None)
-        if family is not None:
-            self._prefill(family)
+        if entry is not None:
+            # A model of no known family is built with the fallback family: its defaults.
+            self._prefill(family or family_of(entry.name))
 
     def _prefill(self, family: Family) -> None:
         """Family defaults for each sampling value the painter did not set himself."""
@@ -139,9 +152,28 @@ class ModelChoice(StateObject):
             setattr(self, name, value)
 
     def reset_sampling(self) -> None:
-        """Back to the family's defaults."""
+        """Back to the family's defaults (and its resolution)."""
         self.touched.clear()
+        self.resolution = Resolution()
         self._describe()
+
+    def resolution_choices(self) -> list[tuple[str, Resolution]]:
+        """What the painter can choose, in words: the family's size (the default), the canvas
+        or selection's own size, or the family's size scaled."""
+        family = self.family
+        native = family.native if family else None
+
+        def size(scale: float) -> str:
+            if native is None:
+                return ""
+            return f" · {round(native.width * scale)}×{round(native.height * scale)}"
+
+        name = f" ({family.title})" if family else ""
+        return [
+            (f"Auto: the model's size{size(1.0)}{name}", Resolution()),
+            ("Canvas size: no scaling (slow on large canvases)", Resolution(own_size=True)),
+            *((f"{scale:.0%}{size(scale)}{note}", Resolution(scale)) for scale, note in SCALES),
+        ]
 
     # Overrides (the docker's Advanced section) -------------------------------------------
 
@@ -171,16 +203,26 @@ class ModelChoice(StateObject):
         self._rediscover()
         self._describe()
 
-    # Request fields ----------------------------------------------------------------------
+    # The request ---------------------------------------------------------------------------
 
-    def request_fields(self) -> dict[str, Any]:
-        """What the chosen model adds to a generation request."""
+    def sampling(self, seed: int = 0, batch_size: int = 1) -> Sampling:
+        return Sampling(self.sampler, self.scheduler, self.steps, self.cfg, seed, batch_size)
+
+    def request(self, seed: int = 0, batch_size: int = 1, **panel: Any) -> GenerationRequest:
+        """A request with the chosen model, its pieces, sampling values and resolution;
+        ``panel``: the rest of the docker's values (prompt, strength, LoRAs…)."""
+        request = GenerationRequest(
+            checkpoint=self.model,
+            sampling=self.sampling(seed, batch_size),
+            resolution=self.resolution,
+            **panel,
+        )
         entry = self.entry()
-        fields: dict[str, Any] = {"checkpoint": self.model}
         if entry is None:
-            return fields
+            return request
         pieces = entry.pieces
-        fields.update(
+        return replace(
+            request,
             kind=pieces.kind,
             family=entry.family.id if entry.family else None,
             text_encoders=pieces.text_encoders,
@@ -188,4 +230,3 @@ class ModelChoice(StateObject):
             guidance=self.guidance if self.guidance_used else None,
             edit=self.edit,
         )
-        return fields

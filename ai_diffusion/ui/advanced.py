@@ -1,7 +1,9 @@
 """ "Advanced", collapsed: negative prompt, batch size and seed, and what the docker adds
-(the model section's sampling values with the family's defaults and its pieces).
+(the resolution, the model section's sampling values with the family's defaults and its
+pieces).
 
-Object names: ai_advanced_toggle, ai_advanced, ai_negative, ai_batch, ai_seed, ai_seed_random.
+Object names: ai_advanced_toggle, ai_advanced, ai_negative, ai_batch, ai_seed, ai_seed_random
+(the resolution's: ``resolution.py``).
 """
 
 from __future__ import annotations
@@ -67,9 +69,6 @@ class AdvancedBox(Collapsible):
     def add_part(self, widget: Any) -> None:
         """More advanced controls (the model's sampling values and pieces) at the end."""
         self.form.addRow(widget)
-
-    def seed_value(self) -> int | None:
-        return None if self.seed_random.isChecked() else self.seed.value()
 
     def reuse_seed(self, seed: int) -> None:
         self.seed_random.setChecked(False)

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..qt import QtWidgets
-from ..state.controller import Connector, Params
+from ..state.controller import Connector
 from ..state.document import DocumentSource
 from ..state.observable import bind
+from ..state.params import Params
 from ..state.pods import PodController, ProviderFactory, default_factory
 from ..state.session import Session, build_session
 from .connection_dialog import ConnectionDialog
@@ -88,7 +89,7 @@ class DockerWidget(QtWidgets.QWidget):
             self.model_picker, lambda text: setattr(self.controller, "message", text), self
         )
         self.lora_box, self.control_box, self.lists = page.lora_box, page.control_box, page.lists
-        self.advanced = page.advanced
+        self.advanced, self.resolution = page.advanced, page.resolution.box
         self.negative, self.batch = self.advanced.negative, self.advanced.batch
         self.seed, self.seed_random = self.advanced.seed, self.advanced.seed_random
         self.modes.set_page("generate", page)
@@ -198,21 +199,19 @@ class DockerWidget(QtWidgets.QWidget):
         self.refresh_history()
 
     def params(self) -> Params:
-        m = self.model_choice
-        return Params(
+        request = self.model_choice.request(
+            seed=self.seed.value(),
+            batch_size=self.batch.value(),
             prompt=self.prompt.toPlainText(),
             negative_prompt=self.negative.toPlainText(),
             strength=self.strength.value() / 100,
-            batch_size=self.batch.value(),
-            seed=self.advanced.seed_value(),
-            steps=m.steps,
-            cfg=m.cfg,
-            sampler=m.sampler,
-            scheduler=m.scheduler,
-            loras=self.lora_box.loras(),
-            controls=self.control_box.controls(),
-            references=self.model_picker.reference_layers(),
-            **m.request_fields(),
+            loras=tuple(self.lora_box.loras()),
+        )
+        return Params(
+            request,
+            random_seed=self.seed_random.isChecked(),
+            controls=tuple(self.control_box.controls()),
+            references=tuple(self.model_picker.reference_layers()),
         )
 
     # Actions (also triggered by Krita shortcuts) ---------------------------------------

@@ -1,5 +1,6 @@
 """The pages of the mode switcher that the docker assembles from other panels: Generate
-(LoRA and ControlNet rows, Advanced with the model's sampling values and pieces) and Edit (the
+(LoRA and ControlNet rows, Advanced with the resolution, the model's sampling values and
+pieces) and Edit (the
 model's Edit switch and reference layers). Live's page is ``live_panel.py``.
 
 Object names: ai_lists, ai_lists_toggle (and those of the panels inside).
@@ -13,6 +14,7 @@ from typing import Any
 from ..qt import QtWidgets
 from .advanced import AdvancedBox, Collapsible
 from .model_lists import ControlBox, LoraBox
+from .resolution import ResolutionBox
 
 
 class GeneratePage(QtWidgets.QWidget):
@@ -29,6 +31,8 @@ class GeneratePage(QtWidgets.QWidget):
         inner.addWidget(self.lora_box)
         inner.addWidget(self.control_box)
         self.advanced = AdvancedBox(self)
+        self.resolution = ResolutionBox(model_picker.choice, self.advanced.body)
+        self.advanced.form.addRow("Size", self.resolution.box)
         self.advanced.add_part(model_picker.sampling_box)
         self.advanced.add_part(model_picker.pieces_box)
         col.addWidget(self.lists)

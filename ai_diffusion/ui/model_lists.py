@@ -9,11 +9,12 @@ ai_control_end, ai_control_add, ai_controls, ai_control_remove.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..qt import Qt, QtWidgets
-from ..state.controller import ControlChoice, LoraRef
 from ..state.document import LayerInfo
+from ..state.params import LayerControl, LoraRef
 from .names import named
 
 
@@ -181,18 +182,14 @@ class ControlBox(QtWidgets.QWidget):
         if layer_id is None or not model or self.model.findText(model) < 0:
             self.say("Choose a layer and a ControlNet model first.")
             return
-        choice = ControlChoice(
+        choice = LayerControl.of(
             layer_id, model, self.strength.value(), self.start.value(), self.end.value()
         )
-        self.list.add(f"{self.layer.currentText()} → {model}", choice, choice.strength)
+        self.list.add(f"{self.layer.currentText()} → {model}", choice, self.strength.value())
 
-    def controls(self) -> list[ControlChoice]:
-        result = []
-        for row in self.list.rows:
-            choice = row.value
-            result.append(
-                ControlChoice(
-                    choice.layer_id, choice.model, row.strength.value(), choice.start, choice.end
-                )
-            )
-        return result
+    def controls(self) -> list[LayerControl]:
+        """The rows, each with the strength its row shows now."""
+        return [
+            replace(row.value, control=replace(row.value.control, strength=row.strength.value()))
+            for row in self.list.rows
+        ]

@@ -102,7 +102,7 @@ class ModelPicker(QtWidgets.QGroupBox):
         self.sampler = combo(self, "ai_sampler")
         self.scheduler = combo(self, "ai_scheduler")
         self.reset = _named(QtWidgets.QPushButton("Defaults", self), "ai_sampling_reset")
-        self.reset.setToolTip("The model family's sampling defaults")
+        self.reset.setToolTip("The model family's sampling defaults and resolution")
         self.guidance_label = QtWidgets.QLabel("Guidance", self)
         grid.addWidget(QtWidgets.QLabel("Steps", self), 0, 0)
         grid.addWidget(self.steps, 0, 1)

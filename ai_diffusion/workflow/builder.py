@@ -72,7 +72,7 @@ class _Builder(Steps):
         m, prompt = self.apply_loras(m, r.prompt)
         negative_text, _ = extract_loras(r.negative_prompt)
         target = r.image.extent if r.image is not None else r.extent
-        size = sampling_extent(target, family.native, family.latent_multiple)
+        size = sampling_extent(target, family.native, family.latent_multiple, r.resolution)
         if mode is Mode.edit:
             result = self.edit(m, prompt, negative_text, size, target)
             return self.finish(self.save(self.upscale(result)), mode)

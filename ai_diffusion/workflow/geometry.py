@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..request import Bounds, Extent, InvalidRequest
+from ..request import Bounds, Extent, InvalidRequest, Resolution
 
 # Sampling sizes stay within what EmptyLatentImage accepts (16..16384) and what a model can
 # make sense of (a latent of at least 8×8).
@@ -16,14 +16,21 @@ def round8(value: float, multiple: int = 8) -> int:
     return max(multiple, int(round(value / multiple)) * multiple)
 
 
-def sampling_extent(target: Extent, native: Extent, multiple: int = 8) -> Extent:
+def sampling_extent(
+    target: Extent, native: Extent, multiple: int = 8, resolution: Resolution = Resolution()
+) -> Extent:
     """The size to sample at: about the model's native pixel count, the target's aspect
     ratio, multiples of ``multiple`` (8; 16 for the flow models' 2×2 patches). A target
-    already close to native is kept (rounded). Extreme aspect ratios are clamped to
+    already close to native is kept (rounded). The painter's ``resolution`` scales the sides
+    of that size, or asks for the target's own size. Extreme aspect ratios are clamped to
     64..16384 per side."""
-    scale = math.sqrt(native.pixels / target.pixels)
-    if 0.85 <= scale <= 1.15:
+    if resolution.own_size:
         scale = 1.0
+    else:
+        scale = math.sqrt(native.pixels / target.pixels)
+        if 0.85 <= scale <= 1.15:
+            scale = 1.0
+        scale *= resolution.scale
 
     def side(length: int) -> int:
         return min(MAX_SAMPLING_SIDE, max(MIN_SAMPLING_SIDE, round8(length * scale, multiple)))

@@ -111,7 +111,7 @@ def _generate(driver, provider):
     before = content.history.count()
     content.checkpoint.setCurrentText(CHECKPOINT)
     content.prompt.setPlainText(f"a lighthouse on a {provider} pod")
-    content.settings.steps = 3
+    content.model_picker.steps.setValue(3)
     content.generate_button.click()
 
     def done():

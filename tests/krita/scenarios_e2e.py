@@ -216,7 +216,7 @@ def painting_loop(driver):
     driver.result["form_hidden"] = not panel.url.isVisible()
     yield (lambda: panel.checkpoint.findText(CHECKPOINT) >= 0, 10000, "the model list")
     panel.checkpoint.setCurrentText(CHECKPOINT)
-    panel.settings.steps = 3
+    panel.model_picker.steps.setValue(3)
     panel.prompt.setPlainText("a lighthouse at dusk")
     panel.prompt.setFocus()
     driver.result["submitted"] = False

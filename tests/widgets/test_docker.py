@@ -12,10 +12,11 @@ from PIL import Image as PILImage
 
 from ai_diffusion.comfy.events import Finished
 from ai_diffusion.qt import Qt
-from ai_diffusion.request import Bounds, Mode
+from ai_diffusion.request import Bounds, GenerationRequest, Mode, Sampling
 from ai_diffusion.secrets import SecretStore
 from ai_diffusion.settings import Settings
-from ai_diffusion.state.controller import Controller, Job, Params
+from ai_diffusion.state.controller import Controller, Job
+from ai_diffusion.state.params import Params
 from ai_diffusion.ui.docker_widget import create_docker_widget
 from ai_diffusion.workflow import inpaint_region
 from tests.comfy_fixtures import CHECKPOINT
@@ -64,7 +65,8 @@ def test_inpaint_sends_only_the_selection_context(qtbot, docker) -> None:
     document = FakeDocument(width=1024, height=1024, selection=Bounds(600, 500, 64, 48))
     controller = Controller(FakeDocuments([document]))
     request, bounds = controller.build_request(
-        document, Params(CHECKPOINT, "a hat", strength=0.7, seed=5)
+        document,
+        Params(GenerationRequest(CHECKPOINT, "a hat", strength=0.7, sampling=Sampling(seed=5))),
     )
     assert request.mode is Mode.inpaint
     assert bounds == inpaint_region(document.extent(), document.selection)
@@ -79,7 +81,8 @@ def test_inpaint_sends_only_the_selection_context(qtbot, docker) -> None:
 def test_refine_without_selection_sends_the_canvas(qtbot, docker) -> None:
     document = FakeDocument()
     controller = Controller(FakeDocuments([document]))
-    request, _ = controller.build_request(document, Params(CHECKPOINT, "x", strength=0.4))
+    params = Params(GenerationRequest(CHECKPOINT, "x", strength=0.4), random_seed=True)
+    request, _ = controller.build_request(document, params)
     assert request.mode is Mode.img2img and request.image.width == 256
 
 
@@ -135,4 +138,4 @@ def test_corrupt_settings_fall_back_to_defaults_and_keep_a_copy(tmp_path: Path) 
     assert (tmp_path / "settings.json.bak").read_text() == "{not json"
     (tmp_path / "settings.json").write_text(json.dumps({"steps": "many", "server_url": "x"}))
     loaded = Settings.load(tmp_path)
-    assert loaded.steps == 20 and loaded.server_url == "x"
+    assert loaded.batch_size == 1 and loaded.server_url == "x"

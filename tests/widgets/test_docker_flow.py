@@ -322,6 +322,12 @@ def test_loras_and_controlnet_layers_reach_the_request(qtbot, setup) -> None:
     assert control.model == "random-sd15-controlnet.safetensors"
     assert (control.strength, control.start, control.end) == (0.8, 0.0, 0.5)
     assert (control.image.width, control.image.height) == (256, 192)
+    # The row's own strength is what the next request carries; the layer is read again.
+    controls.list.rows[0].strength.setValue(0.3)
+    generate(qtbot, widget, connector, 2)
+    (control,) = requests[-1].controls
+    assert (control.strength, control.start, control.end) == (0.3, 0.0, 0.5)
+    assert control.image == documents.active().read_layer("layer-1", Bounds(0, 0, 256, 192))
 
 
 def test_events_that_arrive_before_enqueue_returns_are_not_lost(qtbot, setup) -> None:

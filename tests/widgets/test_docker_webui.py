@@ -38,7 +38,7 @@ def test_connect_to_a_webui_and_inpaint(qtbot, docker, fake_webui_server: str) -
     assert "dreamshaper_8.safetensors" in checkpoints
     widget.checkpoint.setCurrentText("dreamshaper_8.safetensors")
     widget.prompt.setPlainText("a red door")
-    widget.settings.steps = 2
+    widget.model_picker.steps.setValue(2)
     qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.history.count() == 1, timeout=30000)
     widget.history.setCurrentRow(0)

@@ -99,6 +99,20 @@ def test_sampling_follows_the_family_unless_the_painter_changed_it(qtbot, setup)
     assert picker.steps.value() == 25
 
 
+def test_a_model_of_no_known_family_gets_the_defaults_it_is_built_with(qtbot, setup) -> None:
+    # The builder takes the fallback family (SD1.5) for such a model; the values shown (and
+    # sent) are that family's from the table, not what the previous model left behind.
+    widget, _, connector, requests, _ = setup
+    connect(qtbot, widget)
+    picker = widget.model_picker
+    widget.checkpoint.setCurrentText("z_image_turbo_bf16.safetensors")
+    assert picker.steps.value() == 9
+    widget.checkpoint.setCurrentText(MYSTERY)
+    shown = (picker.steps.value(), picker.cfg.value(), picker.sampler.currentText())
+    assert shown == (20, 7.0, "euler")
+    assert picker.scheduler.currentText() == "normal"
+
+
 def test_the_request_carries_the_model_pieces_and_guidance(qtbot, setup) -> None:
     widget, _, connector, requests, _ = setup
     connect(qtbot, widget)

@@ -72,7 +72,7 @@ def test_results_arrive_when_document_calls_spin_the_event_loop(
     qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=15000)
     widget.checkpoint.setCurrentText(CHECKPOINT)
     widget.prompt.setPlainText("a harbour in fog")
-    widget.settings.steps = 8  # a stream of previews
+    widget.model_picker.steps.setValue(8)  # a stream of previews
     widget.strength.setValue(60)  # refine: the canvas is read too
     for _ in range(2):  # twice: the reader must still be alive for the second job
         count = widget.history.count()

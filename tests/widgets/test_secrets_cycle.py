@@ -86,7 +86,7 @@ def test_no_secret_in_any_file_after_a_whole_session(
         qtbot.mouseClick(widget.connect_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: widget.controller.state == "connected", timeout=WAIT)
         # A job the server refuses (an error message), then one that works.
-        widget.settings.steps = 2
+        widget.model_picker.steps.setValue(2)
         widget.checkpoint.addItem("no-such-model.safetensors")
         widget.checkpoint.setCurrentText("no-such-model.safetensors")
         qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)

@@ -1,0 +1,52 @@
+"""What the docker asks the controller to generate, in the request contract's own terms.
+
+The panel's values are a :class:`GenerationRequest` already (model, prompts, LoRAs, sampling,
+strength, resolution, edit); what only the document can say (the crop, its pixels, the mask,
+the pixels of control and reference layers) the controller adds when it builds the request.
+The widgets import the contract's dataclasses from here (``ui`` does not import ``request``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..request import ControlLayer, GenerationRequest, Image, LoraRef, Resolution, Sampling
+
+__all__ = [
+    "UNREAD",
+    "ControlLayer",
+    "GenerationRequest",
+    "LayerControl",
+    "LoraRef",
+    "Params",
+    "Resolution",
+    "Sampling",
+]
+
+UNREAD = Image(b"", 0, 0)  # stands for a layer's pixels until the request is built
+
+
+@dataclass(frozen=True)
+class LayerControl:
+    """A ControlNet guided by a layer of the document. ``control`` is the request's own
+    :class:`ControlLayer`; its image is read from the layer when the request is built."""
+
+    layer_id: str
+    control: ControlLayer
+
+    @classmethod
+    def of(
+        cls, layer_id: str, model: str, strength: float = 1.0, start: float = 0.0, end: float = 1.0
+    ) -> LayerControl:
+        return cls(layer_id, ControlLayer(model, UNREAD, strength, start, end))
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the panel says. ``request`` carries every value the painter chose; ``random_seed``
+    asks for a new seed per Generate (``request.sampling.seed`` is then unused)."""
+
+    request: GenerationRequest
+    random_seed: bool = False
+    controls: tuple[LayerControl, ...] = ()
+    references: tuple[str, ...] = ()  # layer ids of reference images (edit models)
