@@ -333,4 +333,5 @@ def _decode_request(d: dict[str, Any]) -> GenerationRequest:
         edit=bool(d.get("edit", False)),
         references=tuple(_image(r) for r in d.get("references", ())),  # type: ignore[misc]
         resolution=Resolution(**d.get("resolution", {})),  # older files: the default
+        streamed=bool(d.get("streamed", False)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -68,6 +69,7 @@ def full_request() -> GenerationRequest:
         upscale=None,
         region=Bounds(12, 34, 320, 256),
         resolution=Resolution(1.5),
+        streamed=True,
     )
 
 
@@ -103,6 +105,23 @@ def test_json_round_trip_of_a_split_model_edit_request() -> None:
     assert back.kind is ModelKind.split and back.mode is Mode.edit
     assert [r.extent for r in back.references] == [Extent(32, 32), Extent(16, 24)]
     assert json.loads(text)["kind"] == "split" and json.loads(text)["edit"] is True
+
+
+def test_every_field_survives_the_round_trip() -> None:
+    """A field added to the request but not to the JSON decoding is caught: these requests
+    together set every field to something other than its default."""
+    default = GenerationRequest()
+    split = GenerationRequest(kind=ModelKind.split, text_encoders=("t",), guidance=2.5, family="f")
+    edit = GenerationRequest(edit=True, references=(png(8, 8),), upscale=UpscaleRef("u"))
+    requests = (full_request(), split, edit)
+    for request in requests:
+        assert GenerationRequest.from_json(request.to_json()) == request
+    unset = {
+        f.name
+        for f in dataclasses.fields(GenerationRequest)
+        if all(getattr(r, f.name) == getattr(default, f.name) for r in requests)
+    }
+    assert unset == set()
 
 
 def test_edit_needs_an_image_and_references_need_edit() -> None:
