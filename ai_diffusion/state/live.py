@@ -10,12 +10,14 @@ the canvas stale; it is read once more when the upload is done, so only the late
 travels and reading never piles up.
 
 Shortly before the quiet time ends (twice the time that took last, at most halfway) the
-canvas is read and its images sent ahead (``prepare``);
-when the pause lasts, that same request is submitted and only the job itself travels, and its
-result comes back over the websocket (``streamed``): one round trip after the pause instead of
-three (upload, post, download). Results go to the document's live
-preview layer; "Keep" copies the latest into a new layer (one undo step); stopping removes the
-preview layer. Over a dropped connection live painting pauses with a message and resumes when
+canvas is read and its images sent ahead (``prepare``); when the pause lasts, that same request
+is submitted and only the job itself travels, and its result comes back over the websocket
+(``streamed``): one round trip after the pause instead of three (upload, post, download). A
+streamed result lost on the way is asked for again; if that happens twice in a row, results
+are saved and downloaded instead.
+
+Results go to the document's live preview layer; "Keep" copies the latest into a new layer (one
+undo step); stopping removes the preview layer. Over a dropped connection live painting pauses with a message and resumes when
 the controller reports the server back.
 """
 
@@ -42,6 +44,7 @@ from .scaling import scaled_png
 log = logging.getLogger(__name__)
 POLL_SHARE = 0.2  # at most this share of the UI thread goes to looking for changes
 AHEAD_MIN_MS = 100  # shorter quiet times leave no time worth reading ahead in
+LOST_IN_A_ROW = 2  # streamed results lost in a row before results are downloaded instead
 PAUSED = (
     "Live painting paused: the connection to the server is lost. It resumes by itself when "
     "the server answers again; your painting is not affected."
@@ -111,6 +114,8 @@ class LiveMode(StateObject):
         self._prepared: _Prepared | None = None
         self._preparing: Any = None  # the images being sent ahead
         self._ahead_cost: float | None = None  # seconds the last read and send ahead took
+        self.streamed = True  # results over the websocket; off after results got lost twice
+        self._lost = 0  # streamed results lost in a row
         self._poll = QTimer(self)
         self._poll_ms = max(10, poll_ms)
         self._poll.setInterval(self._poll_ms)
@@ -253,8 +258,8 @@ class LiveMode(StateObject):
         return min(half, max(AHEAD_MIN_MS // 2, int(2000 * self._ahead_cost)))
 
     def read_ahead(self) -> None:
-        """Halfway through the quiet time (its timer calls this): read the canvas and send its
-        images, so that if the pause lasts only the job itself travels at its end."""
+        """Shortly before the quiet time ends (its timer calls this): read the canvas and send
+        its images, so that if the pause lasts only the job itself travels at its end."""
         if inside_task():
             self._ui.post(self.read_ahead)
             return
@@ -360,7 +365,7 @@ class LiveMode(StateObject):
             strength=p.strength,
             mask=mask,
             region=bounds,
-            streamed=True,  # only looked at: back over the websocket, not saved on the server
+            streamed=self.streamed,  # only looked at: over the websocket, not saved on the server
         )
         return request, bounds
 
@@ -401,6 +406,7 @@ class LiveMode(StateObject):
         if pending is None or not self.active:
             return
         if isinstance(event, Finished):
+            self._lost = 0
             # A replaced job that finished before its interrupt arrived is still shown while
             # nothing newer is: it is closer to the canvas than what the layer holds.
             if event.images and pending.number > self._shown:
@@ -409,6 +415,10 @@ class LiveMode(StateObject):
             return
         elif isinstance(event, Failed) and event.retryable:
             self._queued = None  # e.g. the streamed result was lost with the connection
+            self._lost += 1
+            if self._lost >= LOST_IN_A_ROW and self.streamed:
+                self.streamed = False  # something on the way drops them: download instead
+                log.warning("live results got lost %d times in a row; downloading", self._lost)
             self.schedule()
         elif isinstance(event, Failed):
             self._queued = None

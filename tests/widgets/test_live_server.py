@@ -192,3 +192,21 @@ def test_a_lost_live_result_is_made_again(qtbot, shared, fault: str) -> None:
     qtbot.waitUntil(lambda: live.result is not None, timeout=WAIT)
     assert len(ids) == 2  # the first result was lost; the second job brought it
     assert document.live_visible and live.message == "Live: up to date."
+
+
+def test_results_that_never_arrive_over_the_websocket_are_downloaded_instead(qtbot, shared) -> None:
+    """Something on the way keeps dropping streamed results: after two in a row live painting
+    has the server save them and downloads them, rather than asking forever."""
+    server, _, live, document, ids = shared
+    server.fake.faults.skip_streams = 100
+    live.debounce_ms = 50
+    assert live.start(LiveParams(CHECKPOINT, "a barn", strength=0.6, seed=3))
+    live.quiet_time_over()
+    qtbot.waitUntil(lambda: live.result is not None, timeout=WAIT)
+    savers = [
+        next(n["class_type"] for n in p["prompt"].values() if n["class_type"].startswith("Save"))
+        for p in server.fake.posted
+        if p["prompt_id"] in ids
+    ]
+    assert savers == ["SaveImageWebsocket", "SaveImageWebsocket", "SaveImage"]
+    assert server.fake.views == 1 and document.live_visible
