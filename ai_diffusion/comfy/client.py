@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -28,6 +27,7 @@ from .messages import parse_binary, parse_text
 from .models import ServerModels
 from .rejection import rejection
 from .traffic import Traffic
+from .uploads import Uploads
 
 log = logging.getLogger(__name__)
 UploadProgress = Callable[[int, int], None]  # (bytes sent, bytes total)
@@ -46,9 +46,7 @@ class ComfyClient:
         self.jobs = JobTracker(self._emit, self._fetch_image, self._history)
         self.reconnect_delays = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
         self.traffic = Traffic()  # bytes sent and received, for diagnostics and benchmarks
-        # Content hash → the upload of that content (its result: the server's file name).
-        # A second job with the same input waits for the same upload instead of sending again.
-        self._uploads: dict[str, asyncio.Future[str]] = {}
+        self.uploads = Uploads(self.client_id)  # what the server has, under which names
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
@@ -149,8 +147,7 @@ class ComfyClient:
 
     async def close(self) -> None:
         self._closed = True
-        for upload in self._uploads.values():
-            upload.cancel()
+        self.uploads.cancel()
         if self._watch is not None:
             self._watch.cancel()
         if self._reader:
@@ -219,7 +216,11 @@ class ComfyClient:
         sent = 0
         renames: dict[str, str] = {}
         for name, data in workflow.inputs.items():
-            stored = await self._uploaded_as(name, data, sent, total, on_upload)
+
+            def send(target: str, data: bytes, offset: int = sent) -> Awaitable[str]:
+                return self._upload(target, data, offset, total, on_upload)
+
+            stored = await self.uploads.stored_as(name, data, send, rotating=workflow.streamed)
             sent += len(data)
             if on_upload:
                 on_upload(sent, total)
@@ -233,25 +234,6 @@ class ComfyClient:
                 if isinstance(image, str) and image in renames:
                     node["inputs"]["image"] = renames[image]
         return graph
-
-    async def _uploaded_as(
-        self, name: str, data: bytes, offset: int, total: int, on_upload: UploadProgress | None
-    ) -> str:
-        """The server's name for ``data``: uploaded once per connection (content hash); a
-        failed upload is forgotten, so the next job tries again."""
-        digest = hashlib.sha256(data).hexdigest()
-        upload = self._uploads.get(digest)
-        if upload is None:
-            upload = asyncio.ensure_future(self._upload(name, data, offset, total, on_upload))
-            self._uploads[digest] = upload
-            upload.add_done_callback(lambda done: self._forget_failed(digest, done))
-        # Shielded: a job cancelled while it waits leaves the upload to whoever else needs it.
-        return await asyncio.shield(upload)
-
-    def _forget_failed(self, digest: str, upload: asyncio.Future[str]) -> None:
-        if upload.cancelled() or upload.exception() is not None:
-            if self._uploads.get(digest) is upload:
-                del self._uploads[digest]
 
     async def _upload(
         self, name: str, data: bytes, offset: int, total: int, on_upload: UploadProgress | None

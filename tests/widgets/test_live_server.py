@@ -210,3 +210,32 @@ def test_results_that_never_arrive_over_the_websocket_are_downloaded_instead(qtb
     ]
     assert savers == ["SaveImageWebsocket", "SaveImageWebsocket", "SaveImage"]
     assert server.fake.views == 1 and document.live_visible
+
+
+def test_live_painting_leaves_a_few_files_on_the_server_and_undo_gets_its_own_canvas(
+    qtbot, shared
+) -> None:
+    """ComfyUI cannot delete inputs: live canvases rotate through a few names per client, so a
+    long session does not fill the server's disk. Going back to an older canvas (undo) sends it
+    again when its name was reused, and the job loads exactly that canvas."""
+    from ai_diffusion.comfy.uploads import LIVE_SLOTS
+
+    server, _, live, document, ids = shared
+    fake = server.fake
+    first = document.pixels.copy()
+    assert live.start(LiveParams(CHECKPOINT, "a barn", strength=0.6, seed=3))
+    live.quiet_time_over()
+    qtbot.waitUntil(lambda: len(ids) == 1, timeout=WAIT)
+    first_png = fake.inputs[_loaded_image(fake.posted[-1]["prompt"])]
+    for n in range(LIVE_SLOTS + 2):
+        stroke(qtbot, live, document, 10 + 12 * n)
+        qtbot.waitUntil(lambda n=n: len(ids) == n + 2, timeout=WAIT)
+    live_files = [name for name in fake.inputs if name.startswith("aid-live-")]
+    assert len(live_files) == LIVE_SLOTS == len(fake.inputs)
+    document.pixels[...] = first  # undo every stroke
+    document.strokes += 1
+    qtbot.waitUntil(lambda: live._key == document.canvas_key(), timeout=WAIT)
+    live.quiet_time_over()
+    qtbot.waitUntil(lambda: len(ids) == LIVE_SLOTS + 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: status(server, ids[-1]) == "success", timeout=WAIT)
+    assert fake.inputs[_loaded_image(fake.posted[-1]["prompt"])] == first_png
