@@ -22,6 +22,7 @@ from krita import (
 
 from ..qt import Qt, QTimer, QtWidgets
 from ..version import __version__
+from .dock_room import FirstStartRoom
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +171,9 @@ def dock_right() -> Any:
 
 def introduce_docker(window: Window | None = None) -> bool:
     """Krita 5.3 and 6 start a newly installed docker hidden (5.1 shows it). On the first
-    start after installing, show ours once; afterwards the painter's choice (Settings ›
-    Dockers) is kept. Returns True when it was shown now."""
+    start after installing, show ours once, with room for the painting loop (dock_room.py);
+    afterwards the painter's choice (Settings › Dockers) and layout are kept. Returns True
+    when it was shown now."""
     app = Krita.instance()
     if app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true":
         return False
@@ -186,42 +188,13 @@ def introduce_docker(window: Window | None = None) -> bool:
         main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.show()
     dock.raise_()
-    make_room(main, dock)
-    # A docker shown just now (Krita 5.3 and 6 start it hidden) is laid out later: again then.
-    QTimer.singleShot(500, lambda: make_room(main, dock, tab_if_squeezed=True))
+    room = FirstStartRoom(main, dock)  # a child of the dock: lives as long as it
+    room.now()
+    # Krita 5.3 and 6 show the other dockers only with the first document's view.
+    app.notifier().viewCreated.connect(room.view_created)
     app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
     log.info("showed the docker on its first start")
     return True
-
-
-LOOP_HEIGHT = 260  # connection line, model, prompt, Generate, strength and the results strip
-
-
-def make_room(main: Any, dock: Any, share: float = 0.6, tab_if_squeezed: bool = False) -> None:
-    """Krita puts a new docker under the others in its column, a few lines tall: give it
-    ``share`` of the window's height, so the prompt, Generate and the results show at once
-    (the other dockers of the column keep the rest). Where the others cannot give that much
-    (Krita 6 on a laptop screen), ``tab_if_squeezed`` puts it in a tab beside the Brush
-    Presets (or the tallest docker of its column), in front."""
-    wanted = int(main.height() * share)
-    if dock.height() < wanted:
-        main.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
-    if not tab_if_squeezed or dock.height() >= LOOP_HEIGHT:
-        return
-    area = main.dockWidgetArea(dock)
-    others = [
-        d
-        for d in main.findChildren(QtWidgets.QDockWidget)
-        if d is not dock and d.isVisible() and not d.isFloating() and main.dockWidgetArea(d) == area
-    ]
-    if not others:
-        return
-    presets = [d for d in others if d.objectName() == "PresetDocker"]
-    neighbour = presets[0] if presets else max(others, key=lambda d: d.height())
-    main.tabifyDockWidget(neighbour, dock)
-    dock.show()
-    dock.raise_()
-    log.info("docker put in a tab beside %s to have room", neighbour.objectName())
 
 
 def register() -> None:
