@@ -39,7 +39,9 @@ def _krita_like(qtbot: Any, height: int, minimums: tuple[int, int, int]) -> tupl
     main = QtWidgets.QMainWindow()
     qtbot.addWidget(main)
     main.setCentralWidget(QtWidgets.QLabel("canvas"))
-    for name, minimum in zip(("ColorSelectorNg", "KisLayerBox", "PresetDocker"), minimums):
+    for name, minimum in zip(
+        ("ColorSelectorNg", "KisLayerBox", "PresetDocker"), minimums, strict=True
+    ):
         _dock(main, name, minimum)
     ours = _dock(main, "ai_diffusion_docker", 60)
     main.resize(1366, height)
