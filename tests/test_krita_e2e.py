@@ -68,6 +68,12 @@ def first_start(
     return profile
 
 
+def _loop_in_sight(result: dict) -> None:
+    """Prompt, Generate and the results strip all in sight, whole, without scrolling."""
+    hidden = {name: shown for name, shown in result["loop_shown"].items() if shown[0] < shown[1]}
+    assert not hidden, (hidden, result["dock_size_connected"], result["docks"])
+
+
 @pytest.mark.parametrize("screen", ["1366x768", "1920x1080"])
 def test_the_painting_loop_in_the_default_workspace(
     first_start: KritaProfile, test_output: Path, fake_server: str, screen: str
@@ -87,10 +93,8 @@ def test_the_painting_loop_in_the_default_workspace(
     assert result["ok"], (result.get("error"), result)
     assert result["line"].startswith("●") and result["form_hidden"]
     assert result["submitted"]  # Ctrl+Enter in the prompt generated
-    # The first start in Krita's default workspace: prompt, Generate and the results strip
-    # all in sight, whole, without scrolling or touching the layout.
-    hidden = {name: shown for name, shown in result["loop_shown"].items() if shown[0] < shown[1]}
-    assert not hidden, (hidden, result["dock_size_connected"], result["docks"])
+    # The first start in Krita's default workspace, the layout as the plugin left it.
+    _loop_in_sight(result)
     assert "[AI] preview" in result["while_hovering"]
     assert "[AI] preview" not in result["after_leaving"]
     assert any(n.startswith("[AI] a lighthouse") for n in result["after_apply"])
@@ -99,3 +103,25 @@ def test_the_painting_loop_in_the_default_workspace(
     assert len(hat) == 1 and hat[0] not in result["after_undo"]
     for name in (f"panel-hover-{screen}.png", f"panel-result-{screen}.png"):
         assert (out / name).stat().st_size > 10_000
+
+
+def test_the_loop_has_room_when_the_first_document_comes_in_a_later_session(
+    first_start: KritaProfile, test_output: Path, fake_server: str
+) -> None:
+    """Krita 5.3 and 6 show their other dockers only with a document: a painter who closes
+    Krita before opening one still gets the room with the first document of the next start."""
+    screen = "1366x768"
+    out = test_output / f"gui-later-{first_start.krita.name}"
+    first = run_gui(first_start, "scenarios_e2e:closed_without_a_document", out, screen=screen)
+    assert first["ok"], (first.get("error"), first)
+    assert first["exceptions"] == "" and first["log_errors"] == []
+    result = run_gui(
+        first_start,
+        "scenarios_e2e:painting_loop",
+        out,
+        extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server, "AI_DIFFUSION_TEST_SCREEN": screen},
+        screen=screen,
+    )
+    assert result["exceptions"] == "", result["exceptions"]
+    assert result["ok"], (result.get("error"), result)
+    _loop_in_sight(result)

@@ -14,6 +14,7 @@ Only Qt here (no ``krita``): the main window and the dock widget are handed in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..qt import QObject, Qt, QTimer, QtWidgets
@@ -79,18 +80,23 @@ def column_of(main: Any, dock: Any) -> list[Any]:
     ]
 
 
-def make_room(main: Any, dock: Any, tab_if_squeezed: bool = False) -> None:
+def make_room(main: Any, dock: Any, tab_if_squeezed: bool = False) -> bool:
     """Make ``dock`` tall enough for the loop: ``SHARE`` of the window where its column can
     give that with the others keeping ``KEEP`` px; where that leaves it under ``LOOP_HEIGHT``
     and ``tab_if_squeezed``, put it in a tab beside the Brush Presets (or the tallest docker
     of its column), in front. A docker in a tab group grows with the others down to their
-    smallest size (the group's other dockers are one click away)."""
+    smallest size (the group's other dockers are one click away).
+
+    Returns False while the docker is alone in its column (Krita 5.3 and 6 before the first
+    view): the room it has then is not the room it will have."""
     if not dock.isVisible() or dock.isFloating():
-        return  # the painter closed or floated it: theirs now
+        return True  # the painter closed or floated it: theirs now
+    column = column_of(main, dock)
+    if not column:
+        return False
     wanted = max(LOOP_HEIGHT, int(main.height() * SHARE))
     if dock.height() >= wanted:
-        return
-    column = column_of(main, dock)
+        return True
     tabbed = bool(main.tabifiedDockWidgets(dock))
     floors = [
         _min_height(d) if tabbed else max(_min_height(d), min(d.height(), KEEP)) for d in column
@@ -105,41 +111,58 @@ def make_room(main: Any, dock: Any, tab_if_squeezed: bool = False) -> None:
     if ours > dock.height():
         log.info("docker made taller on its first start: %d → %d px", dock.height(), ours)
         main.resizeDocks([*column, dock], [*heights, ours + bar], Qt.Orientation.Vertical)
-    if tabbed or not tab_if_squeezed or ours >= LOOP_HEIGHT or not column:
-        return
+    if tabbed or not tab_if_squeezed or ours >= LOOP_HEIGHT:
+        return True
     presets = [d for d in column if d.objectName() == TAB_BESIDE]
     neighbour = presets[0] if presets else max(column, key=lambda d: d.height())
     main.tabifyDockWidget(neighbour, dock)
     dock.show()
     dock.raise_()
     log.info("docker put in a tab beside %s to have room", neighbour.objectName())
+    return True
 
 
 class FirstStartRoom(QObject):
     """Makes room now and again once Krita has shown its dockers (the first view), then
-    leaves the layout to the painter. A child of the dock: it lives as long as the dock."""
+    calls ``done`` and leaves the layout to the painter. A child of the dock: it lives as
+    long as the dock.
 
-    def __init__(self, main: Any, dock: Any) -> None:
+    ``show_with_view``: a later session whose first start ended before any document (Krita
+    5.3 and 6 then restore the docker hidden): show it with the first document."""
+
+    def __init__(
+        self, main: Any, dock: Any, done: Callable[[], None], show_with_view: bool = False
+    ) -> None:
         super().__init__(dock)
-        self.main, self.dock = main, dock
-        self.view_seen = False
+        self.main, self.dock, self.done = main, dock, done
+        self.show_with_view = show_with_view
+        self.view_seen = self.finished = False
 
     def now(self) -> None:
-        self._settle()
+        if not self.show_with_view:
+            self._settle()
 
     def view_created(self, *_: Any) -> None:
         """Krita 5.3 and 6 show the column's other dockers with the first view."""
-        if self.view_seen:
+        if self.view_seen or self.finished:
             return
         self.view_seen = True
         self._settle()
 
     def _settle(self) -> None:
-        for i, ms in enumerate(TRIES_MS):
-            QTimer.singleShot(ms, lambda tab=i == TAB_AT: self._try(tab))
+        for i in range(len(TRIES_MS)):
+            QTimer.singleShot(TRIES_MS[i], lambda i=i: self._try(i))
 
-    def _try(self, tab: bool) -> None:
+    def _try(self, i: int) -> None:
+        if self.finished:
+            return
         try:
-            make_room(self.main, self.dock, tab_if_squeezed=tab)
+            if self.show_with_view and i <= TAB_AT and not self.dock.isVisible():
+                self.dock.show()
+                self.dock.raise_()
+            settled = make_room(self.main, self.dock, tab_if_squeezed=i == TAB_AT)
         except RuntimeError:  # the window (or the docker) is gone
-            pass
+            return
+        if settled and i == len(TRIES_MS) - 1:
+            self.finished = True
+            self.done()

@@ -30,6 +30,8 @@ DOCKER_ID = "ai_diffusion_docker"
 DOCKER_TITLE = "AI Image Generation"
 SETTINGS_GROUP = "ai_diffusion"  # in kritarc
 INTRODUCED = "docker_introduced"
+ROOM = "docker_room"  # "pending" from the first start until room was made, then "made"
+ROOM_PENDING, ROOM_MADE = "pending", "made"
 
 # id → (text shown in menus, method of the docker content that handles it)
 ACTIONS = {
@@ -171,11 +173,13 @@ def dock_right() -> Any:
 
 def introduce_docker(window: Window | None = None) -> bool:
     """Krita 5.3 and 6 start a newly installed docker hidden (5.1 shows it). On the first
-    start after installing, show ours once, with room for the painting loop (dock_room.py);
-    afterwards the painter's choice (Settings › Dockers) and layout are kept. Returns True
-    when it was shown now."""
+    start after installing, show ours once, with room for the painting loop (dock_room.py)
+    once Krita shows its other dockers (5.3 and 6: with the first document, which may come in
+    a later session); afterwards the painter's choice (Settings › Dockers) and layout are
+    kept. Returns True when it was shown now."""
     app = Krita.instance()
-    if app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true":
+    introduced = app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true"
+    if introduced and app.readSetting(SETTINGS_GROUP, ROOM, "") != ROOM_PENDING:
         return False
     window = window or app.activeWindow()
     if window is None:
@@ -184,17 +188,24 @@ def introduce_docker(window: Window | None = None) -> bool:
     dock = main.findChild(QtWidgets.QDockWidget, DOCKER_ID) if main is not None else None
     if dock is None:
         return False
-    if main.dockWidgetArea(dock) == Qt.DockWidgetArea.NoDockWidgetArea:
-        main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.show()
-    dock.raise_()
-    room = FirstStartRoom(main, dock)  # a child of the dock: lives as long as it
+    if not introduced:
+        if main.dockWidgetArea(dock) == Qt.DockWidgetArea.NoDockWidgetArea:
+            main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.show()
+        dock.raise_()
+        app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
+        app.writeSetting(SETTINGS_GROUP, ROOM, ROOM_PENDING)
+        log.info("showed the docker on its first start")
+    room = FirstStartRoom(  # a child of the dock: lives as long as it
+        main,
+        dock,
+        lambda: app.writeSetting(SETTINGS_GROUP, ROOM, ROOM_MADE),
+        show_with_view=introduced,  # the first start ended before a document: show it now
+    )
     room.now()
     # Krita 5.3 and 6 show the other dockers only with the first document's view.
     app.notifier().viewCreated.connect(room.view_created)
-    app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
-    log.info("showed the docker on its first start")
-    return True
+    return not introduced
 
 
 def register() -> None:

@@ -179,6 +179,17 @@ def _names(doc):
     return [n.name() for n in doc.rootNode().childNodes()]
 
 
+def closed_without_a_document(driver):
+    """The first start, closed before any document is opened (Krita 5.3 and 6 show no other
+    dockers until then)."""
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    yield (lambda: dock.isVisible(), 5000, "the docker shown")
+    yield 3000
+    driver.result["room"] = Krita.instance().readSetting("ai_diffusion", "docker_room", "")
+    driver.result["docks"] = _dock_layout(driver.qwindow)
+
+
 def _dock_layout(main):
     """The shown dockers: name, [x, y, width, height], the dockers tabbed with it."""
     return [

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from ai_diffusion.krita_adapter.dock_room import LOOP_HEIGHT, TRIES_MS, make_room, share_column
+from ai_diffusion.krita_adapter.dock_room import (
+    LOOP_HEIGHT,
+    TAB_AT,
+    TRIES_MS,
+    FirstStartRoom,
+    make_room,
+    share_column,
+)
 from ai_diffusion.qt import Qt, QtWidgets
 
 
@@ -54,7 +61,7 @@ def _krita_like(qtbot: Any, height: int, minimums: tuple[int, int, int]) -> tupl
 def _first_start(qtbot: Any, main: Any, dock: Any) -> None:
     """As FirstStartRoom does, with the layout settling between the tries."""
     for i in range(len(TRIES_MS)):
-        make_room(main, dock, tab_if_squeezed=i == 2)
+        assert make_room(main, dock, tab_if_squeezed=i == TAB_AT)  # beside others: settled
         qtbot.wait(50)
 
 
@@ -85,3 +92,40 @@ def test_a_docker_the_painter_closed_is_left_closed(qtbot: Any) -> None:
     _first_start(qtbot, main, dock)
     assert not dock.isVisible()
     assert main.tabifiedDockWidgets(dock) == []
+
+
+def test_alone_in_its_column_the_docker_waits_for_the_others(qtbot: Any) -> None:
+    """Krita 5.3 and 6 show the other dockers only with the first document."""
+    main = QtWidgets.QMainWindow()
+    qtbot.addWidget(main)
+    main.setCentralWidget(QtWidgets.QLabel("canvas"))
+    dock = _dock(main, "ai_diffusion_docker", 60)
+    main.resize(1366, 700)
+    main.show()
+    qtbot.waitExposed(main)
+    assert not make_room(main, dock, tab_if_squeezed=True)
+
+
+def test_room_is_made_once_the_first_view_shows_the_other_dockers(qtbot: Any) -> None:
+    """As in Krita 5.3 and 6: at start the docker is alone (the welcome page), the colour
+    selector, Layers and Brush Presets show with the first document and squeeze it."""
+    main, dock = _krita_like(qtbot, 700, (112, 185, 53))
+    others = [d for d in main.findChildren(QtWidgets.QDockWidget) if d is not dock]
+    for d in others:
+        d.hide()
+    qtbot.wait(50)
+    made: list[bool] = []
+    room = FirstStartRoom(main, dock, lambda: made.append(True))
+    room.now()
+    qtbot.wait(TRIES_MS[-1] + 200)
+    assert made == []  # alone: nothing to settle yet, and still waiting
+    for d in others:
+        d.show()
+    qtbot.wait(50)
+    assert dock.height() < LOOP_HEIGHT
+    room.view_created()
+    qtbot.waitUntil(lambda: made == [True], timeout=TRIES_MS[-1] + 2000)
+    assert dock.height() >= LOOP_HEIGHT
+    room.view_created()  # later documents leave the layout alone
+    qtbot.wait(TRIES_MS[-1] + 200)
+    assert made == [True]
