@@ -5,8 +5,10 @@ docker goes at the bottom of the right column, under the colour selector, Layers
 Brush Presets. Krita 5.3 and 6 show that column only once a document is open (the welcome
 page has none), so room made at start is undone by the first view: ours ends 120-130 px tall.
 In Krita 5.1 the other dockers' smallest heights (110 + 184 + 118 px) leave ours at most
-about 224 px at 1366×768, too little for the loop; a tab beside the Brush Presets in front,
-then made taller, has room (the presets stay one click away, and in the toolbar).
+about 224 px at 1366×768, too little for the loop; in 5.3 and 6 the Brush Presets could go
+down to 53 px, which shows no preset at all. So the others keep ``KEEP`` px each, and where
+that leaves too little, ours goes in a tab beside the Brush Presets, in front, and that tab
+group is made taller (the presets stay one click away, and in the toolbar).
 
 Only Qt here (no ``krita``): the main window and the dock widget are handed in.
 """
