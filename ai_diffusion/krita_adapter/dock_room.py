@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # The connected docker's title, connection line, model, prompt, Generate, strength and the
 # results strip (measured in 5.1, 5.3 and 6.0: the strip ends 270 px below the dock's top).
 LOOP_HEIGHT = 280
-SHARE = 0.4  # of the window's height, where the column has that to give (never < LOOP_HEIGHT)
+SHARE = 0.33  # of the window's height, where the column has that to give (never < LOOP_HEIGHT)
 KEEP = 140  # untabbed, the others keep this much (or what they had, if less)
 TAB_BESIDE = "PresetDocker"  # Brush Presets: also in the toolbar, unlike Layers
 # After Krita shows its dockers (the first view) its layout settles over a few event loops;
@@ -37,18 +37,17 @@ TAB_AT = 2
 
 def share_column(others: list[tuple[int, int]], ours: int, wanted: int) -> tuple[list[int], int]:
     """New heights for a column: ``others`` as (height, floor), ``ours`` the docker's height.
-    Ours grows towards ``wanted`` with what the others can give above their floor, the most
-    generous first; the column's total stays the same."""
-    heights = [h for h, _ in others]
-    need = wanted - ours
-    for i in sorted(range(len(others)), key=lambda i: others[i][1] - others[i][0]):
-        if need <= 0:
-            break
-        give = min(need, max(0, heights[i] - others[i][1]))
-        heights[i] -= give
-        need -= give
-        ours += give
-    return heights, ours
+    Ours grows towards ``wanted`` with what the others can spare above their floor, each
+    giving in proportion to what it can spare; the column's total stays the same."""
+    spare = [max(0, h - f) for h, f in others]
+    give = min(max(0, wanted - ours), sum(spare))
+    if give == 0:
+        return [h for h, _ in others], ours
+    gifts = [give * s // sum(spare) for s in spare]
+    for i in sorted(range(len(spare)), key=lambda i: -spare[i]):  # what rounding left
+        extra = min(give - sum(gifts), spare[i] - gifts[i])
+        gifts[i] += extra
+    return [h - g for (h, _), g in zip(others, gifts, strict=True)], ours + give
 
 
 def _min_height(dock: Any) -> int:

@@ -19,16 +19,18 @@ from ai_diffusion.krita_adapter.dock_room import (
 from ai_diffusion.qt import Qt, QtWidgets
 
 
-def test_the_docker_grows_with_what_the_others_can_give_the_most_generous_first() -> None:
+def test_the_docker_grows_with_what_the_others_can_spare() -> None:
     heights, ours = share_column([(112, 112), (188, 140), (217, 140)], 124, 307)
     assert ours == 124 + 48 + 77
     assert heights == [112, 140, 140]
     assert sum(heights) + ours == 112 + 188 + 217 + 124  # the column keeps its height
 
 
-def test_the_docker_takes_only_what_it_wants() -> None:
-    heights, ours = share_column([(300, 100), (400, 100)], 100, 250)
-    assert (heights, ours) == ([300, 250], 250)
+def test_each_gives_in_proportion_to_what_it_can_spare_and_only_what_is_wanted() -> None:
+    heights, ours = share_column([(300, 100), (400, 100), (150, 150)], 100, 250)
+    assert (heights, ours) == ([240, 310, 150], 250)
+    heights, ours = share_column([(301, 100), (400, 100)], 100, 201)
+    assert ours == 201 and sum(heights) + ours == 301 + 400 + 100  # nothing lost to rounding
     assert share_column([(300, 100)], 400, 250) == ([300], 400)
 
 
