@@ -75,6 +75,7 @@ class Window:
 
 class Notifier:
     windowCreated: Any
+    viewCreated: Any
     imageClosed: Any
     imageCreated: Any
     applicationClosing: Any

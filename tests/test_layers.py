@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "eventloop": {"qt"},
     "handover": {"qt"},
     "krita_adapter.document": {"request", "qt", "canvas"},
+    "krita_adapter.dock_room": {"qt"},
     "krita_adapter.plugin": {"*"},
     "krita_adapter": {"krita_adapter"},
     "state": {

@@ -22,6 +22,7 @@ from krita import (
 
 from ..qt import Qt, QTimer, QtWidgets
 from ..version import __version__
+from .dock_room import FirstStartRoom
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ DOCKER_ID = "ai_diffusion_docker"
 DOCKER_TITLE = "AI Image Generation"
 SETTINGS_GROUP = "ai_diffusion"  # in kritarc
 INTRODUCED = "docker_introduced"
+ROOM = "docker_room"  # "pending" from the first start until room was made, then "made"
+ROOM_PENDING, ROOM_MADE = "pending", "made"
 
 # id → (text shown in menus, method of the docker content that handles it)
 ACTIONS = {
@@ -170,10 +173,13 @@ def dock_right() -> Any:
 
 def introduce_docker(window: Window | None = None) -> bool:
     """Krita 5.3 and 6 start a newly installed docker hidden (5.1 shows it). On the first
-    start after installing, show ours once; afterwards the painter's choice (Settings ›
-    Dockers) is kept. Returns True when it was shown now."""
+    start after installing, show ours once, with room for the painting loop (dock_room.py)
+    once Krita shows its other dockers (5.3 and 6: with the first document, which may come in
+    a later session); afterwards the painter's choice (Settings › Dockers) and layout are
+    kept. Returns True when it was shown now."""
     app = Krita.instance()
-    if app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true":
+    introduced = app.readSetting(SETTINGS_GROUP, INTRODUCED, "") == "true"
+    if introduced and app.readSetting(SETTINGS_GROUP, ROOM, "") != ROOM_PENDING:
         return False
     window = window or app.activeWindow()
     if window is None:
@@ -182,46 +188,24 @@ def introduce_docker(window: Window | None = None) -> bool:
     dock = main.findChild(QtWidgets.QDockWidget, DOCKER_ID) if main is not None else None
     if dock is None:
         return False
-    if main.dockWidgetArea(dock) == Qt.DockWidgetArea.NoDockWidgetArea:
-        main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.show()
-    dock.raise_()
-    make_room(main, dock)
-    # A docker shown just now (Krita 5.3 and 6 start it hidden) is laid out later: again then.
-    QTimer.singleShot(500, lambda: make_room(main, dock, tab_if_squeezed=True))
-    app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
-    log.info("showed the docker on its first start")
-    return True
-
-
-LOOP_HEIGHT = 260  # connection line, model, prompt, Generate, strength and the results strip
-
-
-def make_room(main: Any, dock: Any, share: float = 0.6, tab_if_squeezed: bool = False) -> None:
-    """Krita puts a new docker under the others in its column, a few lines tall: give it
-    ``share`` of the window's height, so the prompt, Generate and the results show at once
-    (the other dockers of the column keep the rest). Where the others cannot give that much
-    (Krita 6 on a laptop screen), ``tab_if_squeezed`` puts it in a tab beside the Brush
-    Presets (or the tallest docker of its column), in front."""
-    wanted = int(main.height() * share)
-    if dock.height() < wanted:
-        main.resizeDocks([dock], [wanted], Qt.Orientation.Vertical)
-    if not tab_if_squeezed or dock.height() >= LOOP_HEIGHT:
-        return
-    area = main.dockWidgetArea(dock)
-    others = [
-        d
-        for d in main.findChildren(QtWidgets.QDockWidget)
-        if d is not dock and d.isVisible() and not d.isFloating() and main.dockWidgetArea(d) == area
-    ]
-    if not others:
-        return
-    presets = [d for d in others if d.objectName() == "PresetDocker"]
-    neighbour = presets[0] if presets else max(others, key=lambda d: d.height())
-    main.tabifyDockWidget(neighbour, dock)
-    dock.show()
-    dock.raise_()
-    log.info("docker put in a tab beside %s to have room", neighbour.objectName())
+    if not introduced:
+        if main.dockWidgetArea(dock) == Qt.DockWidgetArea.NoDockWidgetArea:
+            main.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.show()
+        dock.raise_()
+        app.writeSetting(SETTINGS_GROUP, INTRODUCED, "true")
+        app.writeSetting(SETTINGS_GROUP, ROOM, ROOM_PENDING)
+        log.info("showed the docker on its first start")
+    room = FirstStartRoom(  # a child of the dock: lives as long as it
+        main,
+        dock,
+        lambda: app.writeSetting(SETTINGS_GROUP, ROOM, ROOM_MADE),
+        show_with_view=introduced,  # the first start ended before a document: show it now
+    )
+    room.now()
+    # Krita 5.3 and 6 show the other dockers only with the first document's view.
+    app.notifier().viewCreated.connect(room.view_created)
+    return not introduced
 
 
 def register() -> None:

@@ -179,6 +179,27 @@ def _names(doc):
     return [n.name() for n in doc.rootNode().childNodes()]
 
 
+def closed_without_a_document(driver):
+    """The first start, closed before any document is opened (Krita 5.3 and 6 show no other
+    dockers until then)."""
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    yield (lambda: dock.isVisible(), 5000, "the docker shown")
+    yield 3000
+    driver.result["room"] = Krita.instance().readSetting("ai_diffusion", "docker_room", "")
+    driver.result["docks"] = _dock_layout(driver.qwindow)
+
+
+def _dock_layout(main):
+    """The shown dockers: name, [x, y, width, height], the dockers tabbed with it."""
+    return [
+        [d.objectName(), [d.x(), d.y(), d.width(), d.height()]]
+        + [[t.objectName() for t in main.tabifiedDockWidgets(d)]]
+        for d in main.findChildren(QtWidgets.QDockWidget)
+        if d.isVisible() and not d.isFloating()
+    ]
+
+
 def painting_loop(driver):
     """The new panel in Krita's default workspace: connect, generate with Ctrl+Enter, hover a
     result (preview layer on the canvas), double-click to apply, inpaint, undo; screenshots
@@ -195,10 +216,11 @@ def painting_loop(driver):
     app.setActiveDocument(doc)
     yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
     dock = driver.docker(DOCKER_ID)
-    dock.show()
-    dock.raise_()
+    # Shown and in front by the plugin itself on the first start, in whatever Krita's first
+    # view did to the layout (the scenario does not touch it).
     panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
     yield (lambda: panel.isVisible(), 5000, "the docker content shown")
+    yield 2000  # the plugin makes room over a second once the first view is shown
     driver.result["dock_size"] = [dock.width(), dock.height()]
     driver.result["introduced"] = app.readSetting("ai_diffusion", "docker_introduced", "")
 
@@ -209,10 +231,16 @@ def painting_loop(driver):
     driver.result["line"] = panel.connection_section.line.text()
     yield 300
     driver.result["dock_size_connected"] = [dock.width(), dock.height()]
-    driver.result["loop_visible"] = {
-        w.objectName(): not w.visibleRegion().isEmpty()
+    # How much of each part of the loop shows: [visible height, height, top in the dock].
+    driver.result["loop_shown"] = {
+        w.objectName(): [
+            w.visibleRegion().boundingRect().height(),
+            w.height(),
+            w.mapTo(dock, w.rect().topLeft()).y(),
+        ]
         for w in (panel.prompt, panel.generate_button, panel.history)
     }
+    driver.result["docks"] = _dock_layout(driver.qwindow)
     driver.result["form_hidden"] = not panel.url.isVisible()
     yield (lambda: panel.checkpoint.findText(CHECKPOINT) >= 0, 10000, "the model list")
     panel.checkpoint.setCurrentText(CHECKPOINT)
