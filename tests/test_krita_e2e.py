@@ -45,15 +45,20 @@ def test_generate_and_inpaint_from_the_docker(
 def test_undo_after_apply_removes_the_result_layer(
     profile: KritaProfile, test_output: Path
 ) -> None:
-    """Edit › Undo in the real GUI (kritarunner has no window, so no undo action)."""
+    """Edit › Undo in the real GUI (kritarunner has no window, so no undo action); hovering
+    over results leaves the painter's undo history alone."""
     out = test_output / f"gui-undo-{profile.krita.name}"
     result = run_gui(profile, "scenarios_e2e:undo_removes_applied_result", out)
     assert result["exceptions"] == "", result["exceptions"]
     assert result["log_errors"] == [], result["log_errors"]
     assert result["ok"], result.get("error")
-    assert result["after_apply"] == ["Background", "[AI] undo me (1)"]
-    assert result["after_undo"] == ["Background"]  # one undo step took the whole result away
-    assert result["after_redo"] == ["Background", "[AI] undo me (1)"]
+    assert result["after_apply"] == ["Background", "painter's layer", "[AI] undo me (1)"]
+    first, second, third = result["undone"]
+    assert "[AI] undo me (1)" not in first  # one undo step took the whole result away
+    # Twenty hovers cost one step (the preview layer's creation): the third Undo already
+    # reaches the painter's own step.
+    assert "painter's layer" in second and "painter's layer" not in third, result["undone"]
+    assert result["after_redo"] == ["Background", "painter's layer", "[AI] undo me (1)"]
 
 
 @pytest.fixture

@@ -195,6 +195,10 @@ class KritaDocument:
         above = children[ids.index(node.uniqueId()) + 1 :]
         return all(n.name() in OUR_LAYERS for n in above)
 
+    def _top_painting_node(self) -> Node | None:
+        painting = [n for n in self.document.rootNode().childNodes() if n.name() not in OUR_LAYERS]
+        return painting[-1] if painting else None
+
     def _preview_node(self) -> Node | None:
         return self._top_node(PREVIEW_LAYER)
 
@@ -254,23 +258,21 @@ class KritaDocument:
             node = self._new_layer(name)
             self.document.rootNode().addChildNode(node, None)
         else:
-            # Clear what an earlier preview left outside the new bounds.
-            old = node.bounds()
-            if old.width() > 0:
-                node.setPixelData(
-                    bytes(old.width() * old.height() * 4),
-                    old.x(),
-                    old.y(),
-                    old.width(),
-                    old.height(),
-                )
+            _clear(node)  # what an earlier image left outside the new bounds
+            if not node.visible():
+                node.setVisible(True)
         node.setPixelData(pixels, bounds.x, bounds.y, bounds.width, bounds.height)
         self.document.refreshProjection()
 
     def hide_preview(self) -> None:
+        """Emptied and hidden, not removed: adding and removing a layer are steps in Krita's
+        undo history (writing pixels and hiding are not), and hovering over results must not
+        push the painter's own strokes out of it (Krita keeps 30 steps by default). Creating
+        the layer is the one undo step the preview costs; it stays, hidden, in the document."""
         node = self._preview_node()
-        if node is not None:
-            node.remove()
+        if node is not None and node.visible():
+            _clear(node)
+            node.setVisible(False)
             self.document.refreshProjection()
 
     def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
@@ -281,10 +283,21 @@ class KritaDocument:
         self.hide_preview()
         node = self._new_layer(name)
         node.setPixelData(pixels, bounds.x, bounds.y, bounds.width, bounds.height)
-        self.document.rootNode().addChildNode(node, None)
+        # On top of the painting, under the preview and live layers: they stay on top without
+        # being removed and added again (each an undo step).
+        self.document.rootNode().addChildNode(node, self._top_painting_node())
         self.document.refreshProjection()
         self.document.waitForDone()
         return node.uniqueId().toString()
+
+
+def _clear(node: Node) -> None:
+    """Make every pixel of ``node`` transparent (not an undo step)."""
+    old = node.bounds()
+    if old.width() > 0:
+        node.setPixelData(
+            bytes(old.width() * old.height() * 4), old.x(), old.y(), old.width(), old.height()
+        )
 
 
 class KritaDocuments:

@@ -80,7 +80,7 @@ def test_apply_result_adds_one_layer_with_soft_alpha_at_the_bounds():
     doc.close()
 
 
-def test_preview_layer_is_created_updated_and_removed():
+def test_preview_layer_is_created_updated_and_hidden():
     doc = _document()
     adapter = KritaDocument(doc)
     adapter.show_preview(_png(8, 8, (255, 255, 0, 255)), Bounds(0, 0, 32, 32))
@@ -90,8 +90,29 @@ def test_preview_layer_is_created_updated_and_removed():
     b, g, r, a = bytes(previews[0].pixelData(20, 20, 1, 1))
     assert (r, g, b, a) == (0, 255, 255, 255)  # scaled to the bounds, latest preview shown
     assert PREVIEW_LAYER not in [layer.name for layer in adapter.layers()]
+    created = previews[0].uniqueId()
     adapter.hide_preview()
-    assert not [n for n in doc.rootNode().childNodes() if n.name() == PREVIEW_LAYER]
+    # Hidden and emptied, not removed (removing a layer would be an undo step).
+    preview = next(n for n in doc.rootNode().childNodes() if n.name() == PREVIEW_LAYER)
+    assert not preview.visible() and bytes(preview.pixelData(20, 20, 1, 1))[3] == 0
+    doc.refreshProjection()
+    doc.waitForDone()
+    assert bytes(doc.pixelData(20, 20, 1, 1)) == bytes([255, 255, 255, 255])  # not on canvas
+    adapter.show_preview(_png(8, 8, (255, 0, 0, 255)), Bounds(0, 0, 32, 32))
+    assert preview.visible() and preview.uniqueId() == created  # the same layer again
+    doc.close()
+
+
+def test_applied_results_go_under_the_preview_so_it_is_never_added_again():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    adapter.show_preview(_png(8, 8, (255, 255, 0, 255)), Bounds(0, 0, 8, 8))
+    created = doc.rootNode().childNodes()[-1].uniqueId()
+    adapter.apply_result(_png(8, 8, (0, 0, 255, 255)), Bounds(0, 0, 8, 8), "[AI] kept (1)")
+    names = [n.name() for n in doc.rootNode().childNodes()]
+    assert names[1:] == ["[AI] kept (1)", PREVIEW_LAYER]
+    adapter.show_preview(_png(8, 8, (255, 0, 255, 255)), Bounds(0, 0, 8, 8))
+    assert doc.rootNode().childNodes()[-1].uniqueId() == created
     doc.close()
 
 
@@ -205,9 +226,9 @@ def test_results_land_in_other_colour_spaces_with_their_soft_alpha(model, depth)
     adapter = KritaDocument(doc)
     adapter.show_preview(_png(8, 8, (255, 0, 0, 255)), Bounds(0, 0, 8, 8))
     adapter.apply_result(_png(8, 8, (0, 0, 0, 128)), Bounds(0, 0, 8, 8), "[AI] soft (2)")
-    names = [n.name() for n in doc.rootNode().childNodes()]
-    assert names[-1] == "[AI] soft (2)" and PREVIEW_LAYER not in names
-    b, g, r, a = bytes(doc.rootNode().childNodes()[-1].pixelData(3, 3, 1, 1))
+    shown = [n for n in doc.rootNode().childNodes() if n.visible()]
+    assert shown[-1].name() == "[AI] soft (2)"  # the preview is hidden
+    b, g, r, a = bytes(shown[-1].pixelData(3, 3, 1, 1))
     assert (r, g, b) == (0, 0, 0) and abs(a - 128) <= 1
     doc.close()
 
