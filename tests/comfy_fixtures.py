@@ -6,11 +6,6 @@ import asyncio
 import contextlib
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +16,7 @@ from PIL import Image as PILImage
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
 from ai_diffusion.request import Image
+from tests.fake_process import fake_in_process
 from tests.fakes.comfy_server import SHARED, FakeComfy
 
 CHECKPOINT = "random-sd15-tiny.safetensors"
@@ -87,31 +83,11 @@ async def collect(client: ComfyClient, job_ids: set[str], timeout: float = 20) -
     return events
 
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 @contextlib.contextmanager
 def fake_process(*options: str) -> Iterator[str]:
     """The fake ComfyUI in its own process (``options`` as on its command line); its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(port), *options],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(10)
+    with fake_in_process("tests.fakes.comfy_server", *options) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
