@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from typing import Any
 
-import aiohttp
 import numpy as np
-from bench import CHECKPOINT, painting, png
+from bench import CHECKPOINT, bare_bones, painting, png
 from bench_live import _compute_s, _get
 from link_shaper import Link, LinkShaper
 
@@ -62,39 +60,6 @@ def requests() -> dict[str, GenerationRequest]:
     }
 
 
-async def bare(url: str, graph: dict[str, Any], inputs: dict[str, bytes], output: str) -> str:
-    """The least a script does, through the same link; returns the prompt id."""
-    client_id = uuid.uuid4().hex
-    async with aiohttp.ClientSession() as session:
-        for name, data in inputs.items():
-            form = aiohttp.FormData()
-            form.add_field("image", data, filename=name, content_type="image/png")
-            form.add_field("overwrite", "true")
-            async with session.post(url + "/upload/image", data=form) as r:
-                await r.read()
-        ws_url = url.replace("http", "ws", 1) + f"/ws?clientId={client_id}"
-        async with session.ws_connect(ws_url, max_msg_size=0) as ws:
-            body = {"prompt": graph, "client_id": client_id}
-            async with session.post(url + "/prompt", json=body) as r:
-                prompt_id = (await r.json())["prompt_id"]
-            images: list[dict[str, Any]] = []
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                data = json.loads(msg.data)
-                payload = data.get("data", {})
-                if payload.get("prompt_id") != prompt_id:
-                    continue
-                if data["type"] == "executed" and payload.get("node") == output:
-                    images += payload["output"]["images"]
-                if data["type"] == "execution_success":
-                    break
-        for ref in images:
-            async with session.get(url + "/view", params=ref) as r:
-                await r.read()
-    return prompt_id
-
-
 async def ours(client: ComfyClient, request: GenerationRequest) -> tuple[str, float | None, int]:
     start = time.perf_counter()
     job = await client.submit(request)
@@ -120,7 +85,7 @@ async def through_link(direct_url: str, link: Link) -> dict[str, Any]:
                 if node["class_type"] == "KSampler":
                     node["inputs"]["seed"] += 10_000 + i  # a different job, same work
             start = time.perf_counter()
-            bare_id = await bare(shaper.url, graph, workflow.inputs, workflow.output_node)
+            bare_id, _ = await bare_bones(shaper.url, graph, workflow.output_node, workflow.inputs)
             bare_s = time.perf_counter() - start
             sent0 = client.traffic.sent
             start = time.perf_counter()
