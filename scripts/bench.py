@@ -34,7 +34,7 @@ from ai_diffusion.comfy import ComfyClient, ServerConfig  # noqa: E402
 from ai_diffusion.comfy.events import Finished  # noqa: E402
 from ai_diffusion.request import Bounds, Extent, GenerationRequest, Image, Sampling  # noqa: E402
 from ai_diffusion.workflow import build_workflow, inpaint_region  # noqa: E402
-from tests.fake_process import fake_in_process  # noqa: E402
+from tests.fake_serving import fake_in_process  # noqa: E402
 
 CHECKPOINT = "random-sd15-tiny.safetensors"
 
@@ -66,6 +66,18 @@ def painting(width: int, height: int, seed: int = 1) -> np.ndarray:
     base = np.stack([(x / width) * 200, (y / height) * 180, ((x + y) / (width + height)) * 220], -1)
     noise = rng.normal(0, 6, (height, width, 3))
     return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def inpaint_selection(canvas: np.ndarray) -> tuple[Bounds, np.ndarray, np.ndarray]:
+    """A 512² selection at (1800, 1700) on a 4096² painting, as the plugin sends it: the region
+    around the selection, the region's pixels and the selection's mask over them."""
+    selection = Bounds(1800, 1700, 512, 512)
+    region = inpaint_region(Extent(4096, 4096), selection)
+    crop = canvas[region.y : region.y + region.height, region.x : region.x + region.width]
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    top, left = selection.y - region.y, selection.x - region.x
+    mask[top : top + 512, left : left + 512] = 255
+    return region, crop, mask
 
 
 # 1. Overhead versus a bare-bones client -----------------------------------------------------
@@ -186,12 +198,7 @@ async def wire_bytes(url: str) -> dict[str, Any]:
         result["txt2img_1024_upload_bytes"] = await sent_for(client, url, txt)
 
         canvas = painting(4096, 4096)
-        selection = Bounds(1800, 1700, 512, 512)
-        region = inpaint_region(Extent(4096, 4096), selection)
-        crop = canvas[region.y : region.y + region.height, region.x : region.x + region.width]
-        mask = np.zeros(crop.shape[:2], np.uint8)
-        top, left = selection.y - region.y, selection.x - region.x
-        mask[top : top + 512, left : left + 512] = 255
+        region, crop, mask = inpaint_selection(canvas)
         crop_png, mask_png = png(crop), png(mask)
         request = GenerationRequest(
             checkpoint=CHECKPOINT, prompt="bench", sampling=Sampling(steps=1), region=region,

@@ -16,14 +16,14 @@ import time
 from typing import Any
 
 import numpy as np
-from bench import CHECKPOINT, bare_bones, painting, png
+from bench import CHECKPOINT, bare_bones, inpaint_selection, painting, png
 from bench_live import _compute_s, _get
 from link_shaper import Link, LinkShaper
 
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Finished, Preview
-from ai_diffusion.request import Bounds, Extent, GenerationRequest, Image, Sampling
-from ai_diffusion.workflow import build_workflow, inpaint_region
+from ai_diffusion.request import Extent, GenerationRequest, Image, Sampling
+from ai_diffusion.workflow import build_workflow
 
 MIN_ROUND_TRIPS = 3  # POST /prompt, the result message, GET /view (uploads add one each)
 
@@ -31,13 +31,7 @@ MIN_ROUND_TRIPS = 3  # POST /prompt, the result message, GET /view (uploads add 
 def requests() -> dict[str, GenerationRequest]:
     sampling = Sampling(steps=4, seed=1)
     canvas = painting(2048, 2048, seed=2)
-    big = painting(4096, 4096, seed=3)
-    selection = Bounds(1800, 1700, 512, 512)
-    region = inpaint_region(Extent(4096, 4096), selection)
-    crop = big[region.y : region.y + region.height, region.x : region.x + region.width]
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    top, left = selection.y - region.y, selection.x - region.x
-    mask[top : top + 512, left : left + 512] = 255
+    region, crop, mask = inpaint_selection(painting(4096, 4096, seed=3))
     return {
         "txt2img 1024²": GenerationRequest(
             CHECKPOINT, "bench", extent=Extent(1024, 1024), sampling=sampling

@@ -14,29 +14,25 @@ from PIL import Image as PILImage
 
 from ai_diffusion.backends.a1111 import WebUIClient
 from ai_diffusion.comfy import ServerConfig
-from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
+from ai_diffusion.comfy.events import JobEvent
 from ai_diffusion.request import Image
-from tests.fake_process import fake_in_process
+from tests.fake_serving import fake_in_process, serve
 from tests.fakes.a1111_server import FakeWebUI
 
 CHECKPOINT = "dreamshaper_8.safetensors"
 
 
 class RunningWebUI:
-    def __init__(self, fake: FakeWebUI, runner: web.AppRunner, port: int) -> None:
+    def __init__(self, fake: FakeWebUI, runner: web.AppRunner, url: str) -> None:
         self.fake = fake
         self.runner = runner
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = url
 
 
 async def start_webui(fake: FakeWebUI | None = None) -> RunningWebUI:
     fake = fake or FakeWebUI()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return RunningWebUI(fake, runner, port)
+    runner, url = await serve(fake.app())
+    return RunningWebUI(fake, runner, url)
 
 
 @pytest.fixture
@@ -62,22 +58,6 @@ def png_of(array: np.ndarray) -> Image:
 
 def pixels(data: bytes) -> np.ndarray:
     return np.asarray(PILImage.open(io.BytesIO(data)))
-
-
-async def events_until_end(client: WebUIClient, job_ids: set[str]) -> list[JobEvent]:
-    events: list[JobEvent] = []
-    open_jobs = set(job_ids)
-
-    async def run() -> None:
-        async for event in client.listen():
-            events.append(event)
-            if isinstance(event, (Finished, Failed, Interrupted)):
-                open_jobs.discard(event.job_id)
-                if not open_jobs:
-                    return
-
-    await asyncio.wait_for(run(), 30)
-    return events
 
 
 async def next_event(client: WebUIClient, kind: type) -> JobEvent:

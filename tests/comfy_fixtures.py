@@ -13,10 +13,11 @@ import pytest
 from aiohttp import web
 from PIL import Image as PILImage
 
+from ai_diffusion.backends.contract import Backend
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
 from ai_diffusion.request import Image
-from tests.fake_process import fake_in_process
+from tests.fake_serving import fake_in_process, serve
 from tests.fakes.comfy_server import SHARED, FakeComfy
 
 CHECKPOINT = "random-sd15-tiny.safetensors"
@@ -28,21 +29,17 @@ def object_info() -> dict:
 
 
 class RunningServer:
-    def __init__(self, fake: FakeComfy, runner: web.AppRunner, port: int) -> None:
+    def __init__(self, fake: FakeComfy, runner: web.AppRunner, url: str) -> None:
         self.fake = fake
         self.runner = runner
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
 
 
 async def start_server(fake: FakeComfy | None = None, port: int = 0) -> RunningServer:
     fake = fake or FakeComfy.create()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return RunningServer(fake, runner, actual)
+    runner, url = await serve(fake.app(), port)
+    return RunningServer(fake, runner, url)
 
 
 @pytest.fixture
@@ -66,7 +63,7 @@ def png(width: int, height: int, colour=(200, 100, 50), mode: str = "RGB") -> Im
     return Image.from_png(buffer.getvalue())
 
 
-async def collect(client: ComfyClient, job_ids: set[str], timeout: float = 20) -> list[JobEvent]:
+async def collect(client: Backend, job_ids: set[str], timeout: float = 20) -> list[JobEvent]:
     """Events until every job in ``job_ids`` ended (finished, failed or interrupted)."""
     events: list[JobEvent] = []
     open_jobs = set(job_ids)

@@ -1,4 +1,5 @@
-"""A fake server in its own process, as the CLI, Krita and the benchmarks meet it."""
+"""Serving a fake: on the test's own event loop (:func:`serve`), or in its own process as the
+CLI, Krita and the benchmarks meet it (:func:`fake_in_process`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from aiohttp import web
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
+    """``app`` on loopback (a free port unless one is given); its runner and base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{actual}"
 
 
 def free_port() -> int:
