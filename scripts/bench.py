@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
 import resource
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -35,37 +34,23 @@ from ai_diffusion.comfy import ComfyClient, ServerConfig  # noqa: E402
 from ai_diffusion.comfy.events import Finished  # noqa: E402
 from ai_diffusion.request import Bounds, Extent, GenerationRequest, Image, Sampling  # noqa: E402
 from ai_diffusion.workflow import build_workflow, inpaint_region  # noqa: E402
+from tests.fake_serving import fake_in_process  # noqa: E402
 
 CHECKPOINT = "random-sd15-tiny.safetensors"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class FakeServer:
+    """The fake ComfyUI in its own process, until :meth:`close`."""
+
     def __init__(self, extra_models: int = 0, step_delay: float = 0.0) -> None:
-        self.port = free_port()
-        args = [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(self.port)]
-        args += ["--extra-models", str(extra_models), "--step-delay", str(step_delay)]
-        self.proc = subprocess.Popen(
-            args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        self._process = contextlib.ExitStack()
+        options = ["--extra-models", str(extra_models), "--step-delay", str(step_delay)]
+        self.url = self._process.enter_context(
+            fake_in_process("tests.fakes.comfy_server", *options)
         )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("fake server did not start")
 
     def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
+        self._process.close()
 
 
 def png(array: np.ndarray) -> bytes:
@@ -83,37 +68,56 @@ def painting(width: int, height: int, seed: int = 1) -> np.ndarray:
     return np.clip(base + noise, 0, 255).astype(np.uint8)
 
 
+def inpaint_selection(canvas: np.ndarray) -> tuple[Bounds, np.ndarray, np.ndarray]:
+    """A 512² selection at (1800, 1700) on a 4096² painting, as the plugin sends it: the region
+    around the selection, the region's pixels and the selection's mask over them."""
+    selection = Bounds(1800, 1700, 512, 512)
+    region = inpaint_region(Extent(4096, 4096), selection)
+    crop = canvas[region.y : region.y + region.height, region.x : region.x + region.width]
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    top, left = selection.y - region.y, selection.x - region.x
+    mask[top : top + 512, left : left + 512] = 255
+    return region, crop, mask
+
+
 # 1. Overhead versus a bare-bones client -----------------------------------------------------
 
 
-async def bare_bones(url: str, graph: dict[str, Any], output_node: str) -> list[bytes]:
-    """The least a script needs: POST the graph, wait on the websocket, download the images."""
+async def bare_bones(
+    url: str, graph: dict[str, Any], output_node: str, inputs: dict[str, bytes] | None = None
+) -> tuple[str, list[bytes]]:
+    """The least a script needs: upload the inputs, POST the graph, wait on the websocket,
+    download the images. Returns the prompt id and the images."""
     client_id = uuid.uuid4().hex
     async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(
-            url.replace("http", "ws", 1) + f"/ws?clientId={client_id}"
-        ) as ws:
-            async with session.post(
-                url + "/prompt", json={"prompt": graph, "client_id": client_id}
-            ) as r:
+        for name, data in (inputs or {}).items():
+            form = aiohttp.FormData()
+            form.add_field("image", data, filename=name, content_type="image/png")
+            form.add_field("overwrite", "true")
+            async with session.post(url + "/upload/image", data=form) as r:
+                await r.read()
+        ws_url = url.replace("http", "ws", 1) + f"/ws?clientId={client_id}"
+        async with session.ws_connect(ws_url, max_msg_size=0) as ws:
+            body = {"prompt": graph, "client_id": client_id}
+            async with session.post(url + "/prompt", json=body) as r:
                 prompt_id = (await r.json())["prompt_id"]
             images: list[dict[str, Any]] = []
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     continue
                 data = json.loads(msg.data)
-                body = data.get("data", {})
-                if body.get("prompt_id") != prompt_id:
+                payload = data.get("data", {})
+                if payload.get("prompt_id") != prompt_id:
                     continue
-                if data["type"] == "executed" and body.get("node") == output_node:
-                    images += body["output"]["images"]
+                if data["type"] == "executed" and payload.get("node") == output_node:
+                    images += payload["output"]["images"]
                 if data["type"] == "execution_success":
                     break
         results = []
         for ref in images:
             async with session.get(url + "/view", params=ref) as r:
                 results.append(await r.read())
-        return results
+    return prompt_id, results
 
 
 async def ours(client: ComfyClient, workflow: Any) -> list[bytes]:
@@ -194,12 +198,7 @@ async def wire_bytes(url: str) -> dict[str, Any]:
         result["txt2img_1024_upload_bytes"] = await sent_for(client, url, txt)
 
         canvas = painting(4096, 4096)
-        selection = Bounds(1800, 1700, 512, 512)
-        region = inpaint_region(Extent(4096, 4096), selection)
-        crop = canvas[region.y : region.y + region.height, region.x : region.x + region.width]
-        mask = np.zeros(crop.shape[:2], np.uint8)
-        top, left = selection.y - region.y, selection.x - region.x
-        mask[top : top + 512, left : left + 512] = 255
+        region, crop, mask = inpaint_selection(canvas)
         crop_png, mask_png = png(crop), png(mask)
         request = GenerationRequest(
             checkpoint=CHECKPOINT, prompt="bench", sampling=Sampling(steps=1), region=region,

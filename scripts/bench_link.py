@@ -13,19 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from typing import Any
 
-import aiohttp
 import numpy as np
-from bench import CHECKPOINT, painting, png
+from bench import CHECKPOINT, bare_bones, inpaint_selection, painting, png
 from bench_live import _compute_s, _get
 from link_shaper import Link, LinkShaper
 
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Finished, Preview
-from ai_diffusion.request import Bounds, Extent, GenerationRequest, Image, Sampling
-from ai_diffusion.workflow import build_workflow, inpaint_region
+from ai_diffusion.request import Extent, GenerationRequest, Image, Sampling
+from ai_diffusion.workflow import build_workflow
 
 MIN_ROUND_TRIPS = 3  # POST /prompt, the result message, GET /view (uploads add one each)
 
@@ -33,13 +31,7 @@ MIN_ROUND_TRIPS = 3  # POST /prompt, the result message, GET /view (uploads add 
 def requests() -> dict[str, GenerationRequest]:
     sampling = Sampling(steps=4, seed=1)
     canvas = painting(2048, 2048, seed=2)
-    big = painting(4096, 4096, seed=3)
-    selection = Bounds(1800, 1700, 512, 512)
-    region = inpaint_region(Extent(4096, 4096), selection)
-    crop = big[region.y : region.y + region.height, region.x : region.x + region.width]
-    mask = np.zeros(crop.shape[:2], np.uint8)
-    top, left = selection.y - region.y, selection.x - region.x
-    mask[top : top + 512, left : left + 512] = 255
+    region, crop, mask = inpaint_selection(painting(4096, 4096, seed=3))
     return {
         "txt2img 1024²": GenerationRequest(
             CHECKPOINT, "bench", extent=Extent(1024, 1024), sampling=sampling
@@ -60,39 +52,6 @@ def requests() -> dict[str, GenerationRequest]:
             region=region,
         ),  # fmt: skip
     }
-
-
-async def bare(url: str, graph: dict[str, Any], inputs: dict[str, bytes], output: str) -> str:
-    """The least a script does, through the same link; returns the prompt id."""
-    client_id = uuid.uuid4().hex
-    async with aiohttp.ClientSession() as session:
-        for name, data in inputs.items():
-            form = aiohttp.FormData()
-            form.add_field("image", data, filename=name, content_type="image/png")
-            form.add_field("overwrite", "true")
-            async with session.post(url + "/upload/image", data=form) as r:
-                await r.read()
-        ws_url = url.replace("http", "ws", 1) + f"/ws?clientId={client_id}"
-        async with session.ws_connect(ws_url, max_msg_size=0) as ws:
-            body = {"prompt": graph, "client_id": client_id}
-            async with session.post(url + "/prompt", json=body) as r:
-                prompt_id = (await r.json())["prompt_id"]
-            images: list[dict[str, Any]] = []
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                data = json.loads(msg.data)
-                payload = data.get("data", {})
-                if payload.get("prompt_id") != prompt_id:
-                    continue
-                if data["type"] == "executed" and payload.get("node") == output:
-                    images += payload["output"]["images"]
-                if data["type"] == "execution_success":
-                    break
-        for ref in images:
-            async with session.get(url + "/view", params=ref) as r:
-                await r.read()
-    return prompt_id
 
 
 async def ours(client: ComfyClient, request: GenerationRequest) -> tuple[str, float | None, int]:
@@ -120,7 +79,7 @@ async def through_link(direct_url: str, link: Link) -> dict[str, Any]:
                 if node["class_type"] == "KSampler":
                     node["inputs"]["seed"] += 10_000 + i  # a different job, same work
             start = time.perf_counter()
-            bare_id = await bare(shaper.url, graph, workflow.inputs, workflow.output_node)
+            bare_id, _ = await bare_bones(shaper.url, graph, workflow.output_node, workflow.inputs)
             bare_s = time.perf_counter() - start
             sent0 = client.traffic.sent
             start = time.perf_counter()

@@ -12,15 +12,7 @@ from aiohttp import web
 
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from tests.comfy_fixtures import CHECKPOINT, RunningServer
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
+from tests.fake_serving import serve
 
 
 class Sleeps:

@@ -6,11 +6,6 @@ import asyncio
 import contextlib
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,9 +13,11 @@ import pytest
 from aiohttp import web
 from PIL import Image as PILImage
 
+from ai_diffusion.backends.contract import Backend
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
 from ai_diffusion.request import Image
+from tests.fake_serving import fake_in_process, serve
 from tests.fakes.comfy_server import SHARED, FakeComfy
 
 CHECKPOINT = "random-sd15-tiny.safetensors"
@@ -32,21 +29,17 @@ def object_info() -> dict:
 
 
 class RunningServer:
-    def __init__(self, fake: FakeComfy, runner: web.AppRunner, port: int) -> None:
+    def __init__(self, fake: FakeComfy, runner: web.AppRunner, url: str) -> None:
         self.fake = fake
         self.runner = runner
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
 
 
 async def start_server(fake: FakeComfy | None = None, port: int = 0) -> RunningServer:
     fake = fake or FakeComfy.create()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return RunningServer(fake, runner, actual)
+    runner, url = await serve(fake.app(), port)
+    return RunningServer(fake, runner, url)
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ def png(width: int, height: int, colour=(200, 100, 50), mode: str = "RGB") -> Im
     return Image.from_png(buffer.getvalue())
 
 
-async def collect(client: ComfyClient, job_ids: set[str], timeout: float = 20) -> list[JobEvent]:
+async def collect(client: Backend, job_ids: set[str], timeout: float = 20) -> list[JobEvent]:
     """Events until every job in ``job_ids`` ended (finished, failed or interrupted)."""
     events: list[JobEvent] = []
     open_jobs = set(job_ids)
@@ -87,31 +80,11 @@ async def collect(client: ComfyClient, job_ids: set[str], timeout: float = 20) -
     return events
 
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 @contextlib.contextmanager
 def fake_process(*options: str) -> Iterator[str]:
     """The fake ComfyUI in its own process (``options`` as on its command line); its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.comfy_server", "--port", str(port), *options],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(10)
+    with fake_in_process("tests.fakes.comfy_server", *options) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

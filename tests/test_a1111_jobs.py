@@ -42,12 +42,12 @@ from ai_diffusion.request import (
 from tests.a1111_fixtures import (
     CHECKPOINT,
     RunningWebUI,
-    events_until_end,
     next_event,
     pixels,
     png_of,
     start_webui,
 )
+from tests.comfy_fixtures import collect
 from tests.fakes.a1111_server import FakeWebUI
 
 END = (Finished, Failed, Interrupted)
@@ -66,7 +66,7 @@ def txt2img(**changes: object) -> GenerationRequest:
 
 async def run(client: WebUIClient, request: GenerationRequest) -> list:
     job = await client.submit(request)
-    return await events_until_end(client, {job})
+    return await collect(client, {job}, timeout=30)
 
 
 async def test_txt2img_sends_the_request_and_returns_the_batch(
@@ -337,7 +337,7 @@ async def test_progress_and_live_preview_while_our_job_runs(
     assert preview.job_id == job and preview.format == "png"  # type: ignore[union-attr]
     assert pixels(preview.image).shape == (128, 128, 3)  # type: ignore[union-attr]
     webui.fake.running.set()
-    events = await events_until_end(webui_client, {job})
+    events = await collect(webui_client, {job}, timeout=30)
     assert isinstance(events[-1], Finished)
 
 
@@ -348,7 +348,7 @@ async def test_cancel_interrupts_our_running_job(
     job = await webui_client.submit(txt2img())
     await next_event(webui_client, Progress)
     await webui_client.cancel(job)
-    events = await events_until_end(webui_client, {job})
+    events = await collect(webui_client, {job}, timeout=30)
     assert webui.fake.interrupts == 1
     assert [e for e in events if isinstance(e, END)] == [Interrupted(job)]
 
@@ -361,7 +361,7 @@ async def test_cancel_of_a_job_still_waiting_here_sends_nothing(
     second = await webui_client.submit(txt2img(prompt="second"))
     await webui_client.cancel(second)
     webui.fake.running.set()
-    events = await events_until_end(webui_client, {first, second})
+    events = await collect(webui_client, {first, second}, timeout=30)
     ends = {e.job_id: type(e) for e in events if isinstance(e, END)}
     assert ends == {first: Finished, second: Interrupted}
     assert [b["prompt"] for _, b in webui.fake.received] == ["a red fox"]
@@ -385,7 +385,7 @@ async def test_never_interrupts_a_job_that_may_be_somebody_elses(
         await webui_client.cancel(job)
     assert webui.fake.interrupts == 0
     webui.fake.running.set()
-    events = await events_until_end(webui_client, {job})
+    events = await collect(webui_client, {job}, timeout=30)
     assert [e for e in events if isinstance(e, END)] == [Interrupted(job)]  # result dropped
     assert webui.fake.interrupts == 0
     response = await other
@@ -404,7 +404,7 @@ async def test_exactly_one_end_per_job_across_outcomes(
     webui.fake.checkpoints.pop()  # bad's model vanished: the WebUI silently uses another
     await webui_client.cancel(dropped)
     webui.fake.running.set()
-    events = await events_until_end(webui_client, {good, bad, dropped})
+    events = await collect(webui_client, {good, bad, dropped}, timeout=30)
     ends = sorted((e.job_id, type(e).__name__) for e in events if isinstance(e, END))
     assert ends == sorted([(good, "Finished"), (bad, "Failed"), (dropped, "Interrupted")])
 
@@ -447,6 +447,6 @@ async def test_cancel_before_any_poll_saw_it_start_still_interrupts_it(
     while not webui.fake.state["job"]:  # it started on the idle WebUI
         await asyncio.sleep(0.01)
     await webui_client.cancel(job)
-    events = await events_until_end(webui_client, {job})
+    events = await collect(webui_client, {job}, timeout=30)
     assert webui.fake.interrupts == 1
     assert [e for e in events if isinstance(e, END)] == [Interrupted(job)]

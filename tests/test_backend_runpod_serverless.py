@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -116,9 +117,12 @@ async def test_inputs_travel_as_images_named_like_the_graphs_load_image(
         checkpoint=CHECKPOINT, prompt="x", image=image, mask=mask, extent=Extent(64, 64),
         sampling=Sampling(steps=2),
     )  # fmt: skip
-    job = await backend.submit(request)
+    uploads: list[tuple[int, int]] = []
+    job = await backend.submit(request, lambda sent, total: uploads.append((sent, total)))
     events = await collect(backend, {job})  # type: ignore[arg-type]
     assert isinstance(events[-1], Finished), events[-1]
+    total = uploads[0][1]  # the docker's upload bar: from nothing to the whole body with images
+    assert uploads == [(0, total), (total, total)] and total > len(image.data) + len(mask.data)
     sent = endpoint.fake.jobs[job].body
     loaded = {
         n["inputs"]["image"]
@@ -239,6 +243,20 @@ async def test_cancel_own_job_only(endpoint: Endpoint, backend: RunPodServerless
     events = await collect(backend, {mine})  # type: ignore[arg-type]
     assert [e for e in events if isinstance(e, Interrupted)] == [Interrupted(mine)]
     assert endpoint.fake.jobs[mine].status == "CANCELLED"
+
+
+async def test_close_stops_following_and_leaves_the_job_on_the_endpoint(
+    endpoint: Endpoint, backend: RunPodServerless
+) -> None:
+    endpoint.fake.queue_polls = 10**9  # waits for a worker until closed
+    job = await backend.submit(txt2img())
+    assert isinstance(await anext(backend.listen()), Queued)
+    await backend.close()
+    polls = len(endpoint.fake.requests)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(endpoint.fake.requests) == polls  # nothing follows the job any more
+    assert endpoint.fake.jobs[job].status == "IN_QUEUE"  # and nothing cancelled it
 
 
 async def test_bucket_results_are_downloaded_without_the_key(

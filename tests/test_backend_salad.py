@@ -71,9 +71,12 @@ async def test_inputs_travel_as_plain_base64_in_the_load_image_nodes(
         checkpoint=CHECKPOINT, prompt="x", image=image, mask=png(64, 64, 255, "L"),
         extent=Extent(64, 64), sampling=Sampling(steps=2),
     )  # fmt: skip
-    job = await backend.submit(request)
+    uploads: list[tuple[int, int]] = []
+    job = await backend.submit(request, lambda sent, total: uploads.append((sent, total)))
     end = (await collect(backend, {job}))[-1]  # type: ignore[arg-type]
     assert isinstance(end, Finished), end
+    total = uploads[0][1]  # the docker's upload bar: from nothing to the whole body with images
+    assert uploads == [(0, total), (total, total)] and total > len(image.data)
     sent = group.fake.posted[-1]["prompt"]
     loaded = [n["inputs"]["image"] for n in sent.values() if n["class_type"] == "LoadImage"]
     assert base64.b64decode(loaded[0]) == image.data

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from ai_diffusion.backends import feather
-from tests.a1111_fixtures import spawn_webui
+from tests.a1111_fixtures import webui_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--checkpoint", "dreamshaper_8.safetensors", "--prompt", "a fox", "--steps", "3"]
@@ -21,10 +21,8 @@ BASE = ["--checkpoint", "dreamshaper_8.safetensors", "--prompt", "a fox", "--ste
 
 @pytest.fixture(scope="module")
 def webui_url() -> Iterator[str]:
-    proc, url = spawn_webui("--auth", "ann:pw")
-    yield url.replace("http://", "http://ann:pw@")
-    proc.kill()
-    proc.wait(10)
+    with webui_process("--auth", "ann:pw") as url:
+        yield url.replace("http://", "http://ann:pw@")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -99,11 +97,7 @@ def test_inpaint_changes_nothing_outside_the_feather(webui_url: str, tmp_path: P
 
 
 def test_webui_without_api_is_told_to_add_it(tmp_path: Path) -> None:
-    proc, url = spawn_webui("--no-api")
-    try:
+    with webui_process("--no-api") as url:
         result = cli("models", "--server", url)
-    finally:
-        proc.kill()
-        proc.wait(10)
     assert result.returncode == 1
     assert "--api" in result.stderr and "neither as ComfyUI" in result.stderr

@@ -20,18 +20,10 @@ from ai_diffusion.comfy.events import (
     Started,
 )
 from ai_diffusion.errors import UserError
-from ai_diffusion.request import Extent, GenerationRequest, Sampling
+from ai_diffusion.request import GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
+from tests.backend_fixtures import txt2img
 from tests.comfy_fixtures import CHECKPOINT, RunningServer, collect, png
-
-
-def txt2img(seed: int = 1, batch: int = 1, size: int = 64) -> GenerationRequest:
-    return GenerationRequest(
-        checkpoint=CHECKPOINT,
-        prompt="a cat",
-        extent=Extent(size, size),
-        sampling=Sampling(steps=3, seed=seed, batch_size=batch),
-    )
 
 
 async def test_discovers_models_device_and_version(client: ComfyClient) -> None:

@@ -9,7 +9,6 @@ import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 
 from ai_diffusion.cloud import (
@@ -27,23 +26,13 @@ from ai_diffusion.errors import UserError
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
 from tests.comfy_fixtures import CHECKPOINT, RunningServer, collect, object_info, start_server
+from tests.error_catalog import Catalog
 from tests.fakes.comfy_server import FakeComfy
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md"
-Case = Callable[[], Awaitable[str]]
-CATALOG: dict[str, tuple[str, Case]] = {}
-
-
-def case(phrase: str) -> Callable[[Case], Case]:
-    """Register a bad-input case; ``phrase`` must be in its message and in the docs."""
-
-    def register(fn: Case) -> Case:
-        CATALOG[fn.__name__] = (phrase, fn)
-        return fn
-
-    return register
+CATALOG = Catalog()
+case = CATALOG.case
 
 
 async def _connect_error(url: str, **options: object) -> str:
@@ -381,16 +370,6 @@ def test_catalog_has_at_least_twenty_cases() -> None:
     assert len(CATALOG) >= 20
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG))
-async def test_each_bad_input_gets_its_message(name: str) -> None:
-    phrase, produce = CATALOG[name]
-    message = await produce()
-    assert phrase in message, message
-    assert "Traceback" not in message
-
-
-@pytest.mark.parametrize("name", sorted(CATALOG))
-def test_troubleshooting_page_explains_each_message(name: str) -> None:
-    phrase, _ = CATALOG[name]
-    text = " ".join(DOC.read_text(encoding="utf-8").split())  # line breaks don't matter
-    assert phrase in text, f"docs/troubleshooting.md lacks: {phrase}"
+# Registered last: they run every case above.
+test_each_bad_input_gets_its_message = CATALOG.message_test()
+test_troubleshooting_page_explains_each_message = CATALOG.docs_test()

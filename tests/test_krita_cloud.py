@@ -12,7 +12,8 @@ import pytest
 
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
-from tests.krita.harness import KritaInstall, KritaProfile, run_gui
+from tests.krita.harness import KritaProfile, run_gui
+from tests.krita_fixtures import profile_fixture
 from tests.test_cli_pod import ThreadServers
 
 pytestmark = [
@@ -27,18 +28,13 @@ pytestmark = [
 KEYRING_CONFIG = "[backend]\ndefault-keyring = krita_test_keyring.FileKeyring\n"
 
 
-@pytest.fixture(scope="session")
-def profile(
-    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
-) -> KritaProfile:
-    """One Krita profile per Krita for this module's launches."""
-    base = tmp_path_factory.mktemp(f"krita-cloud-{krita_install.name}")
-    profile = KritaProfile.create(base, krita_install)
-    profile.install_plugin(plugin_zip)
+def _use_file_keyring(profile: KritaProfile) -> None:
     config = Path(profile.env["XDG_CONFIG_HOME"]) / "python_keyring"
     config.mkdir(parents=True, exist_ok=True)
     (config / "keyringrc.cfg").write_text(KEYRING_CONFIG)
-    return profile
+
+
+profile = profile_fixture("cloud", "profile", prepare=_use_file_keyring)
 
 
 class StandIns:

@@ -8,19 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.krita.harness import KritaInstall, KritaProfile, run_gui
+from tests.krita_fixtures import profile_fixture
 
 pytestmark = [pytest.mark.krita]
 
 
-@pytest.fixture(scope="session")
-def profile(
-    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
-) -> KritaProfile:
-    """One Krita profile per Krita for this module's launches (a warm start is 3x faster)."""
-    base = tmp_path_factory.mktemp(f"krita-e2e-{krita_install.name}")
-    profile = KritaProfile.create(base, krita_install)
-    profile.install_plugin(plugin_zip)
-    return profile
+profile = profile_fixture("e2e", "profile")
 
 
 def test_generate_and_inpaint_from_the_docker(

@@ -7,20 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.krita.harness import KritaInstall, KritaProfile, run_gui
+from tests.krita.harness import KritaProfile, run_gui
+from tests.krita_fixtures import profile_fixture
 
 pytestmark = [pytest.mark.krita]
 
 
-@pytest.fixture(scope="session")
-def gui_profile(
-    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
-) -> KritaProfile:
-    profile = KritaProfile.create(
-        tmp_path_factory.mktemp(f"krita-gui-{krita_install.name}"), krita_install
-    )
-    profile.install_plugin(plugin_zip)
-    return profile
+gui_profile = profile_fixture("gui", "gui_profile")
 
 
 def test_docker_is_visible_in_real_krita(gui_profile: KritaProfile, test_output: Path) -> None:

@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.krita.harness import KritaInstall, KritaProfile, run_gui
+from tests.krita.harness import KritaProfile, run_gui
+from tests.krita_fixtures import profile_fixture
 
 pytestmark = [pytest.mark.krita]
 
 
-@pytest.fixture(scope="session")
-def profile(
-    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
-) -> KritaProfile:
-    base = tmp_path_factory.mktemp(f"krita-live-{krita_install.name}")
-    profile = KritaProfile.create(base, krita_install)
-    profile.install_plugin(plugin_zip)
-    return profile
+profile = profile_fixture("live", "profile")
 
 
 def test_live_layer_follows_strokes(

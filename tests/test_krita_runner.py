@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.krita.harness import KritaInstall, KritaProfile, run_pytest_in_krita
+from tests.krita.harness import KritaProfile, run_pytest_in_krita
+from tests.krita_fixtures import profile_fixture
 
 pytestmark = [pytest.mark.krita]
 
 
-@pytest.fixture(scope="session")
-def krita_profile(
-    plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory, krita_install: KritaInstall
-) -> KritaProfile:
-    base = tmp_path_factory.mktemp(f"krita-profile-{krita_install.name}")
-    profile = KritaProfile.create(base, krita_install)
-    profile.install_plugin(plugin_zip)
-    return profile
+krita_profile = profile_fixture("profile", "krita_profile")
 
 
 def test_inside_krita(krita_profile: KritaProfile, test_output: Path) -> None:

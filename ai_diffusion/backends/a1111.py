@@ -53,6 +53,7 @@ from .a1111_http import optional_json, request_json
 from .a1111_job import Job, busy, decode_image, generation_info, soft_mask_of
 from .a1111_payload import Payload, build_payload, upscale_body
 from .contract import UploadProgress
+from .tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 GENERATION_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30)
@@ -137,10 +138,7 @@ class WebUIClient:
         return self.models
 
     async def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._worker
+        await stop_tasks([self._worker] if self._worker is not None else [])
         await self.session.close()
 
     # Jobs ---------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from ..comfy.models import DeviceInfo, ServerModels
 from ..errors import UserError
 from ..request import GenerationRequest
 from .contract import Backend, UploadProgress
+from .tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
@@ -248,11 +249,7 @@ class BackendPool:
                 await part.member.backend.cancel(part.remote_id)
 
     async def close(self) -> None:
-        for task in self._readers:
-            task.cancel()
-        for task in self._readers:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._readers)
         for m in self.members:
             with contextlib.suppress(Exception):
                 await m.backend.close()

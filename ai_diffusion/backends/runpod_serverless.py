@@ -25,11 +25,12 @@ from ..comfy.errors import ConnectionFailure, FailureKind
 from ..comfy.events import ConnectionState, Failed, Finished, Interrupted, JobEvent, Queued, Started
 from ..comfy.models import DeviceInfo, ServerModels
 from ..logs import register_secret
-from ..request import GenerationRequest
-from ..workflow.builder import Workflow, build_workflow
+from ..workflow.builder import Workflow
 from .contract import UploadProgress
 from .errors import RequestTooLarge
+from .graph_jobs import GraphJobApi
 from .http import Answer, JsonHttp, Sleep
+from .tasks import stop_tasks
 from .worker_images import models_source, worker_image
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class JobStats:
     execution_ms: int = 0  # billed time on the worker
 
 
-class RunPodServerless:
+class RunPodServerless(GraphJobApi):
     """One serverless endpoint, behind the backend contract (:mod:`.contract`)."""
 
     def __init__(self, config: RunPodServerlessConfig, http: JsonHttp) -> None:
@@ -174,20 +175,10 @@ class RunPodServerless:
         return self.models
 
     async def close(self) -> None:
-        for task in self._followers.values():
-            task.cancel()
-        for task in list(self._followers.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._followers.values())
         await self.http.close()
 
     # Jobs ---------------------------------------------------------------------------------
-
-    async def submit(
-        self, request: GenerationRequest, on_upload: UploadProgress | None = None
-    ) -> str:
-        # No /object_info on the worker: the graph is built without checking names.
-        return await self.run_workflow(build_workflow(request, None), on_upload)
 
     def job_body(self, workflow: Workflow) -> bytes:
         """The request exactly as sent, so its size is what the limits apply to."""

@@ -32,11 +32,12 @@ from ..comfy.errors import ConnectionFailure, FailureKind
 from ..comfy.events import Failed, Finished, Interrupted, JobEvent, Queued, Started
 from ..comfy.models import DeviceInfo, ServerModels
 from ..logs import register_secret
-from ..request import GenerationRequest
-from ..workflow.builder import Workflow, build_workflow
+from ..workflow.builder import Workflow
 from .contract import UploadProgress
 from .errors import RequestTooLarge
+from .graph_jobs import GraphJobApi
 from .http import Answer, JsonHttp, Sleep
+from .tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 PUBLIC_API = "https://api.salad.com/api/public"  # AI_DIFFUSION_SALAD_API replaces it
@@ -73,7 +74,7 @@ class SaladConfig:
         return f"SaladCloud {self.url.split('://', 1)[-1]}"
 
 
-class SaladComfyApi:
+class SaladComfyApi(GraphJobApi):
     def __init__(self, config: SaladConfig, http: JsonHttp) -> None:
         self.config = config
         self.http = http
@@ -130,19 +131,10 @@ class SaladComfyApi:
         return self.models
 
     async def close(self) -> None:
-        for task in self._jobs.values():
-            task.cancel()
-        for task in list(self._jobs.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._jobs.values())
         await self.http.close()
 
     # Jobs ---------------------------------------------------------------------------------
-
-    async def submit(
-        self, request: GenerationRequest, on_upload: UploadProgress | None = None
-    ) -> str:
-        return await self.run_workflow(build_workflow(request, None), on_upload)
 
     def job_body(self, workflow: Workflow, job_id: str) -> bytes:
         """``POST /prompt``'s body: input images inlined as plain base64 (no data: prefix,
