@@ -34,7 +34,9 @@ class Settings:
     username: str = ""  # basic auth user name; the password and tokens live in the key store
     session_only_secrets: bool = False  # the painter chose not to keep tokens in the key store
     checkpoint: str = ""
+    prompt: str = ""  # the last prompt generated with (back when Krita starts again)
     negative_prompt: str = ""
+    live_prompt: str = ""  # the last prompt live painting started with
     batch_size: int = 1
     idle_stop_minutes: int = 30
     live_debounce_ms: int = 300  # live painting: quiet time after a change before generating

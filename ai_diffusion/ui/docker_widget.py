@@ -140,18 +140,23 @@ class DockerWidget(QtWidgets.QWidget):
         bind(c, "progress", self.bar.set_progress)
         bind(c, "queued", self.bar.set_queue)
         bind(c, "busy", self._on_busy)
+        bind(self.live, "active", lambda on: self.save_settings() if on else None)
         c.models_changed.connect(self._on_models)
         c.preview.connect(self.results.show_preview)
         c.history_changed.connect(self.refresh_history)
 
     def _load_settings(self) -> None:
         s = self.settings
+        self.prompt.setPlainText(s.prompt)
         self.negative.setPlainText(s.negative_prompt)
+        self.live_panel.prompt.setPlainText(s.live_prompt)
         self.batch.setValue(s.batch_size)
 
     def save_settings(self) -> None:
         s = self.settings
+        s.prompt = self.prompt.toPlainText()
         s.negative_prompt = self.negative.toPlainText()
+        s.live_prompt = self.live_panel.prompt.toPlainText()
         s.batch_size = self.batch.value()
         if self.model_choice.model:
             s.checkpoint = self.model_choice.model

@@ -139,3 +139,25 @@ def test_corrupt_settings_fall_back_to_defaults_and_keep_a_copy(tmp_path: Path) 
     (tmp_path / "settings.json").write_text(json.dumps({"steps": "many", "server_url": "x"}))
     loaded = Settings.load(tmp_path)
     assert loaded.batch_size == 1 and loaded.server_url == "x"
+
+
+def test_the_prompts_come_back_when_krita_starts_again(
+    qtbot, docker, tmp_path: Path, fake_server: str
+) -> None:
+    """Generate keeps the prompts, and so does starting live painting; a new docker over the
+    same settings (Krita started again) shows them."""
+    widget, documents = docker
+    _connect(qtbot, widget, fake_server)
+    widget.checkpoint.setCurrentText(CHECKPOINT)
+    widget.prompt.setPlainText("a lighthouse at dusk")
+    widget.negative.setPlainText("blurry")
+    qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
+    widget.live_panel.prompt.setPlainText("a red barn in snow")
+    widget.live_panel.start.click()
+    assert widget.live.active
+    widget.live.stop()
+    again = create_docker_widget(None, documents, tmp_path, SecretStore(use_system=False))
+    qtbot.addWidget(again)
+    assert again.prompt.toPlainText() == "a lighthouse at dusk"
+    assert again.negative.toPlainText() == "blurry"
+    assert again.live_panel.prompt.toPlainText() == "a red barn in snow"
