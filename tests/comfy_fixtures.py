@@ -18,14 +18,15 @@ from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted, JobEvent
 from ai_diffusion.request import Image
 from tests.fake_serving import fake_in_process, serve
-from tests.fakes.comfy_server import SHARED, FakeComfy
+from tests.fakes.comfy_server import CAPTURES, DEFAULT_VERSION, VERSIONS, FakeComfy
 
 CHECKPOINT = "random-sd15-tiny.safetensors"
-OBJECT_INFO_PATH: Path = SHARED / "object_info.json"
+OBJECT_INFO_PATH: Path = CAPTURES / DEFAULT_VERSION / "object_info.json"
 
 
-def object_info() -> dict:
-    return json.loads(OBJECT_INFO_PATH.read_text())
+def object_info(version: str = DEFAULT_VERSION) -> dict:
+    """``/object_info`` of a recorded ComfyUI (a fresh copy, free to change)."""
+    return json.loads((CAPTURES / version / "object_info.json").read_text())
 
 
 class RunningServer:
@@ -42,9 +43,10 @@ async def start_server(fake: FakeComfy | None = None, port: int = 0) -> RunningS
     return RunningServer(fake, runner, url)
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    running = await start_server()
+@pytest.fixture(params=VERSIONS)
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[RunningServer]:
+    """The fake ComfyUI, once as each recorded version."""
+    running = await start_server(FakeComfy.create(version=request.param))
     yield running
     await running.runner.cleanup()
 

@@ -1,14 +1,13 @@
 """Fuzzing the client with the keys it really reads.
 
-Every JSON answer the client reads is taken from the real ComfyUI 0.8.0 captures
-(shared/comfyui/http, probe_results.json) and mutated by presence and type, key by key, down to
+Every JSON answer the client reads is taken from the recorded real ComfyUI (the newest recording,
+tests/data/comfyui/) and mutated by presence and type, key by key, down to
 the leaves. Whatever comes back, the client either works or raises its own typed, painter-worded
 errors: no other exception class counts as a pass."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -23,24 +22,23 @@ from ai_diffusion.errors import UserError
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
 from ai_diffusion.workflow.object_info import MODEL_LISTS
+from tests.captures import capture
 from tests.comfy_fixtures import CHECKPOINT, object_info
-from tests.fakes.comfy_server import SHARED
 
 TYPED = (ConnectionFailure, ServerRejected)
 URL = "http://127.0.0.1:8188"
 
 
-def _captured(name: str) -> Any:
-    return json.loads((SHARED / "http" / name).read_text())["body"]
+def _captured(key: str) -> Any:
+    return capture().http[key]["body"]
 
 
-PROBES = json.loads((SHARED / "probe_results.json").read_text())
-SYSTEM_STATS = _captured("system_stats.json")
-EMBEDDINGS = _captured("embeddings.json")
-QUEUE = _captured("queue_while_running.json")
-HISTORY = json.loads((SHARED / "http" / "history_example.json").read_text())  # no wrapper
-UPLOAD = _captured("upload_probe_input.png.json")
-PROMPT = PROBES["a_txt2img_save"]["response"]
+SYSTEM_STATS = _captured("GET /system_stats")
+EMBEDDINGS = _captured("GET /embeddings")
+QUEUE = _captured("GET /queue (running)")
+HISTORY = _captured("GET /history/{id}")
+UPLOAD = _captured("POST /upload/image")
+PROMPT = _captured("POST /prompt")
 JOB_ID = PROMPT["prompt_id"]
 # The node classes the client and the builder read (model lists, txt2img nodes).
 CLASSES = {cls for cls, _ in MODEL_LISTS.values()} | {

@@ -1,27 +1,27 @@
-"""Reading ComfyUI's answers (comfy/answers.py) on the real 0.8.0 captures and their edges."""
+"""Reading ComfyUI's answers (comfy/answers.py) on the recorded real servers' answers (the newest
+recording) and their edges."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from ai_diffusion.comfy import ConnectionFailure, FailureKind
 from ai_diffusion.comfy import answers as a
-from tests.fakes.comfy_server import SHARED
+from tests.captures import capture
+from tests.comfy_capture import INPUT_NAME
 
 URL = "http://pod.example"
 
 
-def captured(name: str) -> Any:
-    data = json.loads((SHARED / "http" / name).read_text())
-    return data.get("body", data) if "status" in data and "body" in data else data
+def captured(key: str) -> Any:
+    return capture().http[key]["body"]
 
 
-STATS = captured("system_stats.json")
-QUEUE = captured("queue_while_running.json")
-HISTORY = captured("history_example.json")
+STATS = captured("GET /system_stats")
+QUEUE = captured("GET /queue (running)")
+HISTORY = captured("GET /history/{id}")
 ENTRY_ID = next(iter(HISTORY))
 ENTRY = HISTORY[ENTRY_ID]
 
@@ -66,8 +66,8 @@ def test_embeddings_are_names() -> None:
 
 
 def test_prompt_answer() -> None:
-    real = json.loads((SHARED / "probe_results.json").read_text())["a_txt2img_save"]["response"]
-    assert a.prompt_answer(real, URL) == (real["prompt_id"], 0)
+    real = captured("POST /prompt")
+    assert a.prompt_answer(real, URL) == (real["prompt_id"], real["number"])
     assert a.prompt_answer({"prompt_id": "p", "number": 7.0}, URL) == ("p", 7)
     assert a.prompt_answer({"prompt_id": "p", "number": "x"}, URL) == ("p", 0)
     for body in ({"prompt_id": ""}, {"prompt_id": 5}, {"number": 1}, [], None):
@@ -75,7 +75,7 @@ def test_prompt_answer() -> None:
 
 
 def test_upload_answer() -> None:
-    assert a.upload_answer(captured("upload_probe_input.png.json"), URL) == "probe_input.png"
+    assert a.upload_answer(captured("POST /upload/image"), URL) == INPUT_NAME
     assert a.upload_answer({"name": "x.png", "subfolder": "masks"}, URL) == "masks/x.png"
     assert a.upload_answer({"name": "x.png", "subfolder": ""}, URL) == "x.png"
     assert a.upload_answer({"name": "x.png", "subfolder": 3}, URL) == "x.png"
@@ -84,10 +84,13 @@ def test_upload_answer() -> None:
 
 
 def test_queue_sorts_pending_by_number_and_skips_odd_items() -> None:
-    queue = a.queue(QUEUE)
-    assert queue.running == ["faa5d055-bd9f-456f-b3f7-9f2080d9d5fd"]
-    # Heap order [-32, 29, 31, 30] is run order -32, 29, 30, 31 (a "front" job first).
-    assert [p[:4] for p in queue.pending] == ["86c2", "33e3", "2e0d", "d81a"]
+    # The recorded queue while a job ran, with four waiting jobs made from its running item,
+    # in ComfyUI's heap order: [-32, 29, 31, 30] is run order -32, 29, 30, 31 ("front" first).
+    (running,) = QUEUE["queue_running"]
+    pending = [[n, f"{n:04d}", *running[2:]] for n in (-32, 29, 31, 30)]
+    queue = a.queue({**QUEUE, "queue_pending": pending})
+    assert queue.running == [running[1]]
+    assert queue.pending == ["-032", "0029", "0030", "0031"]
     assert queue.position(queue.running[0]) == 0
     assert queue.position(queue.pending[0]) == 1 and queue.position(queue.pending[3]) == 4
     assert queue.position("unknown") == 0

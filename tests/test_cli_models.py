@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.captures import DEFAULT_VERSION, capture
 from tests.comfy_fixtures import CHECKPOINT
+
+CHECKPOINTS = capture().http["GET /models/checkpoints"]["body"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "cli-token-5f3a9c"
@@ -44,8 +47,8 @@ def test_human_output_names_device_and_models(fake_server: str) -> None:
     result = cli("models", "--server", fake_server)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("device: ") and "ComfyUI 0.8.0" in lines[0]
-    assert "checkpoints (2):" in lines and f"  {CHECKPOINT}" in lines
+    assert lines[0].startswith("device: ") and f"ComfyUI {DEFAULT_VERSION}" in lines[0]
+    assert f"checkpoints ({len(CHECKPOINTS)}):" in lines and f"  {CHECKPOINT}" in lines
     assert any(line.startswith("samplers (") for line in lines)
 
 
@@ -56,7 +59,7 @@ def test_json_has_the_documented_keys(fake_server: str) -> None:
         "checkpoints", "loras", "controlnets", "vaes", "upscalers", "embeddings", "samplers",
         "schedulers", "device",
     } <= set(models)  # fmt: skip
-    assert models["device"]["comfyui_version"] == "0.8.0"
+    assert models["device"]["comfyui_version"] == DEFAULT_VERSION
     assert "random-sd15-controlnet.safetensors" in models["controlnets"]
 
 

@@ -17,6 +17,7 @@ from ai_diffusion.comfy import (
     ServerConfig,
     normalize_url,
 )
+from tests.captures import capture
 from tests.comfy_fixtures import RunningServer
 
 
@@ -186,7 +187,11 @@ async def test_thousands_of_models_are_discovered(tmp_path: Path) -> None:
     running = await start_server(FakeComfy.create(extra_models=5000))
     try:
         client = await ComfyClient.connect(ServerConfig(running.url))
-        assert len(client.models.checkpoints) == 5002 and len(client.models.loras) == 5002
+        listed = {
+            k: len(capture().http[f"GET /models/{k}"]["body"]) for k in ("checkpoints", "loras")
+        }
+        assert len(client.models.checkpoints) == 5000 + listed["checkpoints"]
+        assert len(client.models.loras) == 5000 + listed["loras"]
         await client.close()
     finally:
         await running.runner.cleanup()

@@ -26,13 +26,17 @@ from tests.backend_fixtures import txt2img
 from tests.comfy_fixtures import CHECKPOINT, RunningServer, collect, png
 
 
-async def test_discovers_models_device_and_version(client: ComfyClient) -> None:
+async def test_discovers_models_device_and_version(
+    client: ComfyClient, server: RunningServer
+) -> None:
     m = client.models
     assert CHECKPOINT in m.checkpoints
     assert "random-sd15-lora.safetensors" in m.loras
     assert m.controlnets and m.upscalers and "euler" in m.samplers and "normal" in m.schedulers
     assert m.embeddings == ["random-embedding"]
-    assert m.device.comfyui_version == "0.8.0"
+    assert m.device.comfyui_version == server.fake.version  # 0.8.0 or 0.33.0
+    expected = {"0.8.0": (False, (0, 8, 0)), "0.33.0": (True, (0, 33, 0))}[server.fake.version]
+    assert (client.api.cancel, client.api.version) == expected and client.api.jobs
     assert m.device.name
 
 

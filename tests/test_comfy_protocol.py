@@ -1,5 +1,6 @@
-"""Protocol details against the real ComfyUI 0.8.0 captures: refusal sentences from the real
-error bodies, binary preview frames, and no credentials in any error text."""
+"""Protocol details against the recorded real ComfyUI servers (0.8.0 and 0.33.0): refusal
+sentences from their real error bodies, binary preview frames, and no credentials in any error
+text."""
 
 from __future__ import annotations
 
@@ -11,46 +12,51 @@ import pytest
 from ai_diffusion.comfy import ConnectionFailure, ServerConfig, normalize_url
 from ai_diffusion.comfy.messages import parse_binary, parse_text
 from ai_diffusion.comfy.rejection import rejection
-from tests.fakes.comfy_server import SHARED
+from tests.captures import VERSIONS, capture
 
-PROBES = json.loads((SHARED / "probe_results.json").read_text())
+ALL = pytest.mark.parametrize("version", VERSIONS)
 
 
-def refused(case: str) -> str:
-    probe = PROBES[case]
-    body = probe["response"]
+def refused(case: str, version: str) -> str:
+    answer = capture(version).errors[case]
+    body = answer["body"]
     text = body if isinstance(body, str) else json.dumps(body)
-    return rejection(text, probe["http_status"]).message
+    return rejection(text, answer["status"]).message
 
 
-def test_missing_checkpoint_names_it_the_valid_ones_and_the_folder() -> None:
-    message = refused("err_missing_checkpoint")
+@ALL
+def test_missing_checkpoint_names_it_the_valid_ones_and_the_folder(version: str) -> None:
+    message = refused("err_missing_checkpoint", version)
     assert "no model named 'nope.safetensors'" in message
     assert "'random-sd15-tiny.safetensors', 'random-sd15.safetensors'" in message
     assert "models/checkpoints" in message
 
 
-def test_several_invalid_inputs_each_get_a_sentence() -> None:
-    message = refused("err_invalid_inputs")
+@ALL
+def test_several_invalid_inputs_each_get_a_sentence(version: str) -> None:
+    message = refused("err_invalid_inputs", version)
     assert "'steps' setting cannot be 'many'" in message
     assert "missing its 'cfg' input" in message
     # A long list is not sent by ComfyUI ("(list of length 44)"): no names, still clear.
     assert "no sampler named 'no_such_sampler'" in message
 
 
-def test_unknown_node_class() -> None:
-    assert "The server has no node 'NoSuchNode'" in refused("err_unknown_node_class")
+@ALL
+def test_unknown_node_class(version: str) -> None:
+    assert "The server has no node 'NoSuchNode'" in refused("err_unknown_node_class", version)
 
 
 @pytest.mark.parametrize(
     "case", ["err_type_mismatch_link", "err_link_to_missing_node", "err_no_output_node"]
 )
-def test_broken_graphs_are_reported_as_plugin_bugs(case: str) -> None:
-    assert "bug in the plugin" in refused(case)
+@ALL
+def test_broken_graphs_are_reported_as_plugin_bugs(case: str, version: str) -> None:
+    assert "bug in the plugin" in refused(case, version)
 
 
-def test_malformed_json_answer_500_text() -> None:
-    message = refused("err_malformed_json")
+@ALL
+def test_malformed_json_answer_500_text(version: str) -> None:
+    message = refused("err_malformed_json", version)
     assert "could not accept the job (500)" in message
 
 
@@ -79,10 +85,10 @@ def test_truncated_or_other_binary_frames_are_ignored(frame: bytes) -> None:
     assert parse_binary(frame) is None
 
 
-def test_every_captured_text_message_parses() -> None:
+@ALL
+def test_every_captured_text_message_parses(version: str) -> None:
     types = set()
-    for line in (SHARED / "ws_transcript.jsonl").read_text().splitlines():
-        record = json.loads(line)
+    for record in capture(version).transcript:
         if record.get("kind") == "text":
             message = parse_text(json.dumps({"type": record["type"], "data": record["data"]}))
             assert message is not None

@@ -1,21 +1,20 @@
-"""The fake ComfyUI validates posted graphs as ComfyUI 0.8.0 does (execution.validate_inputs):
-links by output type and index, optional inputs too, with the real error bodies."""
+"""The fake ComfyUI validates posted graphs as the recorded ComfyUI servers do
+(execution.validate_inputs): links by output type and index, optional inputs too, with the real
+error bodies."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.captures import VERSIONS, capture
 from tests.comfy_fixtures import object_info
-from tests.fakes.comfy_server import SHARED
 from tests.fakes.comfy_validation import validate
 
 INFO = object_info()
-PROBES = json.loads((SHARED / "probe_results.json").read_text())
-GRAPHS = sorted((SHARED / "graphs").glob("*.json"))
+RAN = [(v, name) for v in VERSIONS for name in capture(v).graphs]
 
 
 class AnyInput:
@@ -24,7 +23,7 @@ class AnyInput:
 
 
 def txt2img() -> dict[str, Any]:
-    return json.loads((SHARED / "graphs" / "txt2img.json").read_text())
+    return json.loads(json.dumps(capture().graphs["txt2img"]))
 
 
 def errors(graph: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -33,16 +32,19 @@ def errors(graph: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {node: entry["errors"] for node, entry in body["node_errors"].items()}
 
 
-@pytest.mark.parametrize("path", GRAPHS, ids=[p.stem for p in GRAPHS])
-def test_graphs_the_real_server_ran_pass(path: Path) -> None:
-    assert validate(json.loads(path.read_text()), INFO, AnyInput()) is None
+@pytest.mark.parametrize(("version", "name"), RAN)
+def test_graphs_the_real_server_ran_pass(version: str, name: str) -> None:
+    graph = capture(version).graphs[name]
+    assert validate(graph, object_info(version), AnyInput()) is None
 
 
-def test_a_link_of_the_wrong_type_is_refused_with_the_real_body() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_link_of_the_wrong_type_is_refused_with_the_real_body(version: str) -> None:
     graph = txt2img()
     graph["6"]["inputs"]["samples"] = ["2", 0]  # CONDITIONING into VAEDecode's LATENT
-    real = PROBES["err_type_mismatch_link"]["response"]["node_errors"]["6"]["errors"]
-    assert errors(graph)["6"] == real
+    real = capture(version).errors["err_type_mismatch_link"]["body"]["node_errors"]["6"]["errors"]
+    body = validate(graph, object_info(version), AnyInput())
+    assert body is not None and body["node_errors"]["6"]["errors"] == real
 
 
 def test_an_output_index_out_of_range_is_refused() -> None:

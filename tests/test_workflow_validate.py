@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ai_diffusion.errors import UserError
 from ai_diffusion.workflow import WorkflowInvalid, validate_graph, validate_structure
-from tests.comfy_fixtures import OBJECT_INFO_PATH, object_info
+from tests.captures import VERSIONS, capture
+from tests.comfy_capture import INPUT_NAME
+from tests.comfy_fixtures import object_info
 
-GRAPHS = sorted((OBJECT_INFO_PATH.parent / "graphs").glob("*.json"))
+RAN = [(v, name) for v in VERSIONS for name in capture(v).graphs]
 INFO = object_info()
 
 
@@ -25,15 +25,15 @@ def uploads(graph: dict[str, Any]) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("path", GRAPHS, ids=[p.stem for p in GRAPHS])
-def test_graphs_a_real_comfyui_ran_are_valid(path: Path) -> None:
-    graph = json.loads(path.read_text())
-    validate_graph(graph, INFO, uploaded=uploads(graph))
+@pytest.mark.parametrize(("version", "name"), RAN)
+def test_graphs_a_real_comfyui_ran_are_valid(version: str, name: str) -> None:
+    graph = capture(version).graphs[name]
+    validate_graph(graph, object_info(version), uploaded=uploads(graph))
     validate_structure(graph)
 
 
 def base() -> dict[str, Any]:
-    return json.loads((OBJECT_INFO_PATH.parent / "graphs" / "txt2img.json").read_text())
+    return copy.deepcopy(capture().graphs["txt2img"])
 
 
 def node_of(graph: dict[str, Any], class_type: str) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def test_upload_combos_accept_the_workflow_s_own_inputs_only() -> None:
     found = problems(g, {"aid-0123.png"})
     assert len(found) == 1 and "'aid-4567.png', which was neither uploaded" in found[0]
     validate_graph(g, INFO, uploaded={"aid-0123.png", "aid-4567.png"})
-    g["51"]["inputs"]["image"] = "probe_mask.png"  # a file the server lists is fine too
+    g["51"]["inputs"]["image"] = INPUT_NAME  # a file the server lists is fine too
     validate_graph(g, INFO, uploaded={"aid-0123.png"})
 
 

@@ -1,6 +1,6 @@
 """Reading ComfyUI's JSON answers: every shape either gives typed values or a typed error.
 
-ComfyUI 0.8.0's shapes are in ``shared/comfyui/http``. A proxy, an older or newer server, or
+The shapes recorded from real servers (0.8.0 and 0.33.0) are in ``tests/data/comfyui/``. A proxy, an older or newer server, or
 something that is not ComfyUI at all can answer anything; the client reads answers only through
 these functions, so an odd shape ends in :class:`ConnectionFailure` (or is tolerated where the
 value is only informational), never in a ``KeyError`` or ``AttributeError``.
@@ -135,6 +135,42 @@ def history_entry(body: Any, job_id: str) -> dict[str, Any] | None:
     """The ``/history/{id}`` entry of ``job_id``, or None while the server has none."""
     entry = as_dict(body).get(job_id)
     return entry if isinstance(entry, dict) and entry else None
+
+
+@dataclass(frozen=True)
+class JobState:
+    """One job as ``GET /api/jobs/{id}`` shows it: ``pending``, ``in_progress``, ``completed``,
+    ``failed`` or ``cancelled``; once ended, ``entry`` has the shape of its history entry."""
+
+    status: str
+    entry: dict[str, Any] | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
+
+
+def job_state(body: Any, url: str) -> JobState:
+    """Read ``GET /api/jobs/{id}``'s answer (200)."""
+    job = as_dict(body)
+    status = job.get("status")
+    if not isinstance(status, str) or not status:
+        raise odd_answer(url, "/api/jobs/{id}", "the job has no status")
+    if status not in ("completed", "failed", "cancelled"):
+        return JobState(status)
+    outputs = job.get("outputs")
+    execution = as_dict(job.get("execution_status"))
+    if status == "cancelled" and not execution:  # the outcome must say so, whatever else
+        execution = {"status_str": "error", "messages": [["execution_interrupted", {}]]}
+    if status == "failed" and not execution:
+        error = as_dict(job.get("execution_error"))
+        execution = {"status_str": "error", "messages": [["execution_error", error]]}
+    return JobState(status, {"outputs": as_dict(outputs), "status": execution})
+
+
+def cancel_answer(body: Any) -> bool:
+    """``POST /api/jobs/{id}/cancel``: whether a running or waiting job was stopped."""
+    return as_dict(body).get("cancelled") is True
 
 
 def images(output: Any) -> list[dict[str, Any]]:

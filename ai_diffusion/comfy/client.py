@@ -26,6 +26,7 @@ from .jobs import JobTracker
 from .messages import parse_binary, parse_text
 from .models import ServerModels
 from .rejection import rejection
+from .server_api import ServerApi
 from .traffic import Traffic
 from .uploads import Uploads
 
@@ -42,6 +43,7 @@ class ComfyClient:
         self.session = session
         self.client_id = uuid.uuid4().hex
         self.models = ServerModels()
+        self.api = ServerApi()  # which routes the server has (from its version)
         self.events: asyncio.Queue[JobEvent] = asyncio.Queue()
         self.jobs = JobTracker(self._emit, self._fetch_image, self._history)
         self.reconnect_delays = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -81,6 +83,7 @@ class ComfyClient:
         client.traffic = traffic
         try:
             stats = await system_stats(session, config)
+            client.api = ServerApi.from_system_stats(stats)
             client.models.device = ServerModels.parse({}, [], stats).device
             if discover:
                 await client.refresh_models(stats)
@@ -279,6 +282,8 @@ class ComfyClient:
     async def cancel(self, job_id: str) -> None:
         """Stop this client's job: interrupt it if it runs, remove it if it waits. Never
         touches other people's jobs on a shared server."""
+        if self.api.cancel and await self._cancel_by_id(job_id):
+            return
         removed = False
         for _ in range(2):  # a second look, in case it started while being removed
             queue = await self._queue()
@@ -291,6 +296,37 @@ class ComfyClient:
             removed = True
         if removed and self.jobs.end(job_id):
             self._emit(Interrupted(job_id))
+
+    async def _cancel_by_id(self, job_id: str) -> bool:
+        """``POST /api/jobs/{id}/cancel`` (ComfyUI 0.26+): the server stops exactly this job,
+        running or waiting, with no race between looking and acting. False when the route is
+        missing after all (the old way is used from then on)."""
+        status, body = await self._call("POST", f"/api/jobs/{job_id}/cancel")
+        if status in (404, 405):
+            self.api = self.api.without("cancel")
+            return False
+        if status != 200:
+            raise rejection(json.dumps(body) if body is not None else "", status)
+        # A running job ends with execution_interrupted; a waiting one was only dequeued and
+        # sends nothing, so its end is reported here (the job is gone from the server).
+        if answers.cancel_answer(body) and not await self._job_known(job_id):
+            if self.jobs.end(job_id):
+                self._emit(Interrupted(job_id))
+        return True
+
+    async def _job_known(self, job_id: str) -> bool:
+        status, _ = await self._call("GET", f"/api/jobs/{job_id}")
+        return status == 200
+
+    async def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """A request whose status the caller reads; the body as JSON (None if it is not)."""
+        try:
+            async with self.session.request(
+                method, self.config.endpoint(path), json=body
+            ) as response:
+                return response.status, _json(await response.text(errors="replace"))
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise network_failure(self.config, e) from e
 
     async def cancel_all(self) -> None:
         """Cancel every job of this client, also one whose queueing was itself cancelled."""
@@ -458,6 +494,9 @@ class ComfyClient:
     async def reconcile(self) -> None:
         """Settle jobs whose messages may have been missed while disconnected: finished ones
         deliver their images (once), vanished ones fail with a clear message."""
+        if self.api.jobs:
+            await self._reconcile_by_id()
+            return
         try:
             queue = await self._queue()
         except ConnectionFailure as e:
@@ -472,15 +511,42 @@ class ComfyClient:
             if entry:
                 await self.jobs.settle_from_history(job_id, entry)
             elif job_id not in queue:
-                if await self.jobs.download_known_results(job_id):
+                await self._lost(job_id)
+
+    async def _reconcile_by_id(self) -> None:
+        """The same through ``GET /api/jobs/{id}`` (ComfyUI 0.6+): one answer per job says
+        whether it waits, runs or ended, and holds its outputs once it ended."""
+        for job_id in self.jobs.outstanding():
+            try:
+                status, body = await self._call("GET", f"/api/jobs/{job_id}")
+                if status == 404 and not (isinstance(body, dict) and "error" in body):
+                    self.api = self.api.without("jobs")  # no such route after all
+                    await self.reconcile()
+                    return
+                if status == 404:
+                    await self._lost(job_id)
                     continue
-                if self.jobs.end(job_id):
-                    self._emit(
-                        Failed(
-                            job_id,
-                            "The server lost this job (it was probably restarted). Generate again.",
-                        )
+                if status != 200:
+                    log.warning(
+                        "reconcile: job %s unavailable: the server answered %d", job_id, status
                     )
+                    return  # the next reconnect or poll asks again
+                state = answers.job_state(body, self.config.url)
+            except ConnectionFailure as e:
+                log.warning("reconcile: job %s unavailable: %s", job_id, e)
+                return
+            if state.entry is not None:
+                await self.jobs.settle_from_history(job_id, state.entry)
+
+    async def _lost(self, job_id: str) -> None:
+        if await self.jobs.download_known_results(job_id):
+            return
+        if self.jobs.end(job_id):
+            self._emit(
+                Failed(
+                    job_id, "The server lost this job (it was probably restarted). Generate again."
+                )
+            )
 
 
 def _json(text: str) -> Any:

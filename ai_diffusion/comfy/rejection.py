@@ -39,8 +39,8 @@ def rejection(body: str, status: int) -> ServerRejected:
                 sentences.append(_node_error_sentence(class_type, e))
     if not sentences:
         message = " ".join(str(error.get("message", "the job was refused")).split())
-        if error.get("type") == "invalid_prompt" and "does not exist" in message:
-            node = message.split("node ")[-1].split(" does not exist")[0]
+        node = _missing_node(error, message)
+        if node:
             sentences.append(
                 f"The server has no node '{node}'. Update ComfyUI, or install the extension "
                 "that provides it."
@@ -54,6 +54,19 @@ def rejection(body: str, status: int) -> ServerRejected:
             sentences.append(f"The server refused the job: {message}.")
     text = " ".join(" ".join(s.split()) for s in dict.fromkeys(sentences[:3]))
     return ServerRejected(text, node=first_node, details=json.dumps(node_errors)[:2000])
+
+
+def _missing_node(error: dict[str, Any], message: str) -> str:
+    """The node class a server lacks: ``missing_node_type`` with its class in ``extra_info``
+    (2026 releases), or ``invalid_prompt`` "Cannot execute because node X does not exist."
+    (older ones)."""
+    info = error.get("extra_info")
+    if error.get("type") == "missing_node_type" and isinstance(info, dict):
+        if isinstance(info.get("class_type"), str) and info["class_type"]:
+            return info["class_type"]
+    if error.get("type") == "invalid_prompt" and "does not exist" in message:
+        return message.split("node ")[-1].split(" does not exist")[0]
+    return ""
 
 
 MODEL_INPUTS = {

@@ -28,8 +28,8 @@ def combo_options(spec: list[Any]) -> list[Any] | None:
     if isinstance(kind, list):
         return kind
     if kind == "COMBO":
-        options = spec[1].get("options", []) if len(spec) > 1 and isinstance(spec[1], dict) else []
-        return list(options)
+        options = spec[1].get("options") if len(spec) > 1 and isinstance(spec[1], dict) else None
+        return list(options) if isinstance(options, list) else []
     return None
 
 

@@ -1,7 +1,10 @@
-"""A fake ComfyUI server that behaves as the real 0.8.0 one does (shared/comfyui/).
+"""A fake ComfyUI server that behaves as a recorded real one does: 0.8.0 (January 2026) or 0.33.0
+(August 2026), from ``tests/data/comfyui/<version>/`` (made by scripts/capture_comfyui.py;
+``tests/test_fake_follows_captures.py`` goes red when the fake and a capture disagree).
 
-It serves the captured /system_stats and /object_info, validates posted graphs against that
-object_info and answers with the real error shapes, runs jobs one at a time with the real
+It serves the captured /system_stats, /features and /object_info, validates posted graphs
+against that object_info and answers with the real error shapes, offers the jobs API the
+version has (``GET /api/jobs``; ``POST /api/jobs/{id}/cancel`` from 0.26), runs jobs one at a time with the real
 websocket message sequence (binary previews included) through tests.fakes.executor, and keeps
 history, queue and uploads in memory. Faults can be injected through ``FakeComfy.faults``.
 
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import copy
+import functools
 import io
 import json
 import random
@@ -27,14 +32,19 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from ai_diffusion.workflow.object_info import combo_options
+from tests.comfy_capture import Capture
+from tests.comfy_capture import read as read_capture
 from tests.fakes.comfy_sockets import Sockets
 from tests.fakes.comfy_validation import validate
-from tests.fakes.executor import STREAMING_NODES, ExecutionError, execute
+from tests.fakes.executor import OUTPUT_NODES, STREAMING_NODES, ExecutionError, execute
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "comfyui"
-if not SHARED.exists():
-    SHARED = Path(__file__).resolve().parents[2] / "shared" / "comfyui"
-SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": 104857600}
+CAPTURES = Path(__file__).resolve().parents[1] / "data" / "comfyui"
+# The recorded servers, oldest first: every folder there (a new recording joins the tests).
+VERSIONS = tuple(
+    sorted((p.name for p in CAPTURES.iterdir() if (p / "http.json").exists()),
+           key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()))
+)  # fmt: skip
+DEFAULT_VERSION = VERSIONS[-1]
 # GET /models/{folder}: where each folder's files are listed in object_info.
 MODEL_FOLDERS = {
     "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
@@ -83,12 +93,54 @@ class QueuedJob:
     graph: dict[str, Any]
     client_id: str
     previews: bool = True  # the server's --preview-method, or the job's extra_data override
+    create_time: int = 0  # ms, as ComfyUI stamps extra_data
+    extra_data: dict[str, Any] = field(default_factory=dict)  # as posted
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What differs between the recorded versions, read from their captures."""
+
+    features: dict[str, Any]
+    jobs_api: bool  # GET /api/jobs and /api/jobs/{id}
+    cancel_api: bool  # POST /api/jobs/{id}/cancel and /api/jobs/cancel
+    uuid_ids: bool  # a client's prompt_id must be a canonical UUID
+    previewable_count: bool  # jobs carry previewable_outputs_count (newer releases)
+    missing_node_type: bool  # an unknown class is refused as missing_node_type
+
+    @classmethod
+    def of(cls, capture: Capture) -> Behaviour:
+        def ok(key: str) -> bool:
+            return capture.http.get(key, {}).get("status") == 200
+
+        return cls(
+            features=capture.http["GET /features"]["body"],
+            jobs_api=ok("GET /api/jobs?limit=2"),
+            cancel_api=ok("POST /api/jobs/{id}/cancel (pending)"),
+            uuid_ids=capture.errors["err_prompt_id_not_uuid"]["status"] == 400,
+            missing_node_type=capture.errors["err_unknown_node_class"]["body"]["error"]["type"]
+            == "missing_node_type",
+            previewable_count="previewable_outputs_count"
+            in capture.http.get("GET /api/jobs/{id} (running)", {}).get("body", {}),
+        )
+
+
+def load_capture(version: str = DEFAULT_VERSION) -> Capture:
+    return _load_capture(version)
+
+
+@functools.cache
+def _load_capture(version: str) -> Capture:
+    return read_capture(CAPTURES / version)
 
 
 @dataclass
 class FakeComfy:
     object_info: dict[str, Any] = field(default_factory=dict)
     system_stats: dict[str, Any] = field(default_factory=dict)
+    behaviour: Behaviour = field(
+        default_factory=lambda: Behaviour.of(load_capture(DEFAULT_VERSION))
+    )
     faults: Faults = field(default_factory=Faults)
     inputs: dict[str, bytes] = field(default_factory=dict)
     outputs: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # type, sub, name
@@ -106,13 +158,14 @@ class FakeComfy:
     last_node: str | None = None  # the node running now (sent again to a reconnecting client)
     finish_now: set[str] = field(default_factory=set)  # stale_queue: jobs to end at once
     interrupts: list[str | None] = field(default_factory=list)  # prompt_id of each POST
+    cancels: list[str] = field(default_factory=list)  # ids given to the jobs API's cancel
     preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
 
     @classmethod
-    def create(cls, extra_models: int = 0) -> FakeComfy:
-        info = json.loads((SHARED / "object_info.json").read_text())
-        stats = json.loads((SHARED / "http" / "system_stats.json").read_text())
-        stats = stats.get("body", stats)
+    def create(cls, extra_models: int = 0, version: str = DEFAULT_VERSION) -> FakeComfy:
+        capture = load_capture(version)
+        info = copy.deepcopy(capture.object_info)
+        stats = copy.deepcopy(capture.http["GET /system_stats"]["body"])
         if extra_models:
             for cls_name, name in (
                 ("CheckpointLoaderSimple", "ckpt_name"),
@@ -120,7 +173,11 @@ class FakeComfy:
             ):
                 options = info[cls_name]["input"]["required"][name][0]
                 options.extend(f"extra/{name}-{i:05d}.safetensors" for i in range(extra_models))
-        return cls(object_info=info, system_stats=stats)
+        return cls(object_info=info, system_stats=stats, behaviour=Behaviour.of(capture))
+
+    @property
+    def version(self) -> str:
+        return str(self.system_stats["system"]["comfyui_version"])
 
     def restart(self) -> None:
         """Like a server restart: the running job dies; queue, history and sockets are gone
@@ -153,7 +210,16 @@ class FakeComfy:
             r.add_get(prefix + "/history", self.h_history_all)
             r.add_get(prefix + "/history/{id}", self.h_history)
             r.add_get(prefix + "/view", self.h_view)
+            r.add_get(prefix + "/features", self.h_features)
             r.add_get(prefix + "/ws", self.h_ws)
+        if self.behaviour.jobs_api:
+            r.add_get("/api/jobs", self.h_jobs)
+            r.add_get("/api/jobs/{id}", self.h_job)
+        if self.behaviour.cancel_api:
+            r.add_post("/api/jobs/cancel", self.h_cancel_jobs)
+            r.add_post("/api/jobs/{id}/cancel", self.h_cancel_job)
+        else:  # older servers: the path is known to the router for GET only
+            r.add_post("/api/jobs/{id}/cancel", self.h_not_allowed)
         r.add_get("/_bench/stats", self.h_bench_stats)
         app.on_startup.append(self._start_worker)
         app.on_cleanup.append(self._stop_worker)
@@ -272,26 +338,19 @@ class FakeComfy:
         error = self.validate(graph)
         if error:
             return web.json_response(error, status=400)
-        prompt_id = body.get("prompt_id") or str(uuid.uuid4())
-        if not _canonical_uuid(prompt_id):  # newer releases: a client's id must be a UUID
-            return web.json_response(
-                {
-                    "error": {
-                        "type": "invalid_prompt",
-                        "message": "Invalid prompt_id",
-                        "details": "prompt_id must be a canonical lowercase UUID",
-                        "extra_info": {},
-                    },
-                    "node_errors": {},
-                },
-                status=400,
-            )
+        prompt_id = body.get("prompt_id")
+        prompt_id = str(uuid.uuid4()) if prompt_id is None else str(prompt_id)
+        if self.behaviour.uuid_ids and not _canonical_uuid(prompt_id):
+            # Newer releases: a client's id must be a canonical UUID (the recorded refusal).
+            refusal = load_capture(self.version).errors["err_prompt_id_not_uuid"]
+            return web.json_response(refusal["body"], status=refusal["status"])
         self.posted.append(body)
         extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
         method = str(extra.get("preview_method") or self.preview_method)
         job = QueuedJob(
-            self.number, prompt_id, graph, str(body.get("client_id", "")), method != "none"
-        )
+            self.number, prompt_id, graph, str(body.get("client_id", "")), method != "none",
+            create_time=_now_ms(), extra_data=dict(extra),
+        )  # fmt: skip
         self.number += 1
         self.pending.append(job)
         self.wake.set()
@@ -300,10 +359,22 @@ class FakeComfy:
         return web.json_response({"prompt_id": prompt_id, "number": job.number, "node_errors": {}})
 
     def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
-        return validate(graph, self.object_info, self.inputs)
+        body = validate(graph, self.object_info, self.inputs)
+        if body and self.behaviour.missing_node_type and body["error"]["type"] == "invalid_prompt":
+            # Newer releases name a class they lack with its id and title (execution.py).
+            node = body["error"]["details"].removeprefix("Node ID '#").removesuffix("'")
+            class_type = graph[node]["class_type"]
+            title = (graph[node].get("_meta") or {}).get("title", class_type)
+            body["error"].update(
+                type="missing_node_type",
+                message=f"Node '{title}' not found. The custom node may not be installed.",
+                extra_info={"node_id": node, "class_type": class_type, "node_title": title},
+            )
+        return body
 
     def _queue_item(self, job: QueuedJob) -> list[Any]:
-        return [job.number, job.prompt_id, job.graph, {"client_id": job.client_id}, []]
+        extra = {**job.extra_data, "client_id": job.client_id, "create_time": job.create_time}
+        return [job.number, job.prompt_id, job.graph, extra, _output_nodes(job.graph)]
 
     async def h_queue(self, request: web.Request) -> web.Response:
         running = [self._queue_item(self.running)] if self.running else []
@@ -323,6 +394,92 @@ class FakeComfy:
         delete = set(body.get("delete", []))
         self.pending = [j for j in self.pending if j.prompt_id not in delete]
         return web.Response()
+
+    async def h_features(self, request: web.Request) -> web.Response:
+        return web.json_response(self.behaviour.features)
+
+    # The jobs API (comfy_execution/jobs.py): one view of queue and history per job.
+
+    def _job(self, prompt_id: str, full: bool) -> dict[str, Any] | None:
+        job = self._job_any_version(prompt_id, full)
+        if job is not None and not self.behaviour.previewable_count:
+            job.pop("previewable_outputs_count", None)
+        return job
+
+    def _job_any_version(self, prompt_id: str, full: bool) -> dict[str, Any] | None:
+        entry = self.history.get(prompt_id)
+        if entry is not None:
+            return _history_job(prompt_id, entry, full)
+        if self.running and self.running.prompt_id == prompt_id:
+            return _queued_job(self.running, "in_progress")
+        for job in self.pending:
+            if job.prompt_id == prompt_id:
+                return _queued_job(job, "pending")
+        return None
+
+    async def h_jobs(self, request: web.Request) -> web.Response:
+        query = request.rel_url.query
+        ids = [*self.history, *([self.running.prompt_id] if self.running else []),
+               *(j.prompt_id for j in self.pending)]  # fmt: skip
+        jobs = [job for i in ids if (job := self._job(i, False)) is not None]
+        wanted = [s for s in query.get("status", "").split(",") if s]
+        if wanted:
+            jobs = [j for j in jobs if j["status"] in wanted]
+        jobs.sort(key=lambda j: j.get("create_time", 0), reverse=True)
+        total = len(jobs)
+        offset = int(query.get("offset", "0") or 0)
+        limit = int(query["limit"]) if "limit" in query else None
+        page = jobs[offset : None if limit is None else offset + limit]
+        return web.json_response(
+            {
+                "jobs": page,
+                "pagination": {
+                    "offset": offset,
+                    "limit": limit,
+                    "total": total,
+                    "has_more": offset + len(page) < total,
+                },
+            }  # fmt: skip
+        )
+
+    async def h_job(self, request: web.Request) -> web.Response:
+        job = self._job(request.match_info["id"], True)
+        if job is None:
+            return web.json_response({"error": "Job not found"}, status=404)
+        return web.json_response(job)
+
+    def _cancel(self, prompt_id: str) -> bool:
+        """Like ComfyUI 0.26+: interrupt it if it runs, dequeue it if it waits; a finished or
+        unknown id is a no-op."""
+        self.cancels.append(prompt_id)
+        if self.running and self.running.prompt_id == prompt_id:
+            self.interrupt.add(prompt_id)
+            return True
+        before = len(self.pending)
+        self.pending = [j for j in self.pending if j.prompt_id != prompt_id]
+        return len(self.pending) < before
+
+    async def h_not_allowed(self, request: web.Request) -> web.Response:
+        return web.Response(status=405, text="405: Method Not Allowed")
+
+    async def h_cancel_job(self, request: web.Request) -> web.Response:
+        return web.json_response({"cancelled": self._cancel(request.match_info["id"])})
+
+    async def h_cancel_jobs(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "Request body must be valid JSON"}, status=400)
+        ids = body.get("job_ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list):
+            return web.json_response({"error": "job_ids must be a list"}, status=400)
+        invalid = [i if isinstance(i, str) else repr(i) for i in ids if not _canonical_uuid(i)]
+        if invalid:
+            return web.json_response(
+                {"error": "job_ids contains invalid id(s)", "invalid_ids": invalid}, status=400
+            )
+        results = [self._cancel(i) for i in ids]
+        return web.json_response({"cancelled": any(results)})
 
     async def h_interrupt(self, request: web.Request) -> web.Response:
         try:
@@ -398,7 +555,7 @@ class FakeComfy:
                 if first_message and isinstance(data, dict) and data.get("type") == "feature_flags":
                     flags = data.get("data")
                     self.sockets.set_flags(client_id, flags if isinstance(flags, dict) else {})
-                    await self.send(client_id, "feature_flags", SERVER_FEATURES)
+                    await self.send(client_id, "feature_flags", self.behaviour.features)
                 first_message = False
         finally:
             await self.sockets.unregister(client_id, ws)
@@ -462,6 +619,7 @@ class FakeComfy:
                 self.history[job.prompt_id] = {
                     "prompt": self._queue_item(job),
                     "outputs": {},
+                    "meta": _meta({}),
                     "status": {
                         "status_str": "error",
                         "completed": False,
@@ -546,11 +704,13 @@ class FakeComfy:
                         self.interrupt.discard(pid)
                         await say(
                             "execution_interrupted",
-                            {"node_id": node_id, "node_type": "KSampler", "executed": []},
-                        )
+                            {"node_id": node_id, "node_type": "KSampler", "executed": [],
+                             "timestamp": _now_ms()},
+                        )  # fmt: skip
                         self.history[pid] = {
                             "prompt": self._queue_item(job),
                             "outputs": {},
+                            "meta": _meta({}),
                             "status": {
                                 "status_str": "error",
                                 "completed": False,
@@ -602,11 +762,13 @@ class FakeComfy:
                     "traceback": [],
                     "current_inputs": {},
                     "current_outputs": [],
+                    "timestamp": _now_ms(),
                 },
             )
             self.history[pid] = {
                 "prompt": self._queue_item(job),
                 "outputs": {},
+                "meta": _meta({}),
                 "status": {"status_str": "error", "completed": False, "messages": messages},
             }
             await self._ended(job)
@@ -642,6 +804,7 @@ class FakeComfy:
         self.history[pid] = {
             "prompt": self._queue_item(job),
             "outputs": outputs,
+            "meta": _meta(outputs),
             "status": {"status_str": "success", "completed": True, "messages": messages},
         }
         await self._ended(job)
@@ -654,6 +817,54 @@ class FakeComfy:
         self.last_node = None
         await self.broadcast_status()
         await self.send(job.client_id, "executing", {"node": None, "prompt_id": job.prompt_id})
+
+
+def _meta(outputs: dict[str, Any]) -> dict[str, Any]:
+    """A history entry's ``meta``: which node each output came from (subgraphs aside)."""
+    return {node: {"node_id": node, "display_node": node, "parent_node": None,
+                   "real_node_id": node} for node in outputs}  # fmt: skip
+
+
+def _output_nodes(graph: dict[str, Any]) -> list[str]:
+    return [i for i, node in graph.items() if node.get("class_type") in OUTPUT_NODES]
+
+
+def _queued_job(job: QueuedJob, status: str) -> dict[str, Any]:
+    return {"id": job.prompt_id, "status": status, "priority": job.number,
+            "create_time": job.create_time, "outputs_count": 0,
+            "previewable_outputs_count": 0}  # fmt: skip
+
+
+def _history_job(prompt_id: str, entry: dict[str, Any], full: bool) -> dict[str, Any]:
+    """A history entry as the jobs API shows it (normalize_history_item)."""
+    number, _, graph, extra, _ = entry["prompt"]
+    status = entry.get("status") or {}
+    times = {m[0]: m[1].get("timestamp") for m in status.get("messages", [])}
+    error = next((m[1] for m in status.get("messages", []) if m[0] == "execution_error"), None)
+    if status.get("status_str") == "success":
+        state = "completed"
+    else:
+        state = "cancelled" if "execution_interrupted" in times else "failed"
+    images = [
+        {**image, "nodeId": node, "mediaType": "images"}
+        for node, output in entry.get("outputs", {}).items()
+        for image in output.get("images", [])
+    ]
+    end = next((times[k] for k in ("execution_success", "execution_error",
+                                   "execution_interrupted") if k in times), None)  # fmt: skip
+    job = {"id": prompt_id, "status": state, "priority": number,
+           "create_time": extra.get("create_time"),
+           "execution_start_time": times.get("execution_start"), "execution_end_time": end,
+           "execution_error": error, "outputs_count": len(images),
+           "previewable_outputs_count": len(images),
+           "preview_output": next((i for i in images if i["type"] == "output"),
+                                  images[0] if images else None)}  # fmt: skip
+    job = {k: v for k, v in job.items() if v is not None}
+    if full:
+        job["outputs"] = entry.get("outputs", {})
+        job["execution_status"] = status
+        job["workflow"] = {"prompt": graph, "extra_data": extra}
+    return job
 
 
 def _canonical_uuid(value: Any) -> bool:
@@ -692,6 +903,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Fake ComfyUI server for tests and benchmarks")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8188, help="0 picks a free port")
+    parser.add_argument("--version", default=DEFAULT_VERSION, choices=VERSIONS,
+                        help="the recorded ComfyUI to behave as")  # fmt: skip
     parser.add_argument("--extra-models", type=int, default=0, help="add N fake checkpoints/LoRAs")
     parser.add_argument("--step-delay", type=float, default=0.0, help="seconds per sampler step")
     parser.add_argument("--preview-method", default="none", help="server default (job overrides)")
@@ -704,7 +917,7 @@ def main() -> None:
         "jobs using them fail in their loader as placeholders do on a real server",
     )  # fmt: skip
     args = parser.parse_args()
-    fake = FakeComfy.create(args.extra_models)
+    fake = FakeComfy.create(args.extra_models, version=args.version)
     if args.family_models:
         from tests.family_fixtures import add_family_models
 
