@@ -432,9 +432,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="aid-mutation-") as tmp:
         work = Path(tmp)
         _copy_tree(work)
-        shared = ROOT.parent / "shared"
-        if shared.exists():  # the fake ComfyUI reads the captures from there
-            (work / "shared").symlink_to(shared)
         for module in chosen:
             print(f"== {module}", flush=True)
             results[module] = run_module(module, TARGETS[module], work)

@@ -1,4 +1,4 @@
-"""RunPod Serverless (worker-comfyui) against a fake job API that follows SERVERLESS.md §1."""
+"""RunPod Serverless (worker-comfyui) against a fake job API that follows RunPod's documented job API."""
 
 from __future__ import annotations
 

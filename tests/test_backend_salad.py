@@ -1,4 +1,4 @@
-"""SaladCloud comfyui-api against a fake container group (gateway + replicas), SERVERLESS.md §2."""
+"""SaladCloud comfyui-api against a fake container group (gateway + replicas), as documented."""
 
 from __future__ import annotations
 

@@ -162,7 +162,7 @@ async def test_traffic_is_counted(client: ComfyClient) -> None:
     assert client.traffic.received > 100_000  # object_info alone is ~500 KB
 
 
-# The fake itself: answers as ComfyUI 0.8.0 does (shared/comfyui/probe_results.json).
+# The fake itself: answers as the recorded ComfyUI servers do (tests/data/comfyui/).
 
 
 @pytest.mark.parametrize(

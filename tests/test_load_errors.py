@@ -1,5 +1,6 @@
 """A model file the server cannot load reaches the painter naming the file and its folder
-(the shape is the real execution_error of a zero-byte placeholder, see shared/comfyui/README)."""
+(the shape is the real execution_error of a zero-byte placeholder on ComfyUI 0.8.0: the first
+loader fails with SafetensorError "header too small")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """An Automatic1111 (1.10) or Forge WebUI as a backend, through its ``--api``
-(shared/providers/SERVERLESS.md, section 3), following :mod:`.contract`.
+(https://github.com/AUTOMATIC1111/stable-diffusion-webui/wiki/API), following :mod:`.contract`.
 
 The WebUI runs one generation at a time for everybody (a global lock) and answers a
 generation's POST only when it is done. This client therefore sends its own jobs one after

@@ -1,6 +1,7 @@
 """What an Automatic1111 or Forge WebUI offers, read from its API, and how the request
 contract's names (ComfyUI-style file and sampler names, or the WebUI's own) resolve to the
-names the WebUI takes. Facts: shared/providers/SERVERLESS.md, section 3.
+names the WebUI takes. Facts: the WebUI API documentation
+(https://github.com/AUTOMATIC1111/stable-diffusion-webui/wiki/API; a server's own ``/docs``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """From the request contract to the WebUI's ``txt2img`` / ``img2img`` / extras bodies
-(shared/providers/SERVERLESS.md, section 3.1 and 3.3). Pure: no network, no images decoded.
+(https://github.com/AUTOMATIC1111/stable-diffusion-webui/wiki/API). Pure: no network, no images
+decoded.
 """
 
 from __future__ import annotations

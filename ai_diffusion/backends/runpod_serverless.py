@@ -6,7 +6,9 @@ the job ends; results come back as base64 PNGs (or storage URLs when the worker 
 bucket). The worker sends no progress and no previews: the events are Queued (with a cold-start
 note when no worker is up) and Started (with the time spent waiting for a worker), then the end.
 
-Facts from ../shared/providers/SERVERLESS.md §1; nothing here was run against the live service.
+Facts from RunPod's documentation (https://docs.runpod.io/serverless/endpoints/operations) and
+the worker's README (https://github.com/runpod-workers/worker-comfyui); nothing here was run
+against the live service.
 """
 
 from __future__ import annotations

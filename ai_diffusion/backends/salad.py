@@ -5,14 +5,16 @@ A job is one ``POST /prompt`` that answers when the images are ready: the graph 
 its input images as base64 in the ``LoadImage`` nodes (comfyui-api decodes them into files),
 the result images come back as base64. There is no websocket, no progress and no preview.
 
-Two things of the Salad Container Gateway shape this module (SERVERLESS.md §2.3):
+Two things of the Salad Container Gateway shape this module:
 - it cuts every request after 100 s. comfyui-api's async mode needs a webhook or a bucket the
   server can reach, which a painter's computer is not, so a job cut by the gateway fails with a
   message saying how to make it shorter (or to use a pod);
 - replicas are interruptible and may vanish mid-job. The job is then sent once more, with the
   same graph, images and seed, once the gateway has a ready replica again.
 
-Facts from ../shared/providers/SERVERLESS.md §2; nothing here was run against the live service.
+Facts from SaladCloud's documentation (https://docs.salad.com, Container Gateway) and
+comfyui-api's README (https://github.com/SaladTechnologies/comfyui-api); nothing here was run
+against the live service.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """SaladCloud container groups running comfyui-api: create, list, read, start, stop and delete
-them through Salad's public API (``salad-cloud-openapi.yaml``; SERVERLESS.md §2.4).
+them through Salad's public API (https://docs.salad.com/reference, its OpenAPI description).
 
 Header ``Salad-Api-Key``; everything lives under an organization and a project. A group is
 "up" when it runs and at least one instance is ready; its access URL is ``https://<dns>``.

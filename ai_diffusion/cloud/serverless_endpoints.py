@@ -1,5 +1,5 @@
 """RunPod Serverless endpoints for the ComfyUI worker: create, list, read and delete them
-through RunPod's REST API v2 (``/v2/serverless``; SERVERLESS.md §1.5).
+through RunPod's REST API v2 (``/v2/serverless``; https://docs.runpod.io/api-reference).
 
 An endpoint is created with its image inline (no template), QUEUE routing, min 0 workers (it
 scales to zero: nothing is billed while no job runs), an idle timeout, FlashBoot, and optionally

@@ -1,5 +1,6 @@
-"""A fake Automatic1111 1.10 / Forge WebUI API that behaves as shared/providers/SERVERLESS.md
-(section 3) says the real ones do.
+"""A fake Automatic1111 1.10 / Forge WebUI API that behaves as the WebUI's API documentation
+(https://github.com/AUTOMATIC1111/stable-diffusion-webui/wiki/API) and its source say the real
+ones do.
 
 Strict where the real one is: routes under /sdapi exist only with --api (``api=False`` gives
 404 there), --api-auth guards /sdapi routes (401 with ``WWW-Authenticate: Basic``) but not the

@@ -159,6 +159,7 @@ class FakeComfy:
     finish_now: set[str] = field(default_factory=set)  # stale_queue: jobs to end at once
     interrupts: list[str | None] = field(default_factory=list)  # prompt_id of each POST
     cancels: list[str] = field(default_factory=list)  # ids given to the jobs API's cancel
+    requests: list[str] = field(default_factory=list)  # "GET /history/…", in order
     preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
 
     @classmethod
@@ -238,6 +239,7 @@ class FakeComfy:
                 return web.Response(status=403)
         if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
             return web.Response(status=403)
+        self.requests.append(f"{request.method} {request.path}")
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         if self.faults.status:

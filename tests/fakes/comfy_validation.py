@@ -1,5 +1,5 @@
-"""How the fake ComfyUI checks a posted graph, answering with the real 0.8.0 error bodies
-(shared/comfyui/probe_results.json, the ``err_*`` entries)."""
+"""How the fake ComfyUI checks a posted graph, answering with the real error bodies (the
+recorded refusals in tests/data/comfyui/<version>/errors.json)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A fake of RunPod's REST v2 serverless endpoints (``/v2/serverless``), strict like the
-OpenAPI in shared/providers/runpod-v2-openapi.json: unknown fields → 422, exactly one of
+OpenAPI description of RunPod's REST API (https://docs.runpod.io/api-reference): unknown fields → 422, exactly one of
 gpu/cpu → else 400, image unless templateId, known pool ids, idleTimeout 1–3600."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A fake RunPod REST v2 API (shared/providers/README.md §1.1 and §7), on aiohttp, and its
+"""A fake RunPod REST v2 API (https://docs.runpod.io/api-reference), on aiohttp, and its
 HTTP proxy: ``{proxy}/{pod_id}/{port}/…`` stands for ``https://{pod_id}-{port}.proxy.runpod.net/…``
 and passes HTTP and websockets through to the fake ComfyUI at ``comfy_url`` while the pod runs
 and declares ``{port}/http``.

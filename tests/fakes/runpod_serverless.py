@@ -1,5 +1,6 @@
 """A fake RunPod Serverless job API with the official ComfyUI worker behind it
-(shared/providers/SERVERLESS.md §1.1–1.3), on aiohttp.
+(https://docs.runpod.io/serverless/endpoints/operations and
+https://github.com/runpod-workers/worker-comfyui), on aiohttp.
 
 Strict where the real one is: the API key (``Authorization: Bearer`` or the bare key, as the
 docs' curl examples send it), the endpoint id, the 10 MB ``/run`` and 20 MB ``/runsync`` body

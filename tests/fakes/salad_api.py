@@ -1,5 +1,5 @@
-"""A fake of SaladCloud's public API for container groups (shared/providers/
-salad-cloud-openapi.yaml, SERVERLESS.md §2.4): ``Salad-Api-Key``, ProblemDetails errors,
+"""A fake of SaladCloud's public API for container groups (https://docs.salad.com/reference,
+its OpenAPI description): ``Salad-Api-Key``, ProblemDetails errors,
 organization/project scoping, GPU classes, create/list/get/start/stop/delete and instances.
 Groups move on one state per read (no clocks): deploying → running with a ready instance."""
 

@@ -1,5 +1,6 @@
 """A fake SaladCloud container group: the Container Gateway in front of several replicas of
-SaladTechnologies/comfyui-api (shared/providers/SERVERLESS.md §2.1–2.3), on aiohttp.
+SaladTechnologies/comfyui-api (https://github.com/SaladTechnologies/comfyui-api; the gateway:
+https://docs.salad.com), on aiohttp.
 
 Strict where the real ones are: ``Salad-Api-Key`` when the gateway has auth, 503 while no
 replica is ready, ``/ready`` ``/health`` ``/models`` ``/prompt`` ``/interrupt`` with their

@@ -1,4 +1,4 @@
-"""A fake vast.ai API (shared/providers/README.md §2 and §7), on aiohttp.
+"""A fake vast.ai API (https://docs.vast.ai/api-reference), on aiohttp.
 
 A running instance maps each port it asked for ("-p N:N") to a public port of its own on
 127.0.0.1, which relays TCP (HTTP and websockets) to the fake ComfyUI on ``comfy_port``; the

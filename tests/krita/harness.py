@@ -5,9 +5,9 @@ Three Kritas: Debian 12's 5.1 on this machine, and Debian's 5.3 (Qt 5, Python 3.
 Krita reads or writes live under /tmp, which the chroot shares.
 
 Every run gets an isolated profile (HOME and XDG folders), so a developer's own Krita is never
-touched. Facts and pitfalls: shared/krita/README.md and KRITA6.md (kritarunner always exits 0;
-an uncaught exception opens a modal dialog; plugins must be enabled in kritarc; a plugin that
-fails to import is only a line in Krita's log).
+touched. Facts and pitfalls (docs/testing.md): kritarunner always exits 0; an uncaught exception
+opens a modal dialog; plugins must be enabled in kritarc; a plugin that fails to import is only a
+line in Krita's log.
 """
 
 from __future__ import annotations
