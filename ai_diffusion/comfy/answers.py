@@ -1,9 +1,10 @@
 """Reading ComfyUI's JSON answers: every shape either gives typed values or a typed error.
 
-The shapes recorded from real servers (0.8.0 and 0.33.0) are in ``tests/data/comfyui/``. A proxy, an older or newer server, or
-something that is not ComfyUI at all can answer anything; the client reads answers only through
-these functions, so an odd shape ends in :class:`ConnectionFailure` (or is tolerated where the
-value is only informational), never in a ``KeyError`` or ``AttributeError``.
+The shapes recorded from real servers (0.8.0 and 0.33.0) are in ``tests/data/comfyui/``. A
+proxy, an older or newer server, or something that is not ComfyUI at all can answer anything;
+the client reads answers only through these functions, so an odd shape ends in
+:class:`ConnectionFailure` (or is tolerated where the value is only informational), never in a
+``KeyError`` or ``AttributeError``.
 """
 
 from __future__ import annotations
