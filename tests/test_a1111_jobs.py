@@ -254,7 +254,9 @@ async def test_inpaint_sampled_at_another_size_still_keeps_the_outside(
     request, picture, _ = _inpaint_request(1.0, size=(192, 256))
     events = await run(webui_client, request)
     result = events[-1].images[0]  # type: ignore[union-attr]
-    assert pixels(result).shape[:2] != (192, 256)  # sampled near 512², scaled when pasted
+    body = webui.fake.received[-1][1]
+    assert (body["height"], body["width"]) != (192, 256)  # sampled near 512² …
+    assert pixels(result).shape[:2] == (192, 256)  # … and brought back to the picture's size
     region = Bounds(0, 0, 256, 192)
     pasted = pixels(paste_result(png_of(picture).data, result, region))
     margin = feather.FEATHER_REACH + 4  # + the scaling filter's reach

@@ -160,3 +160,27 @@ def _filtered_png(array: np.ndarray, kind: int) -> bytes:
 def test_decodes_average_and_paeth_rows(kind: int) -> None:
     array = _noise((11, 17, 3), seed=kind)
     assert png.decode(_filtered_png(array, kind)).data == array.tobytes()
+
+
+def test_results_are_scaled_to_an_exact_size_like_a_smooth_resize() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from ai_diffusion.backends.png_scale import scale_png
+
+    rng = np.random.default_rng(0)
+    picture = (rng.random((52, 78, 3)) * 255).astype("uint8")
+    buffer = io.BytesIO()
+    PILImage.fromarray(picture).save(buffer, "PNG")
+    for width, height in ((12, 8), (160, 100), (78, 30), (13, 52)):
+        scaled = np.asarray(PILImage.open(io.BytesIO(scale_png(buffer.getvalue(), width, height))))
+        assert scaled.shape == (height, width, 3)
+        smooth = PILImage.fromarray(picture).resize((width, height), PILImage.Resampling.BILINEAR)
+        assert np.abs(scaled.astype(float) - np.asarray(smooth)).mean() < 2.5, (width, height)
+    flat = io.BytesIO()
+    PILImage.new("RGBA", (64, 40), (40, 120, 200, 128)).save(flat, "PNG")
+    out = np.asarray(PILImage.open(io.BytesIO(scale_png(flat.getvalue(), 7, 5))))
+    assert (out == (40, 120, 200, 128)).all()
+    assert scale_png(flat.getvalue(), 64, 40) == flat.getvalue()

@@ -53,6 +53,7 @@ from .a1111_http import optional_json, request_json
 from .a1111_job import Job, busy, decode_image, generation_info, soft_mask_of
 from .a1111_payload import Payload, build_payload, upscale_body
 from .contract import UploadProgress
+from .png_scale import Scaler, scale_png
 from .tasks import stop_tasks
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class WebUIClient:
     poll_interval = 0.5
 
     def __init__(self, config: ServerConfig, session: aiohttp.ClientSession) -> None:
+        self.scale: Scaler = scale_png  # results to the size asked for
         self.config = config
         self.session = session
         self.catalog = Catalog()
@@ -86,8 +88,9 @@ class WebUIClient:
     # Connecting ---------------------------------------------------------------------------
 
     @classmethod
-    async def connect(cls, config: ServerConfig) -> WebUIClient:
-        """Prove the address is an A1111/Forge API, read what it offers."""
+    async def connect(cls, config: ServerConfig, scale: Scaler | None = None) -> WebUIClient:
+        """Prove the address is an A1111/Forge API, read what it offers. ``scale`` brings
+        results to the asked size (default: pure Python; the docker passes Qt's)."""
         config = config.normalized()
         session = aiohttp.ClientSession(
             headers=config.auth_headers(),
@@ -97,6 +100,7 @@ class WebUIClient:
             connector=aiohttp.TCPConnector(ssl=config.ssl_context() or True),
         )
         client = cls(config, session)
+        client.scale = scale or scale_png
         try:
             await client.refresh_models()
         except BaseException:
@@ -332,7 +336,16 @@ class WebUIClient:
                 f"The WebUI sent {len(chosen)} image(s) for a batch of {payload.batch_size}. "
                 "Generate again; if it repeats, report it with the log file."
             )
-        images = [decode_image(i) for i in chosen]
+        # The WebUI samples at the working size; the result goes back to the size asked for
+        # (the canvas, or the selection's crop), as every backend's does, before an upscale.
+        target = job.request.image.extent if job.request.image is not None else job.request.extent
+        loop = asyncio.get_running_loop()
+        images = [
+            await loop.run_in_executor(
+                None, self.scale, decode_image(i), target.width, target.height
+            )
+            for i in chosen
+        ]
         if job.request.upscale is not None:
             images = [await self._upscale(job.request, image) for image in images]
         if job.soft_mask is not None and job.request.image is not None:

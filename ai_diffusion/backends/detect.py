@@ -13,25 +13,29 @@ from ..comfy.client import ComfyClient
 from ..comfy.config import ServerConfig
 from ..comfy.errors import ConnectionFailure, FailureKind
 from .a1111 import WebUIClient
+from .png_scale import Scaler
 
 BackendKind = Literal["auto", "comfyui", "a1111"]
 KINDS: tuple[BackendKind, ...] = ("auto", "comfyui", "a1111")
 
 
-async def connect_backend(config: ServerConfig, kind: BackendKind = "auto") -> Any:
+async def connect_backend(
+    config: ServerConfig, kind: BackendKind = "auto", scale: Scaler | None = None
+) -> Any:
     """A connected backend (see :mod:`.contract`) for ``config``: ``kind`` "comfyui" or
-    "a1111" forces one; "auto" detects it."""
+    "a1111" forces one; "auto" detects it. ``scale`` serves backends that must bring results
+    to the asked size themselves (the WebUI)."""
     if kind == "comfyui":
         return await ComfyClient.connect(config)
     if kind == "a1111":
-        return await WebUIClient.connect(config)
+        return await WebUIClient.connect(config, scale)
     try:
         return await ComfyClient.connect(config)
     except ConnectionFailure as comfy_failure:
         if comfy_failure.kind is not FailureKind.NOT_COMFYUI:
             raise
         try:
-            return await WebUIClient.connect(config)
+            return await WebUIClient.connect(config, scale)
         except ConnectionFailure as webui_failure:
             if webui_failure.kind is not FailureKind.NOT_COMFYUI:
                 raise  # it is a WebUI, with a problem of its own (login, proxy…)

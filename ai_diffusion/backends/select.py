@@ -25,6 +25,7 @@ from ..errors import UserError
 from . import detect
 from .contract import Backend
 from .http import Sleep
+from .png_scale import Scaler
 from .pool import BackendPool, PoolConfig, member_name
 from .runpod_serverless import JOB_API, RunPodServerless, RunPodServerlessConfig
 from .salad import SaladComfyApi, SaladConfig
@@ -98,8 +99,12 @@ def backend_config(
     return PoolConfig((main, *extra)) if extra else main
 
 
-async def connect_backend(config: Any, *, sleep: Sleep = asyncio.sleep) -> Backend:
-    """Connect whatever ``config`` describes; raises a ``UserError`` in the painter's words."""
+async def connect_backend(
+    config: Any, *, sleep: Sleep = asyncio.sleep, scale: Scaler | None = None
+) -> Backend:
+    """Connect whatever ``config`` describes; raises a ``UserError`` in the painter's words.
+    ``scale`` (PNG, width, height → PNG) is how results are brought to the asked size where a
+    server returns another (the WebUI); the default is pure Python, callers pass a faster one."""
     if isinstance(config, RunPodServerlessConfig):
         backend = await RunPodServerless.connect(config, sleep=sleep)
         if not config.price_per_second:
@@ -108,15 +113,15 @@ async def connect_backend(config: Any, *, sleep: Sleep = asyncio.sleep) -> Backe
     if isinstance(config, SaladConfig):
         return await SaladComfyApi.connect(config, sleep=sleep)
     if isinstance(config, PoolConfig):
-        return await _connect_pool(config, sleep)
+        return await _connect_pool(config, sleep, scale)
     if isinstance(config, ServerKind):
-        return await detect.connect_backend(config.server, config.kind)  # type: ignore[arg-type]
+        return await detect.connect_backend(config.server, config.kind, scale)  # type: ignore[arg-type]
     if isinstance(config, ServerConfig):
-        return await detect.connect_backend(config, "auto")
+        return await detect.connect_backend(config, "auto", scale)
     raise TypeError(f"not a backend config: {type(config).__name__}")
 
 
-async def _connect_pool(config: PoolConfig, sleep: Sleep) -> Backend:
+async def _connect_pool(config: PoolConfig, sleep: Sleep, scale: Scaler | None) -> Backend:
     """Every member that answers; the others are named in a message. None answering raises
     the first member's error, prefixed with its name."""
     members: list[tuple[str, Backend]] = []
@@ -124,7 +129,8 @@ async def _connect_pool(config: PoolConfig, sleep: Sleep) -> Backend:
     first_error: UserError | None = None
     for member in config.members:
         try:
-            members.append((member_name(member), await connect_backend(member, sleep=sleep)))
+            backend = await connect_backend(member, sleep=sleep, scale=scale)
+            members.append((member_name(member), backend))
         except UserError as e:
             missing.append(f"{member_name(member)}: {e.message}")
             first_error = first_error or UserError(

@@ -11,7 +11,13 @@ from pathlib import Path
 from ..backends.select import connect_backend
 from ..comfy.events import ConnectionState, Failed, Finished, Interrupted, Progress, Queued, Started
 from ..errors import UserError
-from .request_args import CliRequest, add_request_options, paste_result, request_from_args
+from .request_args import (
+    CliRequest,
+    add_request_options,
+    paste_result,
+    pillow_scale,
+    request_from_args,
+)
 from .server_args import add_server_options, connection_config
 
 
@@ -46,7 +52,7 @@ class _UploadProgress:
 
 
 async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
-    client = await connect_backend(connection_config(args))
+    client = await connect_backend(connection_config(args), scale=pillow_scale)
     job: str | None = None
     try:
         job = await client.submit(cli.request, on_upload=_UploadProgress())

@@ -274,6 +274,18 @@ def paste_result(original: bytes | Any, result_png: bytes, region: Bounds) -> by
     return buffer.getvalue()
 
 
+def pillow_scale(data: bytes, width: int, height: int) -> bytes:
+    """A backend's result (PNG) at exactly ``width`` × ``height`` (see backends.png_scale)."""
+    from PIL import Image as PILImage
+
+    image = PILImage.open(io.BytesIO(data))
+    if image.size == (width, height):
+        return data
+    buffer = io.BytesIO()
+    image.resize((width, height), PILImage.Resampling.LANCZOS).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def load_object_info(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None

@@ -6,6 +6,7 @@ methods) and to documents through ``ai_diffusion.canvas`` protocols. No widgets,
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -34,6 +35,7 @@ from ..workflow import inpaint_region
 from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
 from .params import Params
+from .scaling import scale_png
 
 log = logging.getLogger(__name__)
 Connector = Callable[[Any], Awaitable[Any]]  # a backend config → a connected backend
@@ -91,7 +93,7 @@ class Controller(StateObject):
     def __init__(self, documents: DocumentSource, connector: Connector | None = None) -> None:
         super().__init__()
         self.documents = documents
-        self.connector: Connector = connector or connect_backend
+        self.connector: Connector = connector or functools.partial(connect_backend, scale=scale_png)
         self.client: Any = None
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
