@@ -130,7 +130,7 @@ def test_vast_image_gets_a_pod_token_kept_in_the_password_store(
     fakes, capsys, monkeypatch: pytest.MonkeyPatch, keyring_backend: MemoryKeyring, comfy: FakeComfy
 ) -> None:
     token = "pod-token-from-cli-0042"
-    monkeypatch.setattr("ai_diffusion.cli.cmd_pod.new_token", lambda: token)
+    monkeypatch.setattr("ai_diffusion.cloud.pod_start.new_token", lambda: token)
     comfy.faults.token = token  # the pod's auth proxy refuses requests without it
     _, vast = fakes
     code, out, err = run_cli(

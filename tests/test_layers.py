@@ -21,6 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "comfy": {"request", "workflow", "comfy"},
     "backends": {"request", "comfy", "workflow", "cloud", "backends"},
     "cloud": {"comfy", "cloud"},
+    # The program the plugin starts on the pods it rents; runs there, imports nothing of ours.
+    "pod_gateway": set(),
     "secrets": set(),
     "settings": set(),
     "qt": set(),
@@ -42,10 +44,11 @@ ALLOWED: dict[str, set[str]] = {
         "canvas",
         "eventloop",
         "handover",
+        "pod_gateway",
         "state",
     },
     "ui": {"qt", "state", "ui"},
-    "cli": {"request", "workflow", "comfy", "cloud", "backends", "secrets", "cli"},
+    "cli": {"request", "workflow", "comfy", "cloud", "backends", "secrets", "pod_gateway", "cli"},
     # Plugin entry: Krita loads the package; it finds the adapter or says why it cannot.
     "__init__": {"bootstrap", "krita_adapter", "load_failure"},
     "__main__": {"cli"},
@@ -62,7 +65,7 @@ THIRD_PARTY = {
     "PyQt6": {"qt"},
     "numpy": {"cli"},
     "PIL": {"cli"},
-    "aiohttp": {"comfy", "backends", "cloud"},
+    "aiohttp": {"comfy", "backends", "cloud", "pod_gateway"},
 }
 
 

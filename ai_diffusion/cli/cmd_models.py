@@ -1,17 +1,31 @@
-"""``models``: what a server offers."""
+"""``models``: what a server offers; ``models add`` / ``models upload``: new models on a pod
+(through its gateway, see docs/gateway.md)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
+import sys
+import time
+from pathlib import Path
 
 from ..backends.select import connect_backend
+from ..cloud.gateway import FOLDERS, GatewayClient, Transfer, guess_folder
+from ..errors import UserError
+from ..logs import register_secret
+from ..secrets import SecretStore
 from .server_args import add_server_options, connection_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("models", help="list a server's models, samplers and device")
+    parser = subparsers.add_parser(
+        "models",
+        help="list a server's models, samplers and device; add models to a pod",
+        description="Without an action: list a server's models. 'add' and 'upload' put a new "
+        "model on a pod through its gateway (give their options after the action).",
+    )
     add_server_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
@@ -20,6 +34,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="RunPod Serverless: ask the worker with a short job (a few billed seconds)",
     )
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="models_action", metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="download a model onto a pod from a link (the pod fetches it)",
+        description="The pod downloads the file itself (several connections, resumed after "
+        "drops, checked) into ComfyUI's models folder; ComfyUI lists it on its next refresh.",
+    )
+    add.add_argument("url", help="the model's download link (Hugging Face, Civitai, ...)")
+    add.add_argument("--name", default=None, help="file name (default: what the link gives)")
+    add.add_argument("--sha256", default=None, help="the file's SHA256, to check it")
+    add.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="sent to the link's host only, e.g. 'Authorization: Bearer <Civitai key>'",
+    )
+    add.add_argument("--detach", action="store_true", help="start it and return at once")
+    _transfer_options(add)
+    add.set_defaults(handler=run_add)
+    upload = actions.add_parser(
+        "upload",
+        help="send a model file from this computer to a pod",
+        description="Sent in chunks; a dropped connection resumes where it stopped.",
+    )
+    upload.add_argument("file", help="the model file")
+    upload.add_argument("--name", default=None, help="file name on the pod (default: the file's)")
+    _transfer_options(upload)
+    upload.set_defaults(handler=run_upload)
+
+
+def _transfer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--folder",
+        choices=list(FOLDERS),
+        default=None,
+        help="where it goes (default: guessed from the name when obvious)",
+    )
+    g = parser.add_argument_group("pod")
+    g.add_argument("--server", dest="gateway", required=True, help="the pod's gateway address")
+    g.add_argument(
+        "--token",
+        dest="gateway_token",
+        default=None,
+        help="the pod's access token (default: $AI_DIFFUSION_TOKEN, then --token-name)",
+    )
+    g.add_argument(
+        "--token-name",
+        default="",
+        help="name of the token in the password store (e.g. pod_token:runpod:<pod id>)",
+    )
+    g.add_argument("--insecure", action="store_true", help="accept self-signed TLS certificates")
 
 
 async def _discover(args: argparse.Namespace) -> dict:
@@ -58,3 +124,114 @@ def run(args: argparse.Namespace) -> int:
         for name in names:
             print(f"  {name}")
     return 0
+
+
+# Adding models to a pod ---------------------------------------------------------------------
+
+
+def _token(args: argparse.Namespace, secrets: SecretStore | None = None) -> str:
+    token = args.gateway_token or os.environ.get("AI_DIFFUSION_TOKEN") or ""
+    if not token and args.token_name:
+        token = (secrets or SecretStore()).get(args.token_name) or ""
+    if not token:
+        raise UserError(
+            "The pod needs its access token: pass --token, set AI_DIFFUSION_TOKEN or name it "
+            "in the password store with --token-name."
+        )
+    register_secret(token)
+    return token
+
+
+def _folder(args: argparse.Namespace, name: str) -> str:
+    folder = args.folder or guess_folder(name)
+    if not folder:
+        raise UserError(
+            f"Say which folder the model goes in with --folder ({', '.join(FOLDERS)}): "
+            "its name does not tell."
+        )
+    return folder
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    headers = {}
+    for value in values:
+        name, colon, text = value.partition(":")
+        if not colon or not name.strip():
+            raise UserError("--header takes 'Name: value', e.g. 'Authorization: Bearer KEY'.")
+        headers[name.strip()] = text.strip()
+        register_secret(text.strip())
+    return headers
+
+
+class _ProgressLine:
+    """One line on stderr, rewritten at most a few times a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.began = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.25 and done != total:
+            return
+        self.shown = now
+        rate = done / max(now - self.began, 1e-3) / 1e6
+        of = f" of {total / 1e6:.1f}" if total else ""
+        print(
+            f"\r{self.label}: {done / 1e6:.1f}{of} MB, {rate:.1f} MB/s  ", end="", file=sys.stderr
+        )
+
+    def end(self) -> None:
+        print(file=sys.stderr)
+
+
+def _done(t: Transfer) -> int:
+    print(f"{t.folder}/{t.filename}: {t.state}")
+    return 0 if t.state == "done" else 1
+
+
+async def _add(args: argparse.Namespace) -> int:
+    folder = _folder(args, args.name or args.url)
+    async with GatewayClient.opened(
+        args.gateway, _token(args), verify_tls=not args.insecure
+    ) as client:
+        transfer_id = await client.download(
+            args.url, folder, filename=args.name, sha256=args.sha256, headers=_headers(args.header)
+        )
+        if args.detach:
+            print(transfer_id)
+            return 0
+        line = _ProgressLine(f"downloading into {folder}")
+        try:
+            t = await client.wait(transfer_id, line)
+        except asyncio.CancelledError:  # Ctrl-C: the pod stops too
+            await asyncio.shield(client.cancel(transfer_id))
+            raise
+        finally:
+            line.end()
+        return _done(t)
+
+
+async def _upload(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"There is no file {path}.")
+    folder = _folder(args, args.name or path.name)
+    async with GatewayClient.opened(
+        args.gateway, _token(args), verify_tls=not args.insecure
+    ) as client:
+        line = _ProgressLine(f"uploading {path.name} into {folder}")
+        try:
+            t = await client.upload(path, folder, line, filename=args.name)
+        finally:
+            line.end()
+        return _done(t)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    return asyncio.run(_add(args))
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    return asyncio.run(_upload(args))

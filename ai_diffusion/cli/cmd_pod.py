@@ -10,13 +10,15 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from ..cloud import GpuOption, Pod, PodSpec, Provider, ProviderEndpoints
+from ..cloud import GpuOption, Pod, Provider, ProviderEndpoints
 from ..cloud.images import DEFAULT_IMAGE, IMAGES
-from ..cloud.models import new_token, pod_token_name
+from ..cloud.models import pod_token_name
+from ..cloud.pod_start import pod_spec, service_port
 from ..cloud.provider import create_pod_with_fallback
 from ..cloud.readiness import wait_until_ready
 from ..errors import UserError
 from ..logs import register_secret
+from ..pod_gateway import gateway_source
 from ..secrets import SecretStore
 
 ENV_KEYS = {"runpod": "RUNPOD_API_KEY", "vast": "VAST_API_KEY"}
@@ -87,7 +89,7 @@ async def _run(args: argparse.Namespace) -> Any:
     image = IMAGES.get(args.image)
     if image is None:
         raise UserError(f"Unknown image '{args.image}'. Known: {', '.join(IMAGES)}.")
-    port = image.port
+    port = service_port(image)
     needs_pod = args.action in ("status", "stop", "resume", "terminate", "url")
     if needs_pod and not args.pod_id:
         raise UserError(f"'pod {args.action}' needs the pod's id (see 'pod list').")
@@ -101,10 +103,11 @@ async def _run(args: argparse.Namespace) -> Any:
             raise UserError(
                 "No GPU matches those filters right now. Relax --max-price or --min-vram."
             )
-        token = new_token() if image.token_env else None
+        spec = pod_spec(image, gateway_source(), disk_gb=args.disk)  # its own token
+        token = spec.token
         register_secret(token)
         created, gpu = await create_pod_with_fallback(
-            provider, PodSpec(image, disk_gb=args.disk, token=token), gpus,
+            provider, spec, gpus,
             on_skip=lambda g, why: _say(f"{g.gpu_name}: not available, trying the next GPU"),
         )  # fmt: skip
         _say(

@@ -15,11 +15,13 @@ IMAGES = {
         models_path="/workspace/models",
         token_env=None,
         args="/start.sh --recommended",
+        start="/start.sh --recommended",
         min_cuda="13.0",
         notes="ComfyUI with the custom nodes the plugin needs and the standard model folders "
         "(checkpoints, loras, controlnet, vae, upscale_models, embeddings); nginx on port 3001 "
-        "in front of ComfyUI; recommended models are downloaded at first start. No auth proxy: "
-        "the pod URL is open to anyone who learns it; terminate the pod when done.",
+        "in front of ComfyUI; recommended models are downloaded at first start. The plugin "
+        "starts its pod gateway beside it (cloud/pod_start.py): only the gateway's port is "
+        "exposed, and only the pod's token gets through.",
     ),
     "vast-comfyui": ServerImage(
         name="vast-comfyui",

@@ -45,6 +45,13 @@ class ServerImage:
     args: str = ""
     min_cuda: str = ""
     notes: str = ""
+    # The image's own start command (a shell line). Known for an image = the plugin can start
+    # its pod gateway beside ComfyUI and expose only the gateway (cloud/pod_start.py).
+    start: str = ""
+
+    @property
+    def gateway(self) -> bool:
+        return bool(self.start)
 
 
 def new_pod_name() -> str:
@@ -62,13 +69,27 @@ def pod_token_name(provider: str, pod_id: str) -> str:
 
 @dataclass(frozen=True)
 class PodSpec:
+    """What a pod is created from. ``cloud/pod_start.py`` makes specs whose pod runs the
+    plugin's gateway in front of ComfyUI (its program and token in ``env``, its start in
+    ``start_args``, its port in ``port``), so only ``token`` gets through."""
+
     image: ServerImage
     name: str = field(default_factory=new_pod_name)
     disk_gb: int = 50
     volume_gb: int = 0
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # may hold the token
     token: str | None = field(default=None, repr=False)
     cloud: str = "SECURE"
+    start_args: str = ""  # the container's start command; "" = the image's own (``image.args``)
+    port: int = 0  # the port the plugin talks to; 0 = the image's ComfyUI port
+
+    @property
+    def exposed_port(self) -> int:
+        return self.port or self.image.port
+
+    @property
+    def args(self) -> str:
+        return self.start_args or self.image.args
 
     def environment(self) -> dict[str, str]:
         env = {**self.image.env, **self.env}

@@ -175,13 +175,13 @@ class RunPodProvider:
             "gpu": {"id": gpu.ref, "count": gpu.gpu_count},
             "cloud": spec.cloud,
             "disk": spec.disk_gb,
-            "ports": [f"{spec.image.port}/http", "22/tcp"],
+            "ports": [f"{spec.exposed_port}/http", "22/tcp"],
             "env": spec.environment(),
         }
         if spec.image.min_cuda:
             body["gpu"]["minCudaVersion"] = spec.image.min_cuda
-        if spec.image.args:
-            body["args"] = spec.image.args
+        if spec.args:
+            body["args"] = spec.args
         if spec.volume_gb:
             body["mounts"] = {"persistent": {"size": max(10, spec.volume_gb), "path": "/workspace"}}
         pod = self._pod(await self.http.request("POST", "/v2/pods", body))

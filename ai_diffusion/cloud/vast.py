@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import time
 from collections.abc import Callable
 from typing import Any
@@ -151,11 +152,12 @@ class VastProvider:
         ]  # fmt: skip
 
     async def create_pod(self, spec: PodSpec, gpu: GpuOption) -> Pod:
-        env: dict[str, str] = {f"-p {spec.image.port}:{spec.image.port}": "1", "-p 22:22": "1"}
+        port = spec.exposed_port
+        env: dict[str, str] = {f"-p {port}:{port}": "1", "-p 22:22": "1"}
         env.update(spec.environment())
         body = {
             "client_id": "me", "image": spec.image.image, "disk": spec.disk_gb, "label": spec.name,
-            "runtype": "args", "env": env, "args": spec.image.args.split() or None, "cancel_unavail": True,
+            "runtype": "args", "env": env, "args": shlex.split(spec.args) or None, "cancel_unavail": True,
         }  # fmt: skip
         data = await self.http.request("PUT", f"/api/v0/asks/{gpu.ref}/", body)
         if not data or not data.get("success"):

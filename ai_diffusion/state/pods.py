@@ -20,7 +20,6 @@ from ..cloud import (
     IdleAction,
     IdleWatch,
     Pod,
-    PodSpec,
     PodState,
     Provider,
     ProviderEndpoints,
@@ -29,8 +28,9 @@ from ..cloud import (
     wait_until_ready,
 )
 from ..cloud.images import DEFAULT_IMAGE
-from ..cloud.models import new_token
+from ..cloud.pod_start import pod_spec, service_port
 from ..errors import UserError
+from ..pod_gateway import gateway_source
 from ..qt import QObject, QTimer, Signal
 from ..secrets import SecretStore
 
@@ -151,8 +151,8 @@ class PodController(QObject):
         if not candidates:
             raise UserError("Choose a GPU first (Find GPUs).")
         provider = self.provider()
-        self.token = new_token() if DEFAULT_IMAGE.token_env else None
-        spec = PodSpec(DEFAULT_IMAGE, token=self.token)
+        spec = pod_spec(DEFAULT_IMAGE, gateway_source())  # its own token, behind the gateway
+        self.token = spec.token
         self._own_names.add(spec.name)  # before it exists: never offered as left over
         self.state_changed.emit("provisioning")
         pod, gpu = await create_pod_with_fallback(
@@ -167,7 +167,7 @@ class PodController(QObject):
         self.pod_changed.emit()
         self.timer.start()
         url = await wait_until_ready(
-            provider, pod.id, DEFAULT_IMAGE.port, token=self.token, on_state=self.state_changed.emit
+            provider, pod.id, spec.exposed_port, token=self.token, on_state=self.state_changed.emit
         )
         self.idle = IdleWatch(self.idle.limit / 60, self.clock())
         self.pod = await provider.get_pod(pod.id) or pod
@@ -279,7 +279,7 @@ class PodController(QObject):
             url = await wait_until_ready(
                 provider,
                 pod.id,
-                DEFAULT_IMAGE.port,
+                service_port(DEFAULT_IMAGE),
                 token=self.token,
                 on_state=self.state_changed.emit,
             )

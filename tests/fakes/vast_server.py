@@ -145,7 +145,8 @@ class FakeVast:
         self.next_id += 1
         self.instances[self.next_id] = {
             "id": self.next_id, "label": body.get("label"), "actual_status": None, "intended_status": "running",
-            "cur_state": "running", "image_uuid": body["image"], "env": body.get("env"), "gpu_name": offer["gpu_name"],
+            "cur_state": "running", "image_uuid": body["image"], "env": body.get("env"), "args": body.get("args"),
+            "gpu_name": offer["gpu_name"],
             "num_gpus": 1, "dph_total": offer["dph_total"], "step": 0, "start_date": None,
         }  # fmt: skip
         self.taken.add(offer_id)

@@ -80,7 +80,8 @@ def test_typed_key_is_used_at_once_and_not_stored(qtbot, qt_loop, cloud, provide
     assert panel.key.text() == ""
     panel.provider.setCurrentIndex(panel.provider.findData(provider))
     assert panel.key.text() == cloud[provider].api_key
-    assert keyring.items == {}
+    # The password store holds the new pod's own token (the gateway's), not the API key.
+    assert [name for _, name in keyring.items] == [f"pod_token:{provider}:{pods.pod.id}"]
     pods.terminate()
     qtbot.waitUntil(lambda: pods.pod is None, timeout=10000)
 
