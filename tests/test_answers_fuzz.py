@@ -39,6 +39,8 @@ QUEUE = _captured("GET /queue (running)")
 HISTORY = _captured("GET /history/{id}")
 UPLOAD = _captured("POST /upload/image")
 PROMPT = _captured("POST /prompt")
+JOB = _captured("GET /api/jobs/{id} (completed)")  # the jobs API (0.6+; cancel 0.26+)
+CANCELLED = _captured("POST /api/jobs/{id}/cancel (pending)")
 JOB_ID = PROMPT["prompt_id"]
 # The node classes the client and the builder read (model lists, txt2img nodes).
 CLASSES = {cls for cls, _ in MODEL_LISTS.values()} | {
@@ -186,9 +188,10 @@ class MutatingServer:
 
     def app(self) -> web.Application:
         app = web.Application()
-        for path in ("/system_stats", "/object_info", "/embeddings", "/queue", "/history/{id}"):
+        for path in ("/system_stats", "/object_info", "/embeddings", "/queue", "/history/{id}",
+                     "/api/jobs/{id}"):  # fmt: skip
             app.router.add_get(path, self.answer)
-        for path in ("/prompt", "/queue", "/interrupt"):
+        for path in ("/prompt", "/queue", "/interrupt", "/api/jobs/{id}/cancel"):
             app.router.add_post(path, self.answer)
         app.router.add_get("/ws", self.ws)
         return app
@@ -209,15 +212,17 @@ class MutatingServer:
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     mutated(SYSTEM_STATS), mutated(OBJECT_INFO), mutated(EMBEDDINGS), mutated(PROMPT),
-    mutated(QUEUE), mutated(HISTORY),
+    mutated(QUEUE), mutated(HISTORY), mutated(JOB), mutated(CANCELLED),
 )  # fmt: skip
 def test_connect_generate_cancel_reconcile_raise_only_typed_errors(
-    stats: Any, info: Any, names: Any, prompt: Any, queue: Any, history: Any
-) -> None:
+    stats: Any, info: Any, names: Any, prompt: Any, queue: Any, history: Any, job: Any,
+    cancelled: Any,
+) -> None:  # fmt: skip
     server = MutatingServer()
     server.bodies = {
         "GET /system_stats": stats, "GET /object_info": info, "GET /embeddings": names,
         "POST /prompt": prompt, "GET /queue": queue, "GET /history/{id}": history,
+        "GET /api/jobs/{id}": job, "POST /api/jobs/{id}/cancel": cancelled,
     }  # fmt: skip
 
     async def run() -> None:
@@ -246,3 +251,14 @@ def test_connect_generate_cancel_reconcile_raise_only_typed_errors(
             await runner.cleanup()
 
     asyncio.run(asyncio.wait_for(run(), 30))
+
+
+@settings(max_examples=150, deadline=None)
+@given(mutated(JOB))
+def test_a_job_of_the_jobs_api_reads_or_fails_in_words(body: Any) -> None:
+    try:
+        state = answers.job_state(body, URL)
+    except ConnectionFailure:
+        return
+    if state.entry is not None:
+        assert answers.outcome(state.entry).state in ("success", "error", "interrupted")

@@ -9,7 +9,7 @@ import pytest
 
 from ai_diffusion.comfy import ConnectionFailure, FailureKind
 from ai_diffusion.comfy import answers as a
-from tests.captures import capture
+from tests.captures import VERSIONS, capture
 from tests.comfy_capture import INPUT_NAME
 
 URL = "http://pod.example"
@@ -135,3 +135,20 @@ def test_outcome_of_a_history_entry() -> None:
 )  # fmt: skip
 def test_as_int(value: Any, number: int) -> None:
     assert a.as_int(value) == number
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_job_from_the_jobs_api_settles_like_its_history(version: str) -> None:
+    recorded = capture(version).http
+    running = a.job_state(recorded["GET /api/jobs/{id} (running)"]["body"], URL)
+    assert (running.status, running.entry, running.ended) == ("in_progress", None, False)
+    done = a.job_state(recorded["GET /api/jobs/{id} (completed)"]["body"], URL)
+    history = next(iter(recorded["GET /history/{id}"]["body"].values()))
+    assert done.ended and done.entry is not None
+    assert a.outcome(done.entry) == a.Outcome("success")
+    assert a.output_images(done.entry, "7") == a.output_images(history, "7") != []
+    stopped = a.job_state(recorded["GET /api/jobs/{id} (interrupted)"]["body"], URL)
+    assert stopped.entry is not None and a.outcome(stopped.entry) == a.Outcome("interrupted")
+    assert a.cancel_answer({"cancelled": True}) and not a.cancel_answer({"cancelled": "yes"})
+    for odd in ({}, [], None, {"status": 3}):
+        assert "/api/jobs" in fails(a.job_state, odd, URL).message

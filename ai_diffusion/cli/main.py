@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from ..errors import UserError
 
 # Order is the order shown in --help.
-COMMANDS = ["version", "models", "workflow", "generate", "pod", "endpoint"]
+COMMANDS = ["version", "models", "workflow", "workflow_run", "generate", "pod", "endpoint"]
+# Two-word commands: "workflow run …" is the command "workflow-run …".
+ALIASES = {("workflow", "run"): "workflow-run"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,9 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _aliased(argv: Sequence[str] | None) -> list[str]:
+    args = list(sys.argv[1:] if argv is None else argv)
+    at = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if at is not None and tuple(args[at : at + 2]) in ALIASES:
+        args[at : at + 2] = [ALIASES[(args[at], args[at + 1])]]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_aliased(argv))
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
