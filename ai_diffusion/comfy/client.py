@@ -169,7 +169,8 @@ class ComfyClient:
     ) -> str:
         """The backend contract (``ai_diffusion.backends``): build the ComfyUI graph for
         ``request`` against this server's nodes and queue it."""
-        return await self.enqueue(build_workflow(request, self.models.object_info), on_upload)
+        workflow = build_workflow(request, self.models.object_info, self.models.version)
+        return await self.enqueue(workflow, on_upload)
 
     async def enqueue(self, workflow: Workflow, on_upload: UploadProgress | None = None) -> str:
         """Upload the workflow's inputs and queue it; returns the job id (ComfyUI prompt_id)."""
@@ -211,7 +212,7 @@ class ComfyClient:
     async def prepare(self, request: GenerationRequest) -> None:
         """Send ``request``'s input images ahead of time (live painting does this while the
         painter pauses), so that submitting it later only posts the job."""
-        workflow = build_workflow(request, self.models.object_info)
+        workflow = build_workflow(request, self.models.object_info, self.models.version)
         await self._upload_inputs(workflow, None)
 
     async def _upload_inputs(self, workflow: Workflow, on_upload: UploadProgress | None) -> dict:
@@ -305,8 +306,9 @@ class ComfyClient:
         if status in (404, 405):
             self.api = self.api.without("cancel")
             return False
-        if status != 200:
-            raise rejection(json.dumps(body) if body is not None else "", status)
+        if status != 200:  # a proxy's error page, a server in trouble: the old way, this time
+            log.warning("cancel of %s: the jobs API answered %d", job_id, status)
+            return False
         # A running job ends with execution_interrupted; a waiting one was only dequeued and
         # sends nothing, so its end is reported here (the job is gone from the server).
         if answers.cancel_answer(body) and not await self._job_known(job_id):
