@@ -4,17 +4,23 @@ including the question when Krita closes and the offer at start."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ai_diffusion.cloud.pod_start import GATEWAY_PORT, TOKEN_ENV
+from tests.fake_serving import fake_in_process
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
 from tests.krita.harness import KritaProfile, run_gui
 from tests.krita_fixtures import profile_fixture
 from tests.test_cli_pod import ThreadServers
+from tests.widgets.test_model_transfers import run_gateway
 
 pytestmark = [
     pytest.mark.krita,
@@ -67,6 +73,11 @@ def stand_ins(fake_server: str, profile: KritaProfile) -> Iterator[StandIns]:
     stand_ins.servers.close()
 
 
+def api_keys(saved: dict[str, str]) -> dict[str, str]:
+    """The providers' API keys among the saved secrets."""
+    return {k: v for k, v in saved.items() if k.endswith("_api_key")}
+
+
 def dialogs(out: Path) -> list[dict]:
     path = out / "dialogs.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -98,13 +109,17 @@ def test_rent_generate_and_terminate_on_both_providers(
     # The docker reached ComfyUI through the RunPod proxy, its websocket included.
     proxy = stand_ins.env["AI_DIFFUSION_RUNPOD_PROXY"].split("{pod_id}")[0]
     assert result["runpod_url"].startswith(proxy), result["runpod_url"]
-    assert any(p.endswith(":3001/ws") for p in stand_ins.runpod.proxied), stand_ins.runpod.proxied
-    assert any(p.endswith(":3001/prompt") for p in stand_ins.runpod.proxied)
+    assert any(p.endswith(f":{GATEWAY_PORT}/ws") for p in stand_ins.runpod.proxied), (
+        stand_ins.runpod.proxied
+    )
+    assert any(p.endswith(f":{GATEWAY_PORT}/prompt") for p in stand_ins.runpod.proxied)
     # Both terminations were asked, and nothing is left running or billed.
     asked = [d["title"] for d in dialogs(out)]
     assert asked == ["Terminate pod", "Terminate pod"]
     assert stand_ins.runpod.pods == {} and stand_ins.vast.instances == {}
-    assert stand_ins.saved() == {}  # typed, never saved: not in the password store
+    # The keys were typed, never saved: not in the password store (each pod's own token is,
+    # by design: see state/pods.py).
+    assert api_keys(stand_ins.saved()) == {}
 
 
 def test_closing_krita_with_a_pod_running_asks_and_stops_it(
@@ -118,7 +133,7 @@ def test_closing_krita_with_a_pod_running_asks_and_stops_it(
     assert {"Stop it", "Terminate it", "Keep it running"} <= set(asked[0]["buttons"])
     pod = stand_ins.runpod.pods[result["pod_id"]]
     assert pod["status"] == "EXITED" and pod["cost"] == 0.0
-    assert stand_ins.saved() == {"ai_diffusion/runpod_api_key": stand_ins.runpod.api_key}
+    assert api_keys(stand_ins.saved()) == {"ai_diffusion/runpod_api_key": stand_ins.runpod.api_key}
 
 
 def test_a_pod_left_running_is_offered_at_start(
@@ -130,7 +145,7 @@ def test_a_pod_left_running_is_offered_at_start(
     )
     stand_ins.runpod.pods["leftover01"] = {
         "id": "leftover01", "name": "krita-leftover", "image": "aclysia/sd-comfyui-krita:v1.53.0",
-        "env": {}, "ports": ["3001/http", "22/tcp"], "status": "RUNNING",
+        "env": {}, "ports": [f"{GATEWAY_PORT}/http", "22/tcp"], "status": "RUNNING",
         "actions": ["stop", "restart", "terminate"], "gpu": {"id": "NVIDIA RTX A5000", "count": 1},
         "cost": 0.27, "runtime": {}, "price": 0.27,
     }  # fmt: skip
@@ -142,6 +157,72 @@ def test_a_pod_left_running_is_offered_at_start(
         "A cloud GPU is still running",
     ], asked
     assert "krita-leftover ($0.27/h)" in asked[0]["text"]
-    assert result["status"].startswith("Connected") and "/leftover01/3001" in result["url"]
+    assert result["status"].startswith("Connected")
+    assert f"/leftover01/{GATEWAY_PORT}" in result["url"]  # the gateway's port, as made
     assert "krita-leftover" in result["bar"]
     assert stand_ins.runpod.pods == {}  # "Terminate it" when Krita closed
+
+
+# Models onto a rented pod -------------------------------------------------------------------------
+
+LORA = "pod-style-lora.safetensors"
+
+
+@pytest.fixture
+def pod_gateway(profile: KritaProfile, tmp_path: Path) -> Iterator[StandIns]:
+    """The stand-ins, where a created RunPod pod really runs the pod gateway (with the token
+    the plugin put in the create body's env) in front of a fake ComfyUI that lists the models
+    folder the gateway writes to; and a model host for the LoRA's link."""
+    models = tmp_path / "pod-models"
+    models.mkdir()
+    keyring = profile.base / "keyring.json"
+    keyring.unlink(missing_ok=True)
+    with contextlib.ExitStack() as stack:
+        comfy = stack.enter_context(fake_in_process("tests.fakes.comfy_server", "--models", str(models)))  # fmt: skip
+        files = stack.enter_context(fake_in_process("tests.fakes.file_server"))
+        stand_ins = StandIns(comfy, keyring)
+        stack.callback(stand_ins.servers.close)
+        logs: list[Path] = []
+
+        def start_gateway(pod: dict[str, Any]) -> None:  # as the pod's start command does
+            log = tmp_path / f"gateway-{pod['id']}.log"
+            logs.append(log)
+            token = pod["env"][TOKEN_ENV]
+            stand_ins.runpod.comfy_url = stack.enter_context(run_gateway(comfy, models, token, log))
+            stand_ins.tokens.append(token)
+
+        stand_ins.runpod.on_create = start_gateway
+        stand_ins.tokens = []  # type: ignore[attr-defined]
+        stand_ins.comfy, stand_ins.models, stand_ins.logs = comfy, models, logs  # type: ignore[attr-defined]
+        stand_ins.env["AI_DIFFUSION_TEST_LORA_URL"] = (
+            f"{files}/files/{2 * 2**20}/{LORA}?rate=1000000"
+        )
+        yield stand_ins
+
+
+def test_add_a_lora_by_link_to_a_rented_pod_and_generate_with_it(
+    profile: KritaProfile, test_output: Path, pod_gateway: StandIns
+) -> None:
+    stand_ins: Any = pod_gateway
+    out = test_output / f"gui-cloud-models-{profile.krita.name}"
+    result = _gui(profile, "rent_add_lora_generate", out, stand_ins)
+    assert len(stand_ins.tokens) == 1 and len(stand_ins.tokens[0]) >= 16
+    assert result["gateway"] == "yes", result
+    assert result["guessed_folder"] == "loras"
+    assert "ready" in result["transfer"], result["transfer"]
+    assert result["lora_offered"] and result["loras"] == [LORA]
+    assert result["runpod_results"] == 1
+    assert (stand_ins.models / "loras" / LORA).stat().st_size == 2 * 2**20
+    # Through the pod's proxy address, behind its token: the download and the job.
+    proxied = stand_ins.runpod.proxied
+    assert any(p.endswith("/gateway/models/download") for p in proxied), proxied
+    assert any(p.endswith("/prompt") for p in proxied)
+    # ComfyUI ran the job with the new LoRA.
+    with urllib.request.urlopen(stand_ins.comfy + "/history", timeout=10) as answer:
+        history = json.load(answer)
+    graphs = [entry["prompt"][2] for entry in history.values()]
+    used = [n["inputs"].get("lora_name") for g in graphs for n in g.values()]
+    assert LORA in used, used
+    assert stand_ins.runpod.pods == {}  # terminated
+    for log in stand_ins.logs:
+        assert stand_ins.tokens[0] not in log.read_text()

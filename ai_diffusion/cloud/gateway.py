@@ -310,6 +310,26 @@ class GatewayClient:
         return kind(said or f"The pod's gateway answered {status}.", status=status)
 
 
+async def is_gateway(base_url: str, *, verify_tls: bool = True, timeout: float = 10.0) -> bool:
+    """Whether ``base_url`` is this plugin's pod gateway: ``GET /gateway/health`` (the one
+    request it answers without a token) says ``{"status": "ok", "gateway": N}``. Any other
+    answer, or none within ``timeout`` seconds, is False (a plain ComfyUI, another server)."""
+    url = base_url.rstrip("/") + "/gateway/health"
+    try:
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            connector=aiohttp.TCPConnector(ssl=verify_tls),
+        ) as session:
+            async with session.get(url, allow_redirects=False) as response:
+                if response.status != 200:
+                    return False
+                body = await response.json(content_type=None)
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as e:
+        log.info("no gateway at %s: %s", base_url, type(e).__name__)
+        return False
+    return isinstance(body, dict) and body.get("status") == "ok" and "gateway" in body
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

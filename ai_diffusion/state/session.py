@@ -9,7 +9,9 @@ widgets are handed it and bind to its parts. Who owns what:
 - ``pods``: the Cloud GPU pod, its cost and idle auto-stop (``state/pods.py``);
 - ``live``: live painting (``state/live.py``);
 - ``model_choice``: the model, its family, pieces, sampling values and Edit mode
-  (``state/model_choice.py``).
+  (``state/model_choice.py``);
+- ``model_transfers``: new models onto the connected server, by link or from the disk
+  (``state/model_transfers.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .controller import Connector, Controller
 from .document import DocumentSource
 from .live import LiveMode
 from .model_choice import ModelChoice
+from .model_transfers import ModelTransfers
 from .no_documents import NoDocuments
 from .pods import PodController, ProviderFactory, default_factory
 
@@ -39,6 +42,7 @@ class Session:
     pods: PodController
     live: LiveMode
     model_choice: ModelChoice
+    model_transfers: ModelTransfers
     settings_dir: Path | None = None
 
     def connect(self) -> Any:
@@ -100,8 +104,9 @@ def build_session(
     pods = pods or PodController(secrets, providers, idle_minutes=settings.idle_stop_minutes)
     live = LiveMode(controller, debounce_ms=settings.live_debounce_ms)
     model_choice = ModelChoice(settings.model_overrides)
+    transfers = ModelTransfers(controller, secrets)
     session = Session(
-        settings, secrets, connection, controller, pods, live, model_choice, settings_dir
+        settings, secrets, connection, controller, pods, live, model_choice, transfers, settings_dir
     )
     # Queued: both come from coroutines, and what they do reaches widgets (handover.py).
     pods.ready.connect(session.connect_to_pod, Qt.ConnectionType.QueuedConnection)

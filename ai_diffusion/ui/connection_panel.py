@@ -1,13 +1,14 @@
 """The connection: one line when connected ("● RunPod RTX 4090 · $0.69/h · 12 models"),
 which opens the connection panel; the full form only when not connected. The Cloud GPU panel
-lives inside the connection panel.
+and the "Add models" panel live inside the connection panel, each behind its toggle (one row).
 
 Every field writes into the :class:`~ai_diffusion.state.connection.Connection` and follows it;
 nothing here is the source of truth, and the address is never shown with a password in it.
 
 Object names: ai_connection_line, ai_connection_panel, ai_server_url, ai_token, ai_verify_tls,
-ai_connect, ai_refresh, ai_settings, ai_status, ai_device, ai_cloud_toggle, ai_cloud_section
-(the pod panel's names are listed in ``ui/pod_panel.py``).
+ai_connect, ai_refresh, ai_settings, ai_status, ai_device, ai_cloud_toggle, ai_cloud_section,
+ai_models_toggle, ai_models_section (the pod panel's names are listed in ``ui/pod_panel.py``,
+the models panel's in ``ui/model_transfer_panel.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ..qt import Qt, QtWidgets, Signal
 from ..state.observable import bind
 from ..state.session import Session, connection_line
+from .model_transfer_panel import ModelTransferPanel
 from .names import named
 from .pod_panel import PodPanel
 
@@ -94,30 +96,30 @@ class ConnectionPanel(QtWidgets.QWidget):
         self.settings_button.clicked.connect(self.settings_requested)
 
     def _cloud_section(self, session: Session) -> Any:
-        """Collapsible place of the "Cloud GPU" pod panel (rent a GPU, connect to it)."""
-        self.cloud_toggle = named(QtWidgets.QToolButton(self), "ai_cloud_toggle")
-        self.cloud_toggle.setText("Cloud GPU")
-        self.cloud_toggle.setCheckable(True)
-        self.cloud_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.cloud_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.cloud_section = named(QtWidgets.QWidget(self), "ai_cloud_section")
-        inner = QtWidgets.QVBoxLayout(self.cloud_section)
-        inner.setContentsMargins(0, 0, 0, 0)
+        """Collapsible places of the "Cloud GPU" pod panel (rent a GPU, connect to it) and of
+        the "Add models" panel (onto the connected server); their toggles share one row."""
+        self.cloud_toggle, self.cloud_section = _collapsible(
+            self, "Cloud GPU", "ai_cloud_toggle", "ai_cloud_section"
+        )
         self.pod_panel = PodPanel(session.pods, self.cloud_section)
-        inner.addWidget(self.pod_panel)
-        self.cloud_section.setVisible(False)
-
-        def toggle(open_: bool) -> None:
-            self.cloud_section.setVisible(open_)
-            arrow = Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow
-            self.cloud_toggle.setArrowType(arrow)
-
-        self.cloud_toggle.toggled.connect(toggle)
+        self.cloud_section.layout().addWidget(self.pod_panel)
+        self.models_toggle, self.models_section = _collapsible(
+            self, "Add models", "ai_models_toggle", "ai_models_section"
+        )
+        self.models_toggle.setToolTip("Download a model onto the server, or upload one")
+        self.models_panel = ModelTransferPanel(session.model_transfers, self.models_section)
+        self.models_section.layout().addWidget(self.models_panel)
         frame = QtWidgets.QWidget(self)
         col = QtWidgets.QVBoxLayout(frame)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.cloud_toggle)
+        toggles = QtWidgets.QHBoxLayout()
+        toggles.setContentsMargins(0, 0, 0, 0)
+        toggles.addWidget(self.cloud_toggle)
+        toggles.addWidget(self.models_toggle)
+        toggles.addStretch()
+        col.addLayout(toggles)
         col.addWidget(self.cloud_section)
+        col.addWidget(self.models_section)
         return frame
 
     def _address_typed(self, text: str) -> None:
@@ -147,6 +149,26 @@ class ConnectionPanel(QtWidgets.QWidget):
             self.session.controller.disconnect_server()
             return
         self.session.connect()
+
+
+def _collapsible(parent: Any, text: str, toggle_name: str, section_name: str) -> tuple[Any, Any]:
+    """A toggle with an arrow and the (closed) section it opens."""
+    toggle = named(QtWidgets.QToolButton(parent), toggle_name)
+    toggle.setText(text)
+    toggle.setCheckable(True)
+    toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    toggle.setArrowType(Qt.ArrowType.RightArrow)
+    section = named(QtWidgets.QWidget(parent), section_name)
+    inner = QtWidgets.QVBoxLayout(section)
+    inner.setContentsMargins(0, 0, 0, 0)
+    section.setVisible(False)
+
+    def opened(open_: bool) -> None:
+        section.setVisible(open_)
+        toggle.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
+
+    toggle.toggled.connect(opened)
+    return toggle, section
 
 
 class ConnectionSection(QtWidgets.QWidget):

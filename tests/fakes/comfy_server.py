@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from ai_diffusion.workflow.object_info import combo_options
+from ai_diffusion.workflow.object_info import combo_options, input_spec
 from tests.comfy_capture import Capture
 from tests.comfy_capture import read as read_capture
 from tests.fakes.comfy_sockets import Sockets
@@ -56,6 +56,20 @@ MODEL_FOLDERS = {
     "upscale_models": ("UpscaleModelLoader", "model_name"),
     "embeddings": ("", ""),
 }
+# --models DIR: the inputs that list each folder's files (as ComfyUI's loaders do); files found
+# under DIR/<folder> join them at every /object_info, /models/<folder> and /prompt.
+DISK_MODEL_INPUTS = {
+    "checkpoints": [("CheckpointLoaderSimple", "ckpt_name"), ("CheckpointLoader", "ckpt_name"),
+                    ("ImageOnlyCheckpointLoader", "ckpt_name"), ("unCLIPCheckpointLoader", "ckpt_name")],
+    "diffusion_models": [("UNETLoader", "unet_name")],
+    "text_encoders": [("CLIPLoader", "clip_name"), ("DualCLIPLoader", "clip_name1"),
+                      ("DualCLIPLoader", "clip_name2")],
+    "loras": [("LoraLoader", "lora_name"), ("LoraLoaderModelOnly", "lora_name")],
+    "vae": [("VAELoader", "vae_name")],
+    "controlnet": [("ControlNetLoader", "control_net_name"), ("DiffControlNetLoader", "control_net_name")],
+    "upscale_models": [("UpscaleModelLoader", "model_name")],
+    "model_patches": [("ModelPatchLoader", "name")],
+}  # fmt: skip
 
 
 @dataclass
@@ -161,6 +175,8 @@ class FakeComfy:
     cancels: list[str] = field(default_factory=list)  # ids given to the jobs API's cancel
     requests: list[str] = field(default_factory=list)  # "GET /history/…", in order
     preview_method: str = "none"  # like ComfyUI's --preview-method (default none)
+    models_dir: Path | None = None  # --models: also list the files there (rescanned)
+    disk_models: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # listed from it
 
     @classmethod
     def create(cls, extra_models: int = 0, version: str = DEFAULT_VERSION) -> FakeComfy:
@@ -278,7 +294,33 @@ class FakeComfy:
         return web.json_response(self.system_stats)
 
     async def h_object_info(self, request: web.Request) -> web.Response:
+        self.rescan_models()
         return web.json_response(self.object_info)
+
+    def rescan_models(self) -> None:
+        """Like ComfyUI: the model lists follow the files in ``models_dir`` (names starting
+        with "." are skipped, such as the gateway's partial files)."""
+        if self.models_dir is None:
+            return
+        for folder, inputs in DISK_MODEL_INPUTS.items():
+            base = self.models_dir / folder
+            found = sorted(
+                p.relative_to(base).as_posix()
+                for p in (base.rglob("*") if base.is_dir() else [])
+                if p.is_file() and not any(s.startswith(".") for s in p.relative_to(base).parts)
+            )
+            for key in inputs:
+                spec = input_spec(self.object_info, *key)
+                if not spec or combo_options(spec) is None:
+                    continue
+                options = spec[0] if isinstance(spec[0], list) else spec[1].get("options")
+                if not isinstance(options, list):
+                    continue
+                gone = self.disk_models.get(key, [])
+                options[:] = [o for o in options if o not in gone]
+                added = [name for name in found if name not in options]
+                options.extend(added)
+                self.disk_models[key] = added
 
     async def h_embeddings(self, request: web.Request) -> web.Response:
         return web.json_response(["random-embedding"])
@@ -292,6 +334,7 @@ class FakeComfy:
             return web.Response(status=404)
         if folder == ("", ""):
             return web.json_response(["random-embedding.safetensors"])
+        self.rescan_models()
         spec = self.object_info[folder[0]]["input"]["required"][folder[1]]
         return web.json_response(combo_options(spec) or [])
 
@@ -361,6 +404,7 @@ class FakeComfy:
         return web.json_response({"prompt_id": prompt_id, "number": job.number, "node_errors": {}})
 
     def validate(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+        self.rescan_models()
         body = validate(graph, self.object_info, self.inputs)
         if body and self.behaviour.missing_node_type and body["error"]["type"] == "invalid_prompt":
             # Newer releases name a class they lack with its id and title (execution.py).
@@ -913,6 +957,8 @@ def main() -> None:
     parser.add_argument("--token", default=None, help="require this bearer token")
     parser.add_argument("--basic", default=None, help="require basic auth USER:PASSWORD")
     parser.add_argument("--drop-ws-after-steps", type=int, default=None)
+    parser.add_argument("--models", type=Path, default=None, metavar="DIR",
+                        help="also list the model files under DIR/<folder>, re-read per request")  # fmt: skip
     parser.add_argument(
         "--family-models", action="store_true",
         help="also list the other families' files (tests/family_fixtures.py): listing only, "
@@ -929,6 +975,7 @@ def main() -> None:
     fake.faults.token = args.token
     fake.faults.basic = args.basic
     fake.faults.drop_ws_after_steps = args.drop_ws_after_steps
+    fake.models_dir = args.models
     try:
         asyncio.run(_serve(fake, args.host, args.port))
     except KeyboardInterrupt:

@@ -78,6 +78,9 @@ class FakeRunPod:
     comfy_url: str = ""  # where the proxy sends every running pod's HTTP port
     proxied: list[str] = field(default_factory=list)  # "pod_id:port/path" passed through
     clock: Callable[[], float] = time.time
+    # A test's hook, called with each new pod (its "env" as the create body gave it): e.g. to
+    # start what the pod would run and point ``comfy_url`` at it.
+    on_create: Callable[[dict[str, Any]], None] | None = None
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware])
@@ -184,6 +187,8 @@ class FakeRunPod:
             "gpu": {"id": gpu, "count": 1}, "cost": price, "runtime": {}, "price": price,
         }  # fmt: skip
         self.pods[pod["id"]] = pod
+        if self.on_create is not None:
+            self.on_create(pod)
         return web.json_response(self._view(pod), status=201)
 
     def _advance(self, pod: dict[str, Any]) -> None:

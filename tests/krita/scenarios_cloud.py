@@ -187,3 +187,55 @@ def orphan_offer_at_start(driver):
     driver.result["url"] = content.url.text()
     driver.result["bar"] = content.pod_panel.bar.text()
     answer_dialog("A cloud GPU is still running", "Terminate it")
+
+
+def rent_add_lora_generate(driver):
+    """RunPod: rent a pod (the stand-in runs the pod gateway in front of ComfyUI, with the token
+    the plugin made), open "Add models", paste a LoRA's link, see the LoRA among the choices,
+    generate with it, then terminate the pod."""
+    yield from _docker(driver)
+    yield from _rent(driver, "runpod")
+    content = driver.content
+    section = content.connection_section
+    if not section.panel.isVisible():
+        section.line.click()  # connected: the panel opens from the line
+    panel = section.panel
+    if panel.cloud_toggle.isChecked():
+        panel.cloud_toggle.click()  # room for the models panel (opened again to terminate)
+    if not panel.models_toggle.isChecked():
+        panel.models_toggle.click()
+    transfers = content.session.model_transfers
+    yield (
+        lambda: transfers.gateway in ("yes", "no"),
+        20000,
+        f"the pod's gateway to be asked ({transfers.gateway})",
+    )
+    driver.result["gateway"] = transfers.gateway
+    models = panel.models_panel
+    url = os.environ["AI_DIFFUSION_TEST_LORA_URL"]
+    name = url.split("?")[0].rsplit("/", 1)[1]
+    models.url.setText(url)
+    driver.result["guessed_folder"] = models.folder.currentData()
+    models.download.click()
+    yield (
+        lambda: transfers.transfers and transfers.transfers[-1].ended,
+        60000,
+        f"the download ({models.message.text()})",
+    )
+    driver.result["transfer"] = transfers.transfers[-1].line()
+    yield (
+        lambda: content.lora_box.pick.findText(name) >= 0,
+        20000,
+        f"the LoRA among the choices ({models.message.text()})",
+    )
+    driver.result["lora_offered"] = True
+    driver.screenshot("krita-cloud-lora-added.png")
+    dock = driver.docker(DOCKER_ID)
+    dock.grab().save(os.path.join(OUT, "krita-cloud-lora-added-docker.png"))
+    content.lora_box.pick.setCurrentText(name)
+    content.lora_box.add.click()
+    driver.result["loras"] = [lora.name for lora in content.lora_box.loras()]
+    yield from _generate(driver, "runpod")
+    panel.models_toggle.click()
+    panel.cloud_toggle.click()
+    yield from _terminate(driver, "runpod")
