@@ -7,8 +7,10 @@ For each usable model the server lists (``models`` of the CLI), every mode of it
 built with the plugin's builder and posted to the server's ``/prompt``:
 - models named with ``--run`` run end to end at a small size (the result must arrive);
 - the others are only validated by the server (accepted, then removed from the queue at once),
-  which is what the zero-byte placeholders of ``shared/comfyui/tools/make_models.py
-  --placeholders`` allow;
+  which is what the zero-byte placeholders of ``scripts/placeholders.py`` allow;
+- a model whose family this server's ComfyUI cannot run (too old, a node or text-encoder type
+  missing) must be refused by the plugin itself, before anything is posted: each mode is
+  tried and the plugin's message is printed;
 - ``--load-error MODEL`` lets one job of a placeholder run, to show the painter's message for
   a file the server cannot load.
 Prints one line per model and mode, and a Markdown table with ``--markdown``.
@@ -68,6 +70,8 @@ def requests_for(entry, info, loras: list[str], run: bool) -> dict[str, Generati
     }
     stem = entry.name.rsplit(".", 1)[0]
     lora = next((name for name in loras if name.startswith(stem + "-")), None)
+    placeholder = f"placeholder-{family.id}-lora.safetensors"  # scripts/placeholders.py
+    lora = lora or (placeholder if placeholder in loras else None)
     lora = lora or next((name for name in loras if family.id.split("-")[0] in name), None)
     if lora:
         out["lora"] = replace(base, loras=(LoraRef(lora, 0.7),))
@@ -102,6 +106,24 @@ class Ends:
         return self.events[job_id]
 
 
+async def refused(client: ComfyClient, entry, info) -> list[tuple[str, str, str, str]]:  # type: ignore[no-untyped-def]
+    """Every mode of a family the server cannot run: the plugin must refuse it itself, with
+    the reason discovery gave, before posting anything."""
+    rows = []
+    for mode, request in requests_for(entry, info, client.models.loras, False).items():
+        try:
+            job = await client.submit(request)
+        except UserError as e:
+            same = e.message == entry.pieces.refused
+            outcome = f"refused by the plugin: {e.message}" if same else f"REFUSED OTHERWISE: {e}"
+        else:
+            await client.cancel(job)
+            outcome = "POSTED although the server cannot run it"
+        rows.append((entry.name, entry.title, mode, outcome))
+        print(" | ".join(rows[-1]), flush=True)
+    return rows
+
+
 async def check(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     client = await ComfyClient.connect(ServerConfig(args.server))
     rows: list[tuple[str, str, str, str]] = []
@@ -109,13 +131,16 @@ async def check(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     try:
         info = client.models.object_info
         for entry in client.models.usable_models():
+            if args.only and entry.name not in args.only:
+                continue
+            if entry.family is not None and entry.pieces.refused:
+                rows.extend(await refused(client, entry, info))
+                continue
             if entry.family is None or not entry.ready:
                 reason = "; ".join(entry.missing)
                 rows.append((entry.name, entry.title, "-", f"not ready: {reason}"))
                 continue
             run = entry.name in args.run
-            if args.only and entry.name not in args.only:
-                continue
             for mode, request in requests_for(entry, info, client.models.loras, run).items():
                 if run and args.run_modes and mode not in args.run_modes:
                     continue

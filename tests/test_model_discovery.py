@@ -45,7 +45,7 @@ def test_split_models_get_their_pieces_from_the_family_rules() -> None:
         "vae": "ae.safetensors",
     }
     qwen = found["qwen_image_edit_2509_fp8_e4m3fn.safetensors"]
-    assert qwen.title == "Qwen-Image Edit 2509"
+    assert qwen.title == "Qwen-Image Edit 2509/2511"
     assert qwen.pieces.text_encoders == ("qwen_2.5_vl_7b_fp8_scaled.safetensors",)
     assert qwen.pieces.vae == "qwen_image_vae.safetensors"
     z = found["z_image_turbo_bf16.safetensors"]
@@ -89,11 +89,17 @@ def test_a_missing_piece_is_named_with_its_folder() -> None:
     assert [e.ready for e in ordered] == sorted((e.ready for e in ordered), reverse=True)
 
 
-def test_klein_and_unknown_models_are_listed_but_not_ready() -> None:
+def test_newer_families_and_unknown_models_are_listed_but_not_ready() -> None:
     found = entries()
-    klein = found["flux-2-klein-4b.safetensors"]
-    assert not klein.ready and len(klein.missing) == 1
-    assert "Flux.2 Klein cannot be used yet" in klein.missing[0]
+    assert found["flux-2-klein-4b.safetensors"].ready  # nothing says the server is older
+    old = ServerFiles.from_object_info(family_object_info("0.8.0"), (0, 8, 0))
+    klein = entries(old)["flux-2-klein-4b.safetensors"]
+    assert not klein.ready and klein.pieces.refused
+    assert klein.missing == (
+        "Flux.2 Klein 4B needs ComfyUI 0.9.2 or newer; this server runs ComfyUI 0.8.0. "
+        "Update ComfyUI on the server (or rent a pod with a current image).",
+    )
+    assert entries(old)["flux2_dev_fp8mixed.safetensors"].ready
     mystery = found["mystery_model.safetensors"]
     assert mystery.family is None and mystery.missing == (UNKNOWN_FAMILY,)
 
@@ -154,7 +160,7 @@ def test_cli_models_json_and_human_output(family_server: str) -> None:
     assert result.returncode == 0, result.stderr
     models = {m["name"]: m for m in json.loads(result.stdout)["models"]}
     assert models["z_image_turbo_bf16.safetensors"]["family"] == "z-image-turbo"
-    assert models["flux-2-klein-4b.safetensors"]["ready"] is False
+    assert models["flux-2-klein-4b.safetensors"]["ready"] is True  # the fake runs 0.33.0
     human = cli("models", "--server", family_server)
     assert "  flux1-dev.safetensors  [Flux.1 dev, split]  ready" in human.stdout.splitlines()
     assert (

@@ -40,8 +40,22 @@ CASES = {
     "qwen-image-edit-2509": "qwen_image_edit_2509_fp8_e4m3fn.safetensors",
     "z-image-turbo": "z_image_turbo_bf16.safetensors",
     "chroma": "Chroma1-HD.safetensors",
+    "flux2-klein-4b": "flux-2-klein-4b.safetensors",
+    "flux2-klein-9b-base": "flux-2-klein-base-9b-fp8.safetensors",
+    "qwen-image-2512": "qwen_image_2512_fp8_e4m3fn.safetensors",
+    "qwen-image-edit-2511": "qwen_image_edit_2511_bf16.safetensors",
+    "z-image-base": "z_image_bf16.safetensors",
+    "anima": "anima-base-v1.0.safetensors",
+    "krea2": "krea2_bf16.safetensors",
+    "ernie-image": "ernie-image.safetensors",
+    "ernie-image-turbo": "ernie-image-turbo.safetensors",
+    "hidream-i1-dev": "hidream_i1_dev_fp8.safetensors",
+    "chroma-radiance": "Chroma1-Radiance-v0.4.safetensors",
 }
-EDIT_CASES = {"flux-kontext", "qwen-image-edit", "qwen-image-edit-2509"}
+EDIT_CASES = {
+    "flux-kontext", "qwen-image-edit", "qwen-image-edit-2509", "qwen-image-edit-2511",
+    "flux2-klein-4b", "flux2-klein-9b-base",
+}  # fmt: skip
 LORAS = {"sdxl": "random-sd15-lora.safetensors"}  # any listed LoRA file will do
 
 
@@ -228,14 +242,54 @@ def test_controlnet_where_core_supports_it_and_a_clear_error_elsewhere() -> None
     control = ControlLayer("flux-union-controlnet.safetensors", picture(seed=3))
     flux = build("flux-dev", "txt2img", controls=(control,))
     assert one(flux, "ControlNetApplyAdvanced")["inputs"]["vae"]
-    for case in ("qwen-image", "z-image-turbo", "chroma", "sd35-large", "flux2-dev"):
+    for case in ("qwen-image", "z-image-turbo", "chroma", "sd35-large", "flux2-dev", "anima"):
         with pytest.raises(UserError, match="ControlNet is not available for .* models"):
             build(case, "txt2img", controls=(control,))
+    with pytest.raises(UserError, match="Z-Image base models: its ControlNets are model patches"):
+        build("z-image-base", "txt2img", controls=(control,))
 
 
-def test_klein_is_refused_and_a_missing_piece_is_named() -> None:
-    with pytest.raises(UserError, match="Flux.2 Klein cannot be used yet"):
-        build_workflow(base("flux-2-klein-4b.safetensors"), INFO)
+def test_klein_edits_with_reference_latents_on_both_conditionings() -> None:
+    g = build("flux2-klein-4b", "edit_references")
+    assert one(g, "CLIPLoader")["inputs"] == {"clip_name": "qwen_3_4b.safetensors", "type": "flux2"}
+    assert one(g, "VAELoader")["inputs"]["vae_name"] == "flux2-vae.safetensors"
+    assert nodes(g, "FluxGuidance") == []  # Klein has no guidance input: cfg goes to the guider
+    assert len(nodes(g, "ReferenceLatent")) == 6  # the image and 2 references, twice
+    assert len(nodes(g, "ImageScaleToTotalPixels")) == 2
+    assert one(g, "BasicGuider") and one(g, "Flux2Scheduler")["inputs"]["steps"] == 4
+    base_model = build("flux2-klein-9b-base", "edit")
+    guider = one(base_model, "CFGGuider")["inputs"]
+    assert guider["cfg"] == 5.0
+    for side in ("positive", "negative"):
+        assert base_model[guider[side][0]]["class_type"] == "ReferenceLatent"
+    assert one(base_model, "CLIPLoader")["inputs"]["clip_name"] == "qwen_3_8b.safetensors"
+    with pytest.raises(UserError, match="at most 4 reference images besides the canvas"):
+        build("flux2-klein-4b", "edit", references=(picture(seed=7),) * 5)
+
+
+def test_the_newer_families_use_their_own_nodes() -> None:
+    anima = build("anima", "txt2img")
+    assert one(anima, "CLIPLoader")["inputs"]["type"] == "stable_diffusion"
+    assert one(anima, "KSampler")["inputs"]["sampler_name"] == "er_sde"
+    assert one(anima, "EmptyLatentImage")
+    assert one(build("krea2", "txt2img"), "CLIPLoader")["inputs"]["type"] == "krea2"
+    ernie = build("ernie-image", "txt2img")
+    assert one(ernie, "CLIPLoader")["inputs"] == {
+        "clip_name": "ministral-3-3b.safetensors", "type": "flux2",
+    }  # fmt: skip
+    assert one(ernie, "EmptyFlux2LatentImage") and len(nodes(ernie, "CLIPTextEncode")) == 2
+    turbo = build("ernie-image-turbo", "txt2img")
+    assert one(turbo, "ConditioningZeroOut") and one(turbo, "KSampler")["inputs"]["steps"] == 8
+    hidream = one(build("hidream-i1-dev", "txt2img"), "QuadrupleCLIPLoader")["inputs"]
+    assert hidream["clip_name4"] == "llama_3.1_8b_instruct_fp8_scaled.safetensors"
+    radiance = build("chroma-radiance", "txt2img")
+    assert one(radiance, "VAELoader")["inputs"]["vae_name"] == "pixel_space"
+    assert one(radiance, "EmptyChromaRadianceLatentImage")
+    z = build("z-image-base", "txt2img")
+    assert len(nodes(z, "CLIPTextEncode")) == 2 and one(z, "KSampler")["inputs"]["cfg"] == 4.0
+
+
+def test_a_missing_piece_is_named() -> None:
     bare = with_models(family_object_info(), {})
     for class_type, name in [("CLIPLoader", "clip_name"), ("DualCLIPLoader", "clip_name2")]:
         options = bare[class_type]["input"]["required"][name]

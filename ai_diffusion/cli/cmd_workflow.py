@@ -32,10 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-async def _live_object_info(args: argparse.Namespace) -> dict[str, Any]:
+async def _live_server(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[int, ...] | None]:
     client = await ComfyClient.connect(server_config(args))
     try:
-        return client.models.object_info
+        return client.models.object_info, client.models.version
     finally:
         await client.close()
 
@@ -44,10 +44,12 @@ def run(args: argparse.Namespace) -> int:
     if args.server and args.object_info:
         raise UserError("Give either --server or --object-info, not both.")
     cli = request_from_args(args)
+    info: dict[str, Any] | None = None
+    version = None
     if args.server:
-        info: dict[str, Any] | None = asyncio.run(_live_object_info(args))
+        info, version = asyncio.run(_live_server(args))
     else:
         info = load_object_info(args.object_info)
-    workflow = build_workflow(cli.request, info)
+    workflow = build_workflow(cli.request, info, version)
     print(json.dumps(workflow.graph, indent=1))
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 from ..workflow.discovery import ModelEntry, Override, ServerFiles, discover_models
 from ..workflow.object_info import model_lists
 from .answers import as_dict, as_int, as_list
+from .server_api import parse_version
 
 
 def _text(value: Any) -> str:
@@ -70,8 +71,16 @@ class ServerModels:
         )
 
     @property
+    def version(self) -> tuple[int, ...] | None:
+        """The ComfyUI version the server reports (None: it does not say)."""
+        return parse_version(self.device.comfyui_version)
+
+    @property
     def files(self) -> ServerFiles:
-        return ServerFiles(self.checkpoints, self.diffusion_models, self.text_encoders, self.vaes)
+        return ServerFiles(
+            self.checkpoints, self.diffusion_models, self.text_encoders, self.vaes,
+            version=self.version, object_info=self.object_info or None,
+        )  # fmt: skip
 
     def usable_models(self, overrides: dict[str, Override] | None = None) -> list[ModelEntry]:
         """Checkpoints and diffusion models with family, kind, pieces and what is missing."""

@@ -17,7 +17,7 @@ from .geometry import sampling_extent
 from .graph import Output
 from .loras import extract_loras
 from .object_info import ObjectInfo
-from .steps import Model, Steps, input_name
+from .steps import SCALE_METHOD, Model, Steps, input_name
 from .validate import validate_graph, validate_structure
 
 OUTPUT_PREFIX = "ai_diffusion"
@@ -160,7 +160,7 @@ class _Builder(Steps):
         if not f.is_edit:
             raise InvalidRequest(
                 f"{f.title} is not an instruction-editing model. Turn Edit off, or choose "
-                "Flux.1 Kontext or Qwen-Image Edit."
+                "Flux.1 Kontext, Flux.2 Klein or Qwen-Image Edit."
             )
         if len(r.references) > f.max_references:
             raise InvalidRequest(
@@ -190,6 +190,8 @@ class _Builder(Steps):
                 )
             positive = self.guide(positive)
             negative = self.negative_for(m.clip, raw, negative_text)
+        elif f.edit is Edit.reference:
+            positive, negative = self.reference_edit(m, prompt, negative_text, encoded, references)
         else:
             positive = self.encode_edit(m, prompt, pixels, references)
             negative = self.encode_edit(m, negative_text, pixels, references)
@@ -199,6 +201,29 @@ class _Builder(Steps):
             return generated
         soft = self.soften_mask(self.load_mask(r.mask), target)
         return self.with_mask_alpha(generated, soft)
+
+    def reference_edit(
+        self, m: Model, prompt: str, negative_text: str, image: Output, references: list[Output]
+    ) -> tuple[Output, Output]:
+        """Flux.2: the image (already encoded) and each reference, scaled to about a megapixel,
+        become reference latents of both the positive and the negative conditioning."""
+        raw = self.encode_prompt(m.clip, prompt)
+        positive, negative = raw, self.negative_for(m.clip, raw, negative_text)
+        latents = [image]
+        for reference in references:
+            scaled = self.g.add1(
+                "ImageScaleToTotalPixels", "IMAGE", image=reference, upscale_method=SCALE_METHOD,
+                megapixels=1.0, resolution_steps=1,
+            )  # fmt: skip
+            latents.append(self.g.add1("VAEEncode", "LATENT", pixels=scaled, vae=m.vae))
+        for latent in latents:
+            positive = self.g.add1(
+                "ReferenceLatent", "CONDITIONING", conditioning=positive, latent=latent
+            )
+            negative = self.g.add1(
+                "ReferenceLatent", "CONDITIONING", conditioning=negative, latent=latent
+            )
+        return self.guide(positive), negative
 
     def encode_edit(self, m: Model, text: str, image: Output, references: list[Output]) -> Output:
         if self.family.edit is Edit.qwen:
@@ -228,11 +253,13 @@ class _Builder(Steps):
 
 
 def _model_family_and_pieces(
-    request: GenerationRequest, object_info: ObjectInfo | None
+    request: GenerationRequest, object_info: ObjectInfo | None, version: tuple[int, ...] | None
 ) -> tuple[Family, Pieces]:
     family = family_of(request.checkpoint, request.family)
     require_supported(family)
-    files = ServerFiles.from_object_info(object_info) if object_info is not None else None
+    files = None
+    if object_info is not None:
+        files = ServerFiles.from_object_info(object_info, version)
     if files is not None and request.kind is None and files.kind_of(request.checkpoint) is None:
         every = [*files.checkpoints, *files.diffusion_models]
         listed = ", ".join(every[:10]) or "none"
@@ -247,14 +274,19 @@ def _model_family_and_pieces(
     return family, pieces
 
 
-def build_workflow(request: GenerationRequest, object_info: ObjectInfo | None = None) -> Workflow:
+def build_workflow(
+    request: GenerationRequest,
+    object_info: ObjectInfo | None = None,
+    version: tuple[int, ...] | None = None,
+) -> Workflow:
     """The API graph for ``request``. With ``object_info`` (the server's), model names, samplers
     and LoRAs are checked against what the server has, pieces a split model needs are found
-    among the server's files, and the graph is validated."""
+    among the server's files, and the graph is validated. With ``version`` (the ComfyUI
+    version the server reports), a family newer than the server is refused in words."""
     request.validate()
     if request.mode in (Mode.inpaint, Mode.edit) and request.image is not None:
         request = replace(request, extent=request.image.extent)
     if request.mode is Mode.upscale:
         return _Builder(request, object_info, family_of(""), None).build()
-    family, pieces = _model_family_and_pieces(request, object_info)
+    family, pieces = _model_family_and_pieces(request, object_info, version)
     return _Builder(request, object_info, family, pieces).build()

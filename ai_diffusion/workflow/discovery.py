@@ -6,33 +6,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..request import InvalidRequest, ModelKind
 from .families import Family, Piece, by_id, detect
 from .object_info import ObjectInfo, choices
+from .requirements import server_refusal
 
 UNKNOWN_FAMILY = "unknown model family: choose the family under Advanced (or with --arch) to use it"
 
 
 @dataclass(frozen=True)
 class ServerFiles:
-    """The model files a server lists, by folder."""
+    """The model files a server lists, by folder, and what the server says about itself: the
+    ComfyUI version of its /system_stats and its /object_info (its nodes), where known."""
 
     checkpoints: Sequence[str] = ()
     diffusion_models: Sequence[str] = ()
     text_encoders: Sequence[str] = ()  # models/text_encoders and models/clip
     vaes: Sequence[str] = ()
+    version: tuple[int, ...] | None = None
+    object_info: ObjectInfo | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_object_info(cls, info: ObjectInfo) -> ServerFiles:
+    def from_object_info(
+        cls, info: ObjectInfo, version: tuple[int, ...] | None = None
+    ) -> ServerFiles:
         return cls(
             checkpoints=choices(info, "CheckpointLoaderSimple", "ckpt_name"),
             diffusion_models=choices(info, "UNETLoader", "unet_name"),
             text_encoders=choices(info, "CLIPLoader", "clip_name"),
             vaes=choices(info, "VAELoader", "vae_name"),
+            version=version,
+            object_info=info,
         )
+
+    def refusal(self, family: Family, text_encoders: bool = True) -> str:
+        """Why this server cannot run ``family`` ("" = it can, as far as it tells)."""
+        return server_refusal(family, self.object_info, self.version, text_encoders)
 
     def kind_of(self, model: str) -> ModelKind | None:
         if model in self.checkpoints:
@@ -51,6 +63,7 @@ class Pieces:
     text_encoders: tuple[str, ...] = ()  # () for a checkpoint that holds its own
     vae: str | None = None  # None: the checkpoint's own
     missing: tuple[str, ...] = ()
+    refused: str = ""  # the family cannot run on this server at all: why, in full
 
     def files(self) -> dict[str, Any]:
         return {"model": self.model, "text_encoders": list(self.text_encoders), "vae": self.vae}
@@ -126,7 +139,11 @@ def resolve_pieces(
     family's example names stand in (a graph to read, not to run)."""
     kind = override.kind or (files.kind_of(model) if files else None) or family.kinds[0]
     if family.unsupported:
-        return Pieces(model, kind, missing=(family.unsupported,))
+        return Pieces(model, kind, missing=(family.unsupported,), refused=family.unsupported)
+    if files is not None:
+        refusal = files.refusal(family, needs_text_encoders(family, kind, model))
+        if refusal:
+            return Pieces(model, kind, missing=(refusal,), refused=refusal)
     missing: list[str] = []
     if kind is ModelKind.split and kind not in family.kinds:
         missing.append(f"{family.title} comes as one checkpoint file: put it in models/checkpoints")
@@ -159,9 +176,9 @@ def resolve_pieces(
 
 
 def require_ready(pieces: Pieces, family: Family) -> None:
+    if pieces.refused:
+        raise InvalidRequest(pieces.refused)
     if pieces.missing:
-        if family.unsupported:
-            raise InvalidRequest(family.unsupported)
         listed = "; ".join(pieces.missing)
         raise InvalidRequest(
             f"The {family.title} model '{pieces.model}' cannot run yet: it {listed}. "

@@ -23,6 +23,7 @@ class Edit(str, Enum):
     kontext = "kontext"  # FluxKontextImageScale → VAEEncode → ReferenceLatent
     qwen = "qwen"  # TextEncodeQwenImageEdit (one image)
     qwen_plus = "qwen_plus"  # TextEncodeQwenImageEditPlus (up to three images)
+    reference = "reference"  # Flux.2: VAEEncode → ReferenceLatent on positive and negative
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,15 @@ class Piece:
     patterns: tuple[str, ...]  # regexes matched against the lower-case file name
     example: str  # the name ComfyUI's examples use, shown to the painter
     folder: str = "text_encoders"  # under models/
+    builtin: bool = False  # offered by ComfyUI itself (the "pixel_space" VAE), not a file
 
     def matches(self, filename: str) -> bool:
         name = filename.replace("\\", "/").lower().rsplit("/", 1)[-1]
         return any(re.search(p, name) for p in self.patterns)
 
     def missing_message(self) -> str:
+        if self.builtin:
+            return f"needs ComfyUI's built-in {self.label} ('{self.example}'): update ComfyUI"
         article = "an" if self.label[:1].lower() in "aeiou" else "a"
         return f"needs {article} {self.label} in models/{self.folder}, e.g. {self.example}"
 
@@ -77,6 +81,12 @@ class Family:
     edit: Edit = Edit.none
     max_references: int = 0  # reference images an edit model takes besides the canvas
     unsupported: str = ""  # detected but not runnable: the message that says so
+    controlnet_note: str = ""  # why ControlNet is not available, when there is more to say
+    # What the server must have besides the nodes the graph uses (``requirements.py``): the
+    # first ComfyUI release that loads the family, from the version /system_stats reports.
+    min_version: tuple[int, ...] | None = None
+    nodes: tuple[str, ...] = ()  # node classes its graph needs beyond the ones named above
+    examples: tuple[str, ...] = ()  # typical model file names (placeholders, docs, tests)
 
     @property
     def is_edit(self) -> bool:

@@ -126,8 +126,13 @@ class Steps:
                 "TripleCLIPLoader", "CLIP", clip_name1=checked[0], clip_name2=checked[1],
                 clip_name3=checked[2],
             )  # fmt: skip
+        if len(checked) == 4:
+            return self.g.add1(
+                "QuadrupleCLIPLoader", "CLIP", clip_name1=checked[0], clip_name2=checked[1],
+                clip_name3=checked[2], clip_name4=checked[3],
+            )  # fmt: skip
         raise InvalidRequest(
-            f"{f.title}: choose between one and three text encoders (got {len(checked)})."
+            f"{f.title}: choose between one and four text encoders (got {len(checked)})."
         )
 
     def apply_loras(self, m: Model, prompt: str) -> tuple[Model, str]:
@@ -221,9 +226,11 @@ class Steps:
         self, positive: Output, negative: Output, vae: Output
     ) -> tuple[Output, Output]:
         if self.r.controls and not self.family.controlnet:
+            note = self.family.controlnet_note
             raise InvalidRequest(
-                f"ControlNet is not available for {self.family.title} models. Remove the "
-                "ControlNet layers, or choose an SD1.5, SDXL or Flux.1 model."
+                f"ControlNet is not available for {self.family.title} models"
+                f"{': ' + note if note else ''}. Remove the ControlNet layers, or choose an "
+                "SD1.5, SDXL or Flux.1 model."
             )
         for control in self.r.controls:
             positive, negative = self.apply_control(control, positive, negative, vae)

@@ -31,7 +31,10 @@ def validate_graph(
     graph: dict[str, Any], object_info: ObjectInfo, uploaded: Iterable[str] = ()
 ) -> None:
     """Raise :class:`WorkflowInvalid` listing every problem of ``graph``."""
-    problems = list(_problems(graph, object_info, set(uploaded)))
+    try:
+        problems = list(_problems(graph, object_info, set(uploaded)))
+    except (TypeError, AttributeError, ValueError) as e:  # a node list of unexpected shape
+        problems = [f"the server's node list (/object_info) cannot be read here: {e}"]
     if problems:
         raise WorkflowInvalid(problems)
 
@@ -92,6 +95,7 @@ def _check_input(
     value: Any,
 ) -> Iterable[str]:
     name = key[1]
+    spec = spec if isinstance(spec, list) else [spec]  # a malformed spec checks nothing
     kind = spec[0] if spec else None
     options = combo_options(spec)
     if _is_link(value):
@@ -128,9 +132,9 @@ def _check_input(
 
 def _check_range(where: str, name: str, value: float, limits: dict[str, Any]) -> Iterable[str]:
     low, high = limits.get("min"), limits.get("max")
-    if low is not None and value < low:
+    if isinstance(low, (int, float)) and value < low:
         yield f"{where}: input '{name}' is {value}, below the minimum {low}"
-    if high is not None and value > high:
+    if isinstance(high, (int, float)) and value > high:
         yield f"{where}: input '{name}' is {value}, above the maximum {high}"
 
 
@@ -160,7 +164,8 @@ def _check_link(
     source_info = info.get(source.get("class_type"))
     if source_info is None:
         return  # reported for the source node itself
-    outputs = source_info.get("output", [])
+    outputs = source_info.get("output", []) if isinstance(source_info, dict) else []
+    outputs = outputs if isinstance(outputs, list) else []
     if not 0 <= index < len(outputs):
         yield f"{where}: input '{name}' links to output {index} of node {source_id}, which has {len(outputs)}"
         return
@@ -170,6 +175,6 @@ def _check_link(
             yield f"{where}: input '{name}' expects a choice but node {source_id} gives {produced}"
         return
     accepted = {t.strip() for t in str(kind).split(",")}
-    if "*" in accepted or produced == "*" or produced in accepted:
+    if "*" in accepted or produced == "*" or (isinstance(produced, str) and produced in accepted):
         return
     yield f"{where}: input '{name}' expects {kind} but node {source_id} output {index} is {produced}"

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from ai_diffusion.comfy import ServerModels
 from ai_diffusion.qt import Qt
 from ai_diffusion.request import Mode, ModelKind
 from ai_diffusion.secrets import SecretStore
 from ai_diffusion.settings import Settings
+from ai_diffusion.state.model_choice import ModelChoice
 from ai_diffusion.ui.docker_widget import create_docker_widget
 from tests.family_fixtures import family_object_info
 from tests.widgets.fake_client import FakeConnector
@@ -21,7 +23,8 @@ from tests.widgets.test_docker_flow import WAIT, connect, generate
 
 FLUX = "flux1-dev.safetensors"
 KONTEXT = "flux1-kontext-dev.safetensors"
-KLEIN = "flux-2-klein-4b.safetensors"
+KREA = "krea2_bf16.safetensors"  # ComfyUI 0.26.0+: 0.8.0 lacks its text-encoder type
+KREA_REFUSED = "Krea 2 needs ComfyUI 0.26.0 or newer: this server's ComfyUI does not offer"
 MYSTERY = "mystery_model.safetensors"
 
 
@@ -59,9 +62,10 @@ def test_models_are_listed_with_family_and_incomplete_ones_greyed(qtbot, setup) 
         listed
     )
     box = widget.checkpoint
-    klein = listed[KLEIN]
-    assert box.itemData(klein, Qt.ItemDataRole.ForegroundRole) is not None  # greyed
-    assert "Flux.2 Klein cannot be used yet" in box.itemData(klein, Qt.ItemDataRole.ToolTipRole)
+    mystery = listed[MYSTERY]
+    assert box.itemData(mystery, Qt.ItemDataRole.ForegroundRole) is not None  # greyed
+    assert "unknown model family" in box.itemData(mystery, Qt.ItemDataRole.ToolTipRole)
+    assert box.itemData(listed[KREA], Qt.ItemDataRole.ForegroundRole) is None  # 0.33.0 runs it
     assert box.itemData(listed[FLUX], Qt.ItemDataRole.ForegroundRole) is None
     assert box.itemData(listed[FLUX], Qt.ItemDataRole.ToolTipRole) == "Flux.1 dev"
     box.setCurrentText(FLUX)
@@ -130,15 +134,36 @@ def test_the_request_carries_the_model_pieces_and_guidance(qtbot, setup) -> None
     )
 
 
-def test_an_incomplete_model_says_what_is_missing_when_generating(qtbot, setup) -> None:
-    widget, *_ = setup
+def test_a_model_the_servers_comfyui_cannot_run_is_greyed_with_the_reason(qtbot, setup) -> None:
+    widget, _, connector, *_ = setup
+    connector.object_info = family_object_info("0.8.0")
     connect(qtbot, widget)
-    widget.checkpoint.setCurrentText(KLEIN)
+    listed = items(widget)
+    box = widget.checkpoint
+    assert box.itemData(listed[KREA], Qt.ItemDataRole.ForegroundRole) is not None
+    assert KREA_REFUSED in box.itemData(listed[KREA], Qt.ItemDataRole.ToolTipRole)
+    assert (
+        box.itemData(listed["flux2_dev_fp8mixed.safetensors"], Qt.ItemDataRole.ForegroundRole)
+        is None
+    )
+    box.setCurrentText(KREA)
+    assert KREA_REFUSED in widget.model_picker.missing.text()
     widget.prompt.setPlainText("a fox")
     qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: "Flux.2 Klein cannot be used yet" in widget.message.text(), timeout=WAIT
+    qtbot.waitUntil(lambda: KREA_REFUSED in widget.message.text(), timeout=WAIT)
+
+
+def test_the_reason_names_the_version_the_server_reports() -> None:
+    choice = ModelChoice()
+    stats = {"system": {"comfyui_version": "0.8.0"}}
+    choice.set_server_models(ServerModels.parse(family_object_info("0.8.0"), [], stats))
+    choice.select("flux-2-klein-4b.safetensors")
+    assert choice.missing_text == (
+        "Flux.2 Klein 4B needs ComfyUI 0.9.2 or newer; this server runs ComfyUI 0.8.0. "
+        "Update ComfyUI on the server (or rent a pod with a current image)."
     )
+    choice.select("flux2_dev_fp8mixed.safetensors")
+    assert choice.missing_text == ""
 
 
 def test_advanced_overrides_are_remembered_per_model(qtbot, setup) -> None:
