@@ -226,6 +226,9 @@ async def test_drill_hundred_jobs_over_three_backends_one_killed_deliver_exactly
     for i, s in enumerate(servers.comfy):
         s.fake.faults.drop_chance = 0.15
         s.fake.faults.seed = 11 + i
+    # Pod B takes its time, so that jobs are on it when it dies (a fast fake could have
+    # finished them all by then, and the drill would prove nothing).
+    servers.comfy[1].fake.faults.step_delay = 0.05
     servers.serverless.queue_polls = 0
     a, b = await servers.clients()
     endpoint = await servers.endpoint()
