@@ -33,7 +33,7 @@ from PIL import Image as PILImage
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted
 from ai_diffusion.errors import UserError
-from ai_diffusion.request import Extent, GenerationRequest, Image, LoraRef
+from ai_diffusion.request import ControlLayer, Extent, GenerationRequest, Image, LoraRef
 from ai_diffusion.workflow import default_sampling
 
 
@@ -51,7 +51,9 @@ def mask(width: int, height: int) -> Image:
     return Image.from_png(buffer.getvalue())
 
 
-def requests_for(entry, info, loras: list[str], run: bool) -> dict[str, GenerationRequest]:  # type: ignore[no-untyped-def]
+def requests_for(
+    entry, info, loras: list[str], run: bool, patches: list[str] = ()
+) -> dict[str, GenerationRequest]:  # type: ignore[no-untyped-def,assignment]
     family = entry.family
     size = Extent(96, 64) if run else Extent(1024, 768)
     sampling = replace(default_sampling(entry.name, info, family.id), seed=7)
@@ -75,6 +77,9 @@ def requests_for(entry, info, loras: list[str], run: bool) -> dict[str, Generati
     lora = lora or next((name for name in loras if family.id.split("-")[0] in name), None)
     if lora:
         out["lora"] = replace(base, loras=(LoraRef(lora, 0.7),))
+    patch = next((name for name in patches if name in family.control_examples), None)
+    if family.control_patch and patch:  # Z-Image's ControlNets: model patches
+        out["controlnet"] = replace(base, controls=(ControlLayer(patch, image, 0.8),))
     if family.is_edit:
         out["edit"] = replace(base, prompt="make the sky stormy", image=image, edit=True)
         out["edit selection"] = replace(out["edit"], mask=hole)
@@ -110,7 +115,8 @@ async def refused(client: ComfyClient, entry, info) -> list[tuple[str, str, str,
     """Every mode of a family the server cannot run: the plugin must refuse it itself, with
     the reason discovery gave, before posting anything."""
     rows = []
-    for mode, request in requests_for(entry, info, client.models.loras, False).items():
+    patches = client.models.model_patches
+    for mode, request in requests_for(entry, info, client.models.loras, False, patches).items():
         try:
             job = await client.submit(request)
         except UserError as e:
@@ -141,7 +147,10 @@ async def check(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
                 rows.append((entry.name, entry.title, "-", f"not ready: {reason}"))
                 continue
             run = entry.name in args.run
-            for mode, request in requests_for(entry, info, client.models.loras, run).items():
+            patches = client.models.model_patches
+            for mode, request in requests_for(
+                entry, info, client.models.loras, run, patches
+            ).items():
                 if run and args.run_modes and mode not in args.run_modes:
                     continue
                 started = time.monotonic()

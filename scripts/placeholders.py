@@ -46,6 +46,7 @@ def family_files(family: Family) -> list[tuple[str, str]]:
     if kind is ModelKind.split and family.vae is not None and not family.vae.builtin:
         files.append((family.vae.folder, family.vae.example))
     files.append(("loras", lora_name(family)))
+    files += [("model_patches", name) for name in family.control_examples]
     return files
 
 

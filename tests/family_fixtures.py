@@ -29,6 +29,7 @@ LISTED_IN = {
     "vae": [("VAELoader", "vae_name")],
     "loras": [("LoraLoader", "lora_name"), ("LoraLoaderModelOnly", "lora_name")],
     "controlnet": [("ControlNetLoader", "control_net_name")],
+    "model_patches": [("ModelPatchLoader", "name")],
 }
 
 # The families' usual files (scripts/placeholders.py writes these names from the table).
@@ -67,6 +68,7 @@ MORE = {
     "diffusion_models": ["mystery_model.safetensors"],
     "loras": ["flux-detailer.safetensors", "qwen-style.safetensors"],
     "controlnet": ["flux-union-controlnet.safetensors"],
+    "model_patches": ["Z-Image-Turbo-Fun-Controlnet-Union.safetensors"],
 }  # fmt: skip
 
 

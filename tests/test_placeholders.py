@@ -43,11 +43,12 @@ def test_writes_the_tables_names_and_removes_only_its_own(tmp_path: Path) -> Non
     assert found["checkpoints"] == {real.name, *PLACEHOLDERS["checkpoints"]}
     assert "pixel_space" not in found["vae"]  # ComfyUI's own entry, not a file
     assert "placeholder-flux2-klein-4b-lora.safetensors" in found["loras"]
+    assert "Z-Image-Turbo-Fun-Controlnet-Union.safetensors" in found["model_patches"]
     assert (tmp_path / "vae" / "ae.safetensors").read_bytes() == b"a real VAE"
     assert placeholders(tmp_path, "--remove").returncode == 0
     assert listed(tmp_path) == {
         "checkpoints": {real.name}, "vae": {"ae.safetensors"}, "diffusion_models": set(),
-        "text_encoders": set(), "loras": set(),
+        "text_encoders": set(), "loras": set(), "model_patches": set(),
     }  # fmt: skip
 
 

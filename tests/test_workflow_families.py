@@ -242,11 +242,26 @@ def test_controlnet_where_core_supports_it_and_a_clear_error_elsewhere() -> None
     control = ControlLayer("flux-union-controlnet.safetensors", picture(seed=3))
     flux = build("flux-dev", "txt2img", controls=(control,))
     assert one(flux, "ControlNetApplyAdvanced")["inputs"]["vae"]
-    for case in ("qwen-image", "z-image-turbo", "chroma", "sd35-large", "flux2-dev", "anima"):
+    for case in ("qwen-image", "chroma", "sd35-large", "flux2-dev", "anima"):
         with pytest.raises(UserError, match="ControlNet is not available for .* models"):
             build(case, "txt2img", controls=(control,))
-    with pytest.raises(UserError, match="Z-Image base models: its ControlNets are model patches"):
+    # Z-Image's ControlNets are model patches: loaded from models/model_patches and applied to
+    # the model the sampler uses, the control image at the sampling size.
+    with pytest.raises(UserError, match="no ControlNet model patch named 'flux-union"):
         build("z-image-base", "txt2img", controls=(control,))
+    patch = ControlLayer("Z-Image-Turbo-Fun-Controlnet-Union.safetensors", picture(seed=3), 0.7)
+    for case in ("z-image-turbo", "z-image-base"):
+        g = build(case, "txt2img", controls=(patch,))
+        assert one(g, "ModelPatchLoader")["inputs"]["name"] == patch.model
+        patched = one(g, "QwenImageDiffsynthControlnet")["inputs"]
+        assert patched["strength"] == 0.7 and g[patched["image"][0]]["class_type"] == "ImageScale"
+        sampler_model = one(g, "KSampler")["inputs"]["model"]
+        chain = [g[sampler_model[0]]["class_type"]]
+        while g[sampler_model[0]]["inputs"].get("model"):
+            sampler_model = g[sampler_model[0]]["inputs"]["model"]
+            chain.append(g[sampler_model[0]]["class_type"])
+        assert "QwenImageDiffsynthControlnet" in chain  # the sampler uses the patched model
+        assert nodes(g, "ControlNetApplyAdvanced") == []
 
 
 def test_klein_edits_with_reference_latents_on_both_conditionings() -> None:

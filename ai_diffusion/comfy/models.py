@@ -51,6 +51,7 @@ class ServerModels:
     vaes: list[str] = field(default_factory=list)
     loras: list[str] = field(default_factory=list)
     controlnets: list[str] = field(default_factory=list)
+    model_patches: list[str] = field(default_factory=list)  # ControlNets as model patches
     upscalers: list[str] = field(default_factory=list)
     embeddings: list[str] = field(default_factory=list)
     samplers: list[str] = field(default_factory=list)
@@ -95,6 +96,7 @@ class ServerModels:
             "text_encoders": self.text_encoders,
             "loras": self.loras,
             "controlnets": self.controlnets,
+            "model_patches": self.model_patches,
             "vaes": self.vaes,
             "upscalers": self.upscalers,
             "embeddings": self.embeddings,

@@ -77,6 +77,7 @@ class _Builder(Steps):
             result = self.edit(m, prompt, negative_text, size, target)
             return self.finish(self.save(self.upscale(result)), mode)
 
+        m = self.apply_model_patches(m, size)
         raw = self.encode_prompt(m.clip, prompt)
         negative = self.negative_for(m.clip, raw, negative_text)
         positive, negative = self.apply_controls(self.guide(raw), negative, m.vae)

@@ -78,6 +78,10 @@ class Family:
     negative: bool = True  # False: cfg 1 distilled model, negative conditioning zeroed
     lora_clip: bool = False  # its LoRAs also patch the text encoder (LoraLoader)
     controlnet: bool = False  # ControlNet through core nodes
+    # ControlNets that are model patches (models/model_patches: ModelPatchLoader, then
+    # QwenImageDiffsynthControlnet patches the model), as Z-Image's "Fun" ControlNets are.
+    control_patch: bool = False
+    control_examples: tuple[str, ...] = ()  # typical ControlNet patch files (placeholders, docs)
     edit: Edit = Edit.none
     max_references: int = 0  # reference images an edit model takes besides the canvas
     unsupported: str = ""  # detected but not runnable: the message that says so

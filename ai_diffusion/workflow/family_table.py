@@ -256,10 +256,8 @@ _Z_IMAGE = dict(
     latent_multiple=16,
     inpaint_conditioning=True,
     model_sampling=("ModelSamplingAuraFlow", 3.0),
-    controlnet_note=(
-        "its ControlNets are model patches (models/model_patches), which the plugin does not "
-        "load yet"
-    ),
+    control_patch=True,  # in models/model_patches; checked against 0.33's nodes_model_patch.py
+    control_examples=("Z-Image-Turbo-Fun-Controlnet-Union.safetensors",),
 )
 Z_IMAGE_BASE = Family(  # released after ComfyUI 0.8.0; 0.11.0 reads all its weights [LC]
     "z-image-base", "Z-Image base",

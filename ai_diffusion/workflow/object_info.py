@@ -52,6 +52,7 @@ MODEL_LISTS = {
     "vaes": ("VAELoader", "vae_name"),
     "loras": ("LoraLoader", "lora_name"),
     "controlnets": ("ControlNetLoader", "control_net_name"),
+    "model_patches": ("ModelPatchLoader", "name"),  # Z-Image's ControlNets
     "upscalers": ("UpscaleModelLoader", "model_name"),
     "samplers": ("KSampler", "sampler_name"),
     "schedulers": ("KSampler", "scheduler"),

@@ -222,9 +222,40 @@ class Steps:
 
     # ControlNet ----------------------------------------------------------------------------
 
+    def apply_model_patches(self, m: Model, size: Extent) -> Model:
+        """ControlNets that are model patches (Z-Image's): each patch loaded from
+        models/model_patches and applied to the model with its control image, scaled to the
+        sampling size. Their start and end are not used: the patch acts on every step."""
+        if not self.family.control_patch or not self.r.controls:
+            return m
+        model = m.model
+        for c in self.r.controls:
+            name = self.check_choice("ModelPatchLoader", "name", c.model, "ControlNet model patch")
+            patch = self.g.add1("ModelPatchLoader", "MODEL_PATCH", name=name)
+            image = self.control_image(c)
+            image = self.g.add1(
+                "ImageScale", "IMAGE", image=image, upscale_method="bilinear",
+                width=size.width, height=size.height, crop="disabled",
+            )  # fmt: skip
+            model = self.g.add1(
+                "QwenImageDiffsynthControlnet", "MODEL", model=model, model_patch=patch,
+                vae=m.vae, image=image, strength=c.strength,
+            )  # fmt: skip
+        return Model(model, m.clip, m.vae)
+
+    def control_image(self, c: ControlLayer) -> Output:
+        image = self.load_image(c.image)
+        if c.preprocess is Preprocess.canny:
+            image = self.g.add1(
+                "Canny", "IMAGE", image=image, low_threshold=0.4, high_threshold=0.8
+            )
+        return image
+
     def apply_controls(
         self, positive: Output, negative: Output, vae: Output
     ) -> tuple[Output, Output]:
+        if self.family.control_patch:
+            return positive, negative  # applied to the model (apply_model_patches)
         if self.r.controls and not self.family.controlnet:
             note = self.family.controlnet_note
             raise InvalidRequest(
@@ -243,11 +274,7 @@ class Steps:
             "ControlNetLoader", "control_net_name", c.model, "ControlNet model"
         )
         control_net = self.g.add1("ControlNetLoader", "CONTROL_NET", control_net_name=model_name)
-        image = self.load_image(c.image)
-        if c.preprocess is Preprocess.canny:
-            image = self.g.add1(
-                "Canny", "IMAGE", image=image, low_threshold=0.4, high_threshold=0.8
-            )
+        image = self.control_image(c)
         positive, negative = self.g.add(
             "ControlNetApplyAdvanced", ("CONDITIONING", "CONDITIONING"), positive=positive,
             negative=negative, control_net=control_net, image=image, strength=c.strength,
