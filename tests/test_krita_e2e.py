@@ -123,3 +123,22 @@ def test_the_loop_has_room_when_the_first_document_comes_in_a_later_session(
     assert result["exceptions"] == "", result["exceptions"]
     assert result["ok"], (result.get("error"), result)
     _loop_in_sight(result)
+
+
+def test_workflow_mode_runs_a_workflow_on_the_canvas(
+    profile: KritaProfile, test_output: Path, fake_server: str
+) -> None:
+    out = test_output / f"gui-workflow-{profile.krita.name}"
+    result = run_gui(
+        profile,
+        "scenarios_e2e:workflow_mode",
+        out,
+        extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server},
+    )
+    assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
+    assert result["ok"], result.get("error")
+    assert result["controls"] == ["QSpinBox", "QDoubleSpinBox"]
+    assert result["limits"] == [1, 10000, 0.0, 100.0]
+    assert result["result_name"] == "Painted"
+    assert "Painted" in result["layers"], result["layers"]

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .. import eventloop
 from ..backends.select import connect_backend
-from ..comfy import without_credentials
+from ..comfy import ComfyClient, without_credentials
 from ..comfy.events import (
     ConnectionState,
     Failed,
@@ -48,6 +48,18 @@ class Job:
     bounds: Bounds
     prompt: str
     seed: int
+    name: str = ""  # the results' layer name ("" = made of the prompt and seed)
+
+
+@dataclass
+class WorkflowRun:
+    """A custom workflow ready to queue, made from the document by ``state/workflow_mode.py``."""
+
+    workflow: Any  # ai_diffusion.workflow.builder.Workflow: the graph and its input images
+    bounds: Bounds  # where its results land on the canvas
+    prompt: str
+    seed: int
+    name: str = ""  # the results' layer name (an output node's [layer: NAME]; "" = from prompt)
 
 
 @dataclass
@@ -260,6 +272,40 @@ class Controller(StateObject):
         for event in early:
             self.handle(event)
 
+    def generate_workflow(self, prepare: Callable[[CanvasDocument], WorkflowRun]) -> Any:
+        """Queue a custom workflow like ``generate``: ``prepare`` reads the active document
+        (now, in this Qt callback) into a :class:`WorkflowRun`; its job then has the same
+        progress, previews, cancel and results as the built-in modes'."""
+        if inside_task():
+            self._ui.post(self.generate_workflow, prepare)
+            return None
+        try:
+            if self.client is None:
+                raise UserError(
+                    "Connect to a server first (paste its address above, then Connect)."
+                )
+            if not isinstance(self.client, ComfyClient):
+                raise UserError(
+                    "Workflows need a ComfyUI server: connect to one (its address, or a Cloud "
+                    "GPU pod) to run them."
+                )
+            document = self.documents.active()
+            if document is None:
+                raise UserError("Open or create an image in Krita first.")
+            run = prepare(document)
+        except Exception as e:
+            self._report(e)
+            return None
+
+        async def enqueue(client: Any) -> None:
+            self.message = "Uploading…" if run.workflow.inputs else "Queueing…"
+            self.progress = (0, 0)
+            job_id = await client.enqueue(run.workflow)
+            job = Job(job_id, document.id, run.bounds, run.prompt, run.seed, run.name)
+            self._ui.post(self._register, job)
+
+        return eventloop.run(enqueue(self.client), on_error=self._report)
+
     def cancel(self) -> Any:
         async def cancel() -> None:
             if self.client is None:
@@ -339,7 +385,7 @@ class Controller(StateObject):
         if self.documents.find(job.document_id) is None:
             return  # the document was closed: its results are dropped quietly
         for i, data in enumerate(images):
-            name = layer_name(job.prompt, job.seed + i)
+            name = job.name or layer_name(job.prompt, job.seed + i)
             self.results.append(
                 Result(
                     job.id,

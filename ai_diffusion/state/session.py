@@ -31,6 +31,7 @@ from .model_choice import ModelChoice
 from .model_transfers import ModelTransfers
 from .no_documents import NoDocuments
 from .pods import PodController, ProviderFactory, default_factory
+from .workflow_mode import WorkflowMode
 
 
 @dataclass
@@ -44,6 +45,9 @@ class Session:
     model_choice: ModelChoice
     model_transfers: ModelTransfers
     settings_dir: Path | None = None
+
+    def __post_init__(self) -> None:  # the Workflow mode (state/workflow_mode.py)
+        self.workflow = WorkflowMode(self.controller, self.settings_dir)
 
     def connect(self) -> Any:
         """Connect with what the connection holds (or say in ``message`` what is missing)."""

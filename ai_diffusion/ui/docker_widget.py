@@ -9,7 +9,8 @@ them.
 
 Object names are listed by each panel's module: ``connection_panel.py``, ``generate_bar.py``,
 ``results_strip.py``, ``modes.py``, ``model_lists.py``, ``advanced.py``, ``prompt.py``,
-``live_panel.py`` (the Live mode's page, ai_live); and
+``live_panel.py`` (the Live mode's page, ai_live), ``workflow_page.py`` (the Workflow
+mode's page, ai_workflow); and
 here: ai_message; the model section's names are in ``model_picker.py``.
 """
 
@@ -36,6 +37,7 @@ from .modes import ModeSwitcher
 from .names import named
 from .prompt import PromptEdit
 from .results_strip import ResultsActions, ResultsStrip
+from .workflow_page import WorkflowPage
 
 
 class DockerWidget(QtWidgets.QWidget):
@@ -97,6 +99,9 @@ class DockerWidget(QtWidgets.QWidget):
         self.live = session.live
         self.live_panel = named(LivePanel(self.live, self._live_model, self), "ai_live")
         self.modes.set_page("live", self.live_panel)
+        self.workflow = session.workflow
+        self.workflow_page = named(WorkflowPage(self.workflow, self), "ai_workflow")
+        self.modes.set_page("workflow", self.workflow_page)
         layout.addWidget(self.modes)
         layout.addStretch()
         self._wire()
@@ -123,6 +128,8 @@ class DockerWidget(QtWidgets.QWidget):
         """Edit mode is the model's instruction editing: on in the Edit page, off elsewhere."""
         choice = self.model_choice
         choice.edit = mode == "edit" and choice.edit_available
+        if mode == "workflow" and not self.workflow.saved:
+            self.workflow.refresh_saved()
 
     # Behaviour ----------------------------------------------------------------------------
 
@@ -137,6 +144,7 @@ class DockerWidget(QtWidgets.QWidget):
         self.modes.mode_changed.connect(self._on_mode)
         bind(self.model_choice, "edit", lambda on: self.modes.set_mode("edit") if on else None)
         bind(c, "message", self.message.setText)
+        bind(self.workflow, "message", lambda text: setattr(c, "message", text) if text else None)
         bind(c, "progress", self.bar.set_progress)
         bind(c, "queued", self.bar.set_queue)
         bind(c, "busy", self._on_busy)
@@ -188,7 +196,8 @@ class DockerWidget(QtWidgets.QWidget):
         m = client.models
         self.model_choice.set_server_models(m, self.model_choice.model or self.settings.checkpoint)
         set_choices(self.lora_box.pick, m.loras)
-        set_choices(self.control_box.model, m.controlnets)
+        # ControlNet files, and the model patches that are Z-Image's ControlNets.
+        set_choices(self.control_box.model, m.controlnets + m.model_patches)
         self.canvas_changed()
 
     def canvas_changed(self) -> None:
@@ -224,6 +233,9 @@ class DockerWidget(QtWidgets.QWidget):
     def generate(self) -> None:
         self.save_settings()
         self.progress.setValue(0)
+        if self.modes.mode == "workflow":
+            self.workflow_page.generate(self.prompt.toPlainText())
+            return
         self.controller.generate(self.params())
 
     def cancel(self) -> None:

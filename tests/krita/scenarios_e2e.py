@@ -305,3 +305,67 @@ def painting_loop(driver):
     yield 500
     driver.screenshot(f"panel-result-{screen}.png")
     doc.setModified(False)
+
+
+def workflow_mode(driver):
+    """The Workflow mode: a workflow of the painter's own (an image input, two [param]
+    widgets) runs on the canvas, and its result is applied as the layer its output names."""
+    import json
+    import tempfile
+
+    app = Krita.instance()
+    doc = app.createDocument(256, 192, "workflow", "RGBA", "U8", "", 72.0)
+    background = doc.rootNode().childNodes()[0]
+    background.setPixelData(bytes([40, 90, 200, 255]) * (256 * 192), 0, 0, 256, 192)
+    doc.refreshProjection()
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    dock.show()
+    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
+    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
+    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
+    panel.connect_button.click()
+    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
+    assert panel.controller.state == "connected", panel.status.text()
+
+    graph = {
+        "3": {"class_type": "KSampler", "_meta": {"title": "Sampler [param: steps, cfg]"},
+              "inputs": {"seed": 5, "steps": 2, "cfg": 7.0, "sampler_name": "euler",
+                         "scheduler": "normal", "denoise": 0.75, "model": ["4", 0],
+                         "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["13", 0]}},
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CHECKPOINT}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat", "clip": ["4", 1]}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+        "9": {"class_type": "SaveImage", "_meta": {"title": "[layer: Painted]"},
+              "inputs": {"filename_prefix": "wf", "images": ["8", 0]}},
+        "11": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
+        "13": {"class_type": "VAEEncode", "inputs": {"pixels": ["11", 0], "vae": ["4", 2]}},
+    }  # fmt: skip
+    path = os.path.join(tempfile.mkdtemp(), "img2img.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(graph, f)
+    panel.modes.buttons["workflow"].click()
+    assert panel.modes.mode == "workflow"
+    panel.workflow.open_file(path)
+    yield 200
+    page = panel.workflow_page
+    assert panel.workflow.problem == "", panel.workflow.problem
+    steps, cfg = page.controls["3.steps"], page.controls["3.cfg"]
+    driver.result["controls"] = [type(steps).__name__, type(cfg).__name__]
+    driver.result["limits"] = [steps.minimum(), steps.maximum(), cfg.minimum(), cfg.maximum()]
+    steps.setValue(3)
+    panel.prompt.setPlainText("a fox in the snow")
+    panel.generate_button.click()
+    yield (_results(driver, panel, 1), RESULT_WAIT_MS, "the workflow's result")
+    assert panel.history.count() == 1, panel.message.text()
+    driver.result["result_name"] = panel.controller.results[-1].name
+    driver.screenshot("krita-workflow-mode.png")
+    panel.history.setCurrentRow(0)
+    panel.apply_button.click()
+    yield 500
+    doc.refreshProjection()
+    doc.waitForDone()
+    driver.result["layers"] = _names(doc)
