@@ -12,6 +12,7 @@ import pytest
 from ai_diffusion.backends.salad import SaladComfyApi, SaladConfig
 from ai_diffusion.comfy.errors import ConnectionFailure, FailureKind
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted, Queued, Started
+from ai_diffusion.errors import UserError
 from ai_diffusion.request import Extent, GenerationRequest, Sampling
 from tests.backend_fixtures import Sleeps, serve, txt2img
 from tests.comfy_fixtures import CHECKPOINT, collect, png
@@ -160,3 +161,24 @@ async def test_cancel_interrupts_own_job_only(group: Group, backend: SaladComfyA
 
 def test_config_repr_never_shows_the_key() -> None:
     assert "s3cret-salad" not in repr(SaladConfig("https://x.salad.cloud", api_key="s3cret-salad"))
+
+
+async def test_a_model_by_link_lands_on_the_replica_that_took_it(
+    group: Group, backend: SaladComfyApi
+) -> None:
+    url = "https://huggingface.co/someone/styles/resolve/main/ink-style.safetensors"
+    path = await backend.add_model(url, "loras")
+    assert path == "/opt/ComfyUI/models/loras/ink-style.safetensors"
+    ((replica, sent_url, folder, name),) = group.fake.downloads
+    assert (sent_url, folder, name) == (url, "loras", "ink-style.safetensors")
+    # The list the backend now reads is that replica's (the group's others lack it).
+    holders = [r.name for r in group.fake.replicas
+               if "ink-style.safetensors" in r.comfy.object_info["LoraLoader"]["input"]["required"]["lora_name"][0]]  # fmt: skip
+    assert holders == [replica]
+    with pytest.raises(UserError, match="not a model folder comfyui-api knows"):
+        await backend.add_model(url, "styles")
+    group.fake.faults.append("cut")
+    with pytest.raises(UserError, match="longer than Salad's gateway waits"):
+        await backend.add_model(url + "?v=2", "loras", "big.safetensors")
+    with pytest.raises(UserError, match="refused the download"):
+        await backend.add_model("ftp://nowhere/x.safetensors", "loras")

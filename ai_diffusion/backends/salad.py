@@ -33,6 +33,7 @@ from ..comfy.config import normalize_url
 from ..comfy.errors import ConnectionFailure, FailureKind
 from ..comfy.events import Failed, Finished, Interrupted, JobEvent, Queued, Started
 from ..comfy.models import DeviceInfo, ServerModels
+from ..errors import UserError
 from ..logs import register_secret
 from ..workflow.builder import Workflow
 from .contract import UploadProgress
@@ -131,6 +132,38 @@ class SaladComfyApi(GraphJobApi):
                 lists.setdefault(name, []).extend(str(f) for f in files)
         self.models = ServerModels(**lists, device=self.models.device)  # type: ignore[arg-type]
         return self.models
+
+    async def add_model(self, url: str, folder: str, filename: str | None = None) -> str:
+        """comfyui-api's own download (``POST /models {url, type, filename}``): the replica the
+        gateway picks fetches ``url`` into ``folder`` (checkpoints, loras, vae, …). One replica
+        only: the others of the group do not get it (the group's model manifest is the way to
+        give every replica a model). Returns where the file landed."""
+        if folder not in FOLDERS:
+            raise UserError(
+                f"'{folder}' is not a model folder comfyui-api knows. Use one of: "
+                f"{', '.join(FOLDERS)}."
+            )
+        body: dict[str, Any] = {"url": url, "type": folder}
+        if filename:
+            body["filename"] = filename
+        data = json.dumps(body).encode()
+        answer = await self.http.request("POST", self.config.url + "/models", data)
+        if answer.status == 504:
+            raise UserError(
+                "The download takes longer than Salad's gateway waits (100 s). It may still "
+                "finish on that replica: refresh the model list in a few minutes. Large models "
+                "are better put in the group's model manifest."
+            )
+        if answer.status in (400, 422):
+            raise UserError(
+                f"comfyui-api refused the download ({answer.status}): "
+                f"{str(answer.field('error') or answer.field('message') or answer.body)[:200]}. "
+                "Check the link (it must be a direct https download) and the folder."
+            )
+        result = self._checked(answer, "/models")
+        await self.refresh_models()
+        path = result.get("path") if isinstance(result, dict) else None
+        return str(path or filename or url.rsplit("/", 1)[-1])
 
     async def close(self) -> None:
         await stop_tasks(self._jobs.values())

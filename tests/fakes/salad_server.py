@@ -58,6 +58,7 @@ class FakeSaladGroup:
     posted: list[dict[str, Any]] = field(default_factory=list)
     headers_seen: list[dict[str, str]] = field(default_factory=list, repr=False)
     holding: dict[str, asyncio.Event] = field(default_factory=dict)  # "hold": until interrupted
+    downloads: list[tuple[str, str, str, str]] = field(default_factory=list)  # replica, url, …
     _next: int = 0
 
     def app(self) -> web.Application:
@@ -66,6 +67,7 @@ class FakeSaladGroup:
         r.add_get("/health", self.health)
         r.add_get("/ready", self.ready)
         r.add_get("/models", self.models)
+        r.add_post("/models", self.download)
         r.add_post("/prompt", self.prompt)
         r.add_post("/interrupt", self.interrupt)
         return app
@@ -101,6 +103,31 @@ class FakeSaladGroup:
                 folder: combo_options(info[node]["input"]["required"][name]) or []
                 for folder, (node, name) in MODEL_FOLDERS.items()
             }
+        )
+
+    async def download(self, request: web.Request) -> web.Response:
+        """comfyui-api's ``POST /models {url, type, filename?}``: the picked replica downloads
+        the file into its own models folder (the others do not get it). A ``cut`` fault is
+        the gateway giving up after 100 s (504)."""
+        body = await request.json()
+        url, folder = body.get("url"), body.get("type")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return web.json_response({"error": "body/url must be a URL", "location": "url"}, status=400)
+        if folder not in MODEL_FOLDERS:
+            return web.json_response({"error": f"invalid model type {folder}"}, status=400)
+        if self.faults and self.faults[0] == "cut":
+            self.faults.pop(0)
+            return web.Response(status=504, text="upstream request timeout")
+        name = str(body.get("filename") or url.split("?")[0].rsplit("/", 1)[-1])
+        node, field_name = MODEL_FOLDERS[folder]
+        replica: Replica = request[REPLICA]
+        spec = replica.comfy.object_info[node]["input"]["required"][field_name]
+        options = combo_options(spec)
+        if options is not None and name not in options:
+            options.append(name)
+        self.downloads.append((replica.name, url, folder, name))
+        return web.json_response(
+            {"status": "success", "path": f"/opt/ComfyUI/models/{folder}/{name}"}
         )
 
     async def interrupt(self, request: web.Request) -> web.Response:
