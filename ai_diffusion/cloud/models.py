@@ -82,6 +82,10 @@ class PodSpec:
     cloud: str = "SECURE"
     start_args: str = ""  # the container's start command; "" = the image's own (``image.args``)
     port: int = 0  # the port the plugin talks to; 0 = the image's ComfyUI port
+    # A persistent network volume mounted at /workspace (RunPod): the models folder outlives
+    # the pod. "" = none (the pod's own disk only). Its data center, where known, places the pod.
+    network_volume_id: str = ""
+    data_center: str = ""
 
     @property
     def exposed_port(self) -> int:
@@ -96,6 +100,17 @@ class PodSpec:
         if self.token and self.image.token_env:
             env[self.image.token_env] = self.token
         return env
+
+
+@dataclass(frozen=True)
+class NetworkVolume:
+    """Storage that stays when pods end (billed per GB and month while it exists)."""
+
+    provider: str
+    id: str
+    name: str
+    size_gb: int
+    data_center: str = ""
 
 
 @dataclass

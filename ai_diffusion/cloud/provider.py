@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .errors import NoCapacity
-from .models import GpuOption, Pod, PodSpec, PodState
+from .models import GpuOption, NetworkVolume, Pod, PodSpec, PodState
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,28 @@ class Provider(Protocol):
     async def terminate(self, pod_id: str) -> None: ...
 
     def service_url(self, pod: Pod, port: int) -> str | None: ...
+
+
+@runtime_checkable
+class VolumeProvider(Protocol):
+    """A provider with persistent network volumes (RunPod; vast.ai: not yet). Optional: use
+    :func:`volumes_of` to ask whether a provider has them."""
+
+    volume_price_per_gb_month: float  # dollars, the provider's published price (approximate)
+
+    async def list_volumes(self) -> list[NetworkVolume]: ...
+
+    async def create_volume(self, name: str, size_gb: int) -> NetworkVolume: ...
+
+
+def volumes_of(provider: object) -> VolumeProvider | None:
+    """``provider`` as a :class:`VolumeProvider`, or None when it has no network volumes."""
+    return provider if isinstance(provider, VolumeProvider) else None
+
+
+def volume_cost(size_gb: float, price_per_gb_month: float) -> float:
+    """Dollars a month for a volume of ``size_gb``."""
+    return round(size_gb * price_per_gb_month, 2)
 
 
 async def create_pod_with_fallback(

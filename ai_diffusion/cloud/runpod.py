@@ -20,10 +20,18 @@ from .errors import (
     TransientError,
 )
 from .http import ProviderHttp, Sleep, parse_retry_after
-from .models import GpuOption, Pod, PodSpec, PodState
+from .models import GpuOption, NetworkVolume, Pod, PodSpec, PodState
 
 DEFAULT_API = "https://api.runpod.io"
 DEFAULT_PROXY = "https://{pod_id}-{port}.proxy.runpod.net"
+# Network volumes: what RunPod's pricing page (runpod.io/pricing, "Network Volume") lists,
+# in dollars per GB and month; it may change, so the panel says "about". Billed while the
+# volume exists, whether a pod uses it or not.
+VOLUME_PRICE_PER_GB_MONTH = 0.07
+# Where a new volume is made when the painter does not say (a volume only mounts on pods in
+# its own data center; pods made with it are placed there).
+DEFAULT_DATA_CENTER = "EU-RO-1"
+VOLUME_MAX_GB = 4000
 STATES = {
     "PROVISIONING": PodState.provisioning,
     "STARTING": PodState.starting,
@@ -182,7 +190,11 @@ class RunPodProvider:
             body["gpu"]["minCudaVersion"] = spec.image.min_cuda
         if spec.args:
             body["args"] = spec.args
-        if spec.volume_gb:
+        if spec.network_volume_id:  # mounted at /workspace, where the image keeps its models
+            body["networkVolumeId"] = spec.network_volume_id
+            if spec.data_center:
+                body["dataCenterIds"] = [spec.data_center]
+        elif spec.volume_gb:
             body["mounts"] = {"persistent": {"size": max(10, spec.volume_gb), "path": "/workspace"}}
         pod = self._pod(await self.http.request("POST", "/v2/pods", body))
         pod.price_per_hour = pod.price_per_hour or gpu.price_per_hour
@@ -214,3 +226,31 @@ class RunPodProvider:
         if pod.state is not PodState.running:
             return None
         return self.proxy_template.format(pod_id=pod.id, port=port)
+
+    # Network volumes ---------------------------------------------------------------------------
+
+    volume_price_per_gb_month = VOLUME_PRICE_PER_GB_MONTH
+
+    def _volume(self, data: dict[str, Any]) -> NetworkVolume:
+        return NetworkVolume(
+            provider=self.name,
+            id=str(data["id"]),
+            name=str(data.get("name", "")),
+            size_gb=int(data.get("size", 0) or 0),
+            data_center=str(data.get("dataCenterId", "") or ""),
+        )
+
+    async def list_volumes(self) -> list[NetworkVolume]:
+        data = await self.http.request("GET", "/v2/networkvolumes")
+        items = data.get("networkVolumes", []) if isinstance(data, dict) else data or []
+        return [self._volume(v) for v in items]
+
+    async def create_volume(
+        self, name: str, size_gb: int, data_center: str = DEFAULT_DATA_CENTER
+    ) -> NetworkVolume:
+        if not 1 <= size_gb <= VOLUME_MAX_GB:
+            raise InvalidRequest(
+                f"A network volume holds 1 to {VOLUME_MAX_GB} GB; choose a size in between."
+            )
+        body = {"name": name, "size": size_gb, "dataCenterId": data_center}
+        return self._volume(await self.http.request("POST", "/v2/networkvolumes", body))

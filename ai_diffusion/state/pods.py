@@ -3,6 +3,12 @@
 A Qt object with signals over ``ai_diffusion.cloud``; no widgets, no Krita. A provider's API key
 typed in the panel is used at once and kept for the session (in memory); saving it also puts it
 in the password store (``SecretStore``). Never in settings.
+
+Models that stay: with ``use_volume`` a new pod mounts a RunPod network volume at /workspace
+(the image's models folder is there), an existing one (``volume_id``) or one made at Create
+(``volume_gb``), so models outlive the pod. Starter sets (``cloud/starter_sets.py``) ticked in
+``starter_sets`` are downloaded by the pod's gateway once the pod is ready; each file that lands
+emits ``models_landed`` (the session refreshes the model lists on it).
 """
 
 from __future__ import annotations
@@ -27,8 +33,15 @@ from ..cloud import (
     find_orphans,
     wait_until_ready,
 )
+from ..cloud.errors import Conflict, ProviderError
+from ..cloud.gateway import GatewayClient
 from ..cloud.images import DEFAULT_IMAGE
+from ..cloud.models import NetworkVolume, new_pod_name
 from ..cloud.pod_start import pod_spec, service_port
+from ..cloud.provider import volume_cost, volumes_of
+from ..cloud.runpod import VOLUME_PRICE_PER_GB_MONTH
+from ..cloud.starter_sets import STARTER_SETS as STARTER_SETS  # for the panel
+from ..cloud.starter_sets import StarterModel, starter_models
 from ..errors import UserError
 from ..pod_gateway import gateway_source
 from ..qt import QObject, QTimer, Signal
@@ -37,6 +50,9 @@ from ..secrets import SecretStore
 log = logging.getLogger(__name__)
 ProviderFactory = Callable[[str, str], Provider]
 PROVIDERS = {"runpod": "RunPod", "vast": "vast.ai"}
+# Dollars per GB and month of a network volume (cloud/runpod.py says where it comes from);
+# a provider not named here has no network volumes in the plugin yet.
+VOLUME_PRICES = {"runpod": VOLUME_PRICE_PER_GB_MONTH}
 
 
 def default_factory(name: str, key: str) -> Provider:
@@ -56,6 +72,8 @@ class PodController(QObject):
     ready = Signal(str, str)  # ComfyUI url, token ("" when none)
     orphans_found = Signal(list)  # pods named krita-* still running
     released = Signal()  # the pod no longer serves ComfyUI (stopped, terminated, gone)
+    volumes_changed = Signal()  # the account's network volumes were listed (``volumes``)
+    models_landed = Signal()  # a starter model arrived on the pod: refresh the model lists
 
     def __init__(
         self,
@@ -79,6 +97,14 @@ class PodController(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(15_000)
         self.timer.timeout.connect(self.tick)
+        # Models that stay, and starter sets (see the module's text).
+        self.use_volume = False
+        self.volume_gb = 50
+        self.volume_id = ""  # an existing volume chosen; "" = make one at Create
+        self.volumes: list[NetworkVolume] = []
+        self.starter_sets: set[str] = set()
+        self.starter_url: Callable[[StarterModel], str] = lambda m: m.url  # tests: a local host
+        self.starter_poll = 2.0  # seconds between looks at a starter download
 
     # Provider and key ----------------------------------------------------------------------
 
@@ -151,7 +177,11 @@ class PodController(QObject):
         if not candidates:
             raise UserError("Choose a GPU first (Find GPUs).")
         provider = self.provider()
-        spec = pod_spec(DEFAULT_IMAGE, gateway_source())  # its own token, behind the gateway
+        volume = await self._volume(provider) if self.use_volume else None
+        where = (
+            {"network_volume_id": volume.id, "data_center": volume.data_center} if volume else {}
+        )
+        spec = pod_spec(DEFAULT_IMAGE, gateway_source(), **where)  # own token, behind the gateway
         self.token = spec.token
         self._own_names.add(spec.name)  # before it exists: never offered as left over
         self.state_changed.emit("provisioning")
@@ -173,6 +203,128 @@ class PodController(QObject):
         self.pod = await provider.get_pod(pod.id) or pod
         self.pod_changed.emit()
         self.ready.emit(url, self.token or "")
+        if self.starter_sets:
+            await self._download_starters(url, self.token or "")
+
+    # Network volumes ---------------------------------------------------------------------------
+
+    def volume_price(self) -> float | None:
+        """Dollars per GB and month for the chosen provider; None: no volumes there yet."""
+        return VOLUME_PRICES.get(self.provider_name)
+
+    def chosen_volume(self) -> NetworkVolume | None:
+        return next((v for v in self.volumes if v.id == self.volume_id), None)
+
+    def volume_cost_line(self) -> str:
+        """What the volume will cost, shown before it is made."""
+        price = self.volume_price()
+        if price is None:
+            return f"{PROVIDERS[self.provider_name]}: not yet (network volumes: RunPod only)."
+        chosen = self.chosen_volume()
+        size = chosen.size_gb if chosen else self.volume_gb
+        name = f"{chosen.name}, {size} GB" if chosen else f"{size} GB"
+        return (
+            f"{name}: about ${volume_cost(size, price):.2f} a month, billed while the volume "
+            "exists, also when no pod runs"
+        )
+
+    def find_volumes(self) -> Any:
+        async def find() -> None:
+            listing = volumes_of(self.provider())
+            if listing is None:
+                self.volumes = []
+            else:
+                self.volumes = await listing.list_volumes()
+            self.volumes_changed.emit()
+            if self.volumes:
+                self.message.emit(f"{len(self.volumes)} network volume(s) on your account.")
+
+        return self._run(find())
+
+    async def _volume(self, provider: Provider) -> NetworkVolume:
+        """The volume the new pod mounts: the chosen one, or one made now."""
+        listing = volumes_of(provider)
+        price = self.volume_price()
+        if listing is None or price is None:
+            raise UserError(
+                f"{PROVIDERS[self.provider_name]}: network volumes are not supported yet. "
+                "Untick 'Keep models on volume' to create the pod without one."
+            )
+        if self.volume_id:
+            chosen = self.chosen_volume()
+            if chosen is None:
+                self.volumes = await listing.list_volumes()
+                self.volumes_changed.emit()
+                chosen = self.chosen_volume()
+            if chosen is None:
+                raise UserError(
+                    "The chosen network volume is no longer on your account. Choose another "
+                    "one, or 'New volume'."
+                )
+            return chosen
+        volume = await listing.create_volume(f"krita-models-{new_pod_name()[-8:]}", self.volume_gb)
+        self.volumes.append(volume)
+        self.volume_id = volume.id  # the next pod uses it too, rather than another one
+        self.volumes_changed.emit()
+        cost = volume_cost(volume.size_gb, price)
+        self.message.emit(
+            f"Created network volume {volume.name} ({volume.size_gb} GB, about ${cost:.2f} a "
+            "month while it exists)."
+        )
+        return volume
+
+    # Starter sets ----------------------------------------------------------------------------
+
+    async def _download_starters(self, url: str, token: str) -> None:
+        """Ask the pod's gateway for each ticked starter file; follow them until they land."""
+        models = starter_models(self.starter_sets)
+        if not models:
+            return
+        if not token:
+            self.message.emit(
+                "Starter models need the plugin's gateway on the pod; not downloaded."
+            )
+            return
+        landed, present, failed = 0, 0, []
+        async with GatewayClient.opened(url, token) as gateway:
+            started: list[tuple[StarterModel, str]] = []
+            for model in models:
+                try:
+                    started.append((model, await gateway.download(
+                        self.starter_url(model), model.folder, filename=model.filename,
+                        sha256=model.sha256, size=model.size,
+                    )))  # fmt: skip
+                except Conflict:  # already there (kept on the network volume)
+                    present += 1
+                except ProviderError as e:
+                    failed.append(f"{model.label}: {e.message}")
+            for i, (model, transfer_id) in enumerate(started, 1):
+
+                def progress(
+                    done: int, total: int, model: StarterModel = model, i: int = i
+                ) -> None:
+                    size = (
+                        f"{done / 1e6:.0f} of {total / 1e6:.0f} MB"
+                        if total
+                        else f"{done / 1e6:.0f} MB"
+                    )
+                    self.message.emit(
+                        f"Starter models ({i} of {len(started)}): {model.label}, {size}"
+                    )
+
+                try:
+                    await gateway.wait(transfer_id, progress, poll=self.starter_poll)
+                except ProviderError as e:
+                    failed.append(f"{model.label}: {e.message}")
+                    continue
+                landed += 1
+                self.models_landed.emit()
+        line = f"Starter models: {landed} downloaded"
+        if present:
+            line += f", {present} already on the pod"
+        if failed:
+            line += f"; {len(failed)} failed ({'; '.join(failed)})"
+        self.message.emit(line + ".")
 
     # Watching and stopping -------------------------------------------------------------------
 

@@ -114,6 +114,8 @@ def build_session(
     )
     # Queued: both come from coroutines, and what they do reaches widgets (handover.py).
     pods.ready.connect(session.connect_to_pod, Qt.ConnectionType.QueuedConnection)
+    # A starter model landed on the pod: the lists show it (the server rescans its folders).
+    pods.models_landed.connect(controller.refresh_models, Qt.ConnectionType.QueuedConnection)
     pods.released.connect(session.pod_released, Qt.ConnectionType.QueuedConnection)
 
     # Idle auto-stop counts from the end of the last job, live painting's included.

@@ -3,7 +3,9 @@ states, and a pod bar with $/h, time running, money spent, Stop / Resume / Termi
 
 Object names: ai_pod_provider, ai_pod_key, ai_pod_save_key, ai_pod_find, ai_pod_gpu,
 ai_pod_create, ai_pod_states, ai_pod_bar, ai_pod_stop, ai_pod_resume, ai_pod_terminate,
-ai_pod_idle, ai_pod_message.
+ai_pod_idle, ai_pod_message; models that stay: ai_pod_volume (the box), ai_pod_volume_size,
+ai_pod_volume_choice ("New volume" or one of the account's), ai_pod_volume_cost; starter sets:
+ai_pod_starter_<family id> (one box each).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..qt import QObject, Qt, QtCore, QtWidgets, exec_dialog
-from ..state.pods import PROVIDERS, PodController
+from ..state.pods import PROVIDERS, STARTER_SETS, PodController
 from .names import named as _named
 
 
@@ -37,6 +39,38 @@ class PodPanel(QtWidgets.QGroupBox):
         self.find = _named(QtWidgets.QPushButton("Find GPUs", self), "ai_pod_find")
         self.gpu = _named(QtWidgets.QComboBox(self), "ai_pod_gpu")
         self.create = _named(QtWidgets.QPushButton("Create pod", self), "ai_pod_create")
+        # Short words: the docker is ~300 px wide; the cost line (wrapped) says the rest.
+        self.volume = _named(QtWidgets.QCheckBox("Keep models on volume", self), "ai_pod_volume")
+        self.volume.setToolTip(
+            "Keep models on a network volume: models you add stay on it when the pod ends, and "
+            "the next pod mounts it. The volume is billed every month while it exists."
+        )
+        self.volume_size = _named(QtWidgets.QSpinBox(self), "ai_pod_volume_size")
+        self.volume_size.setRange(10, 4000)
+        self.volume_size.setSuffix(" GB")
+        self.volume_size.setValue(pods.volume_gb)
+        self.volume_choice = _named(QtWidgets.QComboBox(self), "ai_pod_volume_choice")
+        self.volume_choice.addItem("New volume", "")
+        self.volume_choice.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.volume_choice.setMinimumContentsLength(8)
+        self.volume_cost = _named(QtWidgets.QLabel("", self), "ai_pod_volume_cost")
+        self.volume_cost.setWordWrap(True)
+        self.starters: dict[str, QtWidgets.QCheckBox] = {}
+        starters = QtWidgets.QVBoxLayout()
+        heading = QtWidgets.QLabel("Starter models, downloaded when the pod is ready:", self)
+        heading.setWordWrap(True)
+        starters.addWidget(heading)
+        for starter in STARTER_SETS.values():
+            box = _named(QtWidgets.QCheckBox(starter.short, self), f"ai_pod_starter_{starter.id}")
+            box.setToolTip(
+                f"{starter.label()}, downloaded by the pod when it is ready: "
+                + ", ".join(m.label for m in starter.models)
+            )
+            box.setChecked(starter.id in pods.starter_sets)
+            self.starters[starter.id] = box
+            starters.addWidget(box)
         self.states = _named(QtWidgets.QListWidget(self), "ai_pod_states")
         self.states.setMaximumHeight(70)
         self.bar = _named(QtWidgets.QLabel("No pod.", self), "ai_pod_bar")
@@ -59,6 +93,11 @@ class PodPanel(QtWidgets.QGroupBox):
         form.addRow("Provider", self.provider)
         form.addRow("Key", key_row)
         form.addRow(self.find, self.gpu)
+        form.addRow(self.volume)
+        form.addRow(self.volume_choice)  # one a row: side by side they widen a 300 px docker
+        form.addRow(self.volume_size)
+        form.addRow(self.volume_cost)
+        form.addRow(starters)
         form.addRow(self.create)
         form.addRow(self.states)
         form.addRow(self.bar)
@@ -82,6 +121,12 @@ class PodPanel(QtWidgets.QGroupBox):
         p.gpus_changed.connect(self._show_gpus)
         p.state_changed.connect(lambda s: self.states.addItem(s))
         p.pod_changed.connect(lambda: self.bar.setText(p.cost_line()))
+        self.volume.toggled.connect(self._volume_toggled)
+        self.volume_size.valueChanged.connect(self._volume_size_changed)
+        self.volume_choice.currentIndexChanged.connect(self._volume_chosen)
+        p.volumes_changed.connect(self._show_volumes)
+        for family, box in self.starters.items():
+            box.toggled.connect(lambda on, family=family: self._starter_toggled(family, on))
         self._provider_changed()
 
     def _save_key(self) -> None:
@@ -91,6 +136,52 @@ class PodPanel(QtWidgets.QGroupBox):
     def _provider_changed(self, *_: Any) -> None:
         self.pods.provider_name = self.provider.currentData()
         self._show_key()
+        self._show_volume()
+
+    # Models that stay ------------------------------------------------------------------------
+
+    def _show_volume(self) -> None:
+        """The box, size and choice as the provider allows; the cost as it now is."""
+        available = self.pods.volume_price() is not None
+        if not available and self.volume.isChecked():
+            self.volume.setChecked(False)
+        self.volume.setEnabled(available)
+        on = available and self.volume.isChecked()
+        self.volume_choice.setEnabled(on)
+        self.volume_size.setEnabled(on and not self.pods.volume_id)
+        self.volume_cost.setText(self.pods.volume_cost_line())
+
+    def _volume_toggled(self, on: bool) -> None:
+        self.pods.use_volume = on
+        self._show_volume()
+        if on and self.pods.has_key():
+            self.pods.find_volumes()  # the account's volumes, to choose one
+
+    def _volume_size_changed(self, size: int) -> None:
+        self.pods.volume_gb = size
+        self._show_volume()
+
+    def _volume_chosen(self, *_: Any) -> None:
+        self.pods.volume_id = self.volume_choice.currentData() or ""
+        self._show_volume()
+
+    def _show_volumes(self) -> None:
+        chosen = self.pods.volume_id
+        self.volume_choice.blockSignals(True)
+        self.volume_choice.clear()
+        self.volume_choice.addItem("New volume", "")
+        for v in self.pods.volumes:
+            where = f", {v.data_center}" if v.data_center else ""
+            self.volume_choice.addItem(f"{v.name} ({v.size_gb} GB{where})", v.id)
+        self.volume_choice.setCurrentIndex(max(0, self.volume_choice.findData(chosen)))
+        self.volume_choice.blockSignals(False)
+        self._volume_chosen()
+
+    def _starter_toggled(self, family: str, on: bool) -> None:
+        if on:
+            self.pods.starter_sets.add(family)
+        else:
+            self.pods.starter_sets.discard(family)
 
     def _show_key(self) -> None:
         """The field shows the key typed this session for the chosen provider (masked); a

@@ -81,6 +81,8 @@ class FakeRunPod:
     # A test's hook, called with each new pod (its "env" as the create body gave it): e.g. to
     # start what the pod would run and point ``comfy_url`` at it.
     on_create: Callable[[dict[str, Any]], None] | None = None
+    # Network volumes (``/v2/networkvolumes``, as the pods' paths): id → its view.
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware])
@@ -91,6 +93,8 @@ class FakeRunPod:
         r.add_get("/v2/pods/{id}", self.get)
         r.add_post("/v2/pods/{id}/action", self.action)
         r.add_delete("/v2/pods/{id}", self.delete)
+        r.add_get("/v2/networkvolumes", self.list_volumes)
+        r.add_post("/v2/networkvolumes", self.create_volume)
         return app
 
     def proxy_app(self) -> web.Application:
@@ -160,6 +164,8 @@ class FakeRunPod:
             "startSsh",
             "startJupyter",
             "templateId",
+            "networkVolumeId",
+            "volumeMountPath",
         }
         unknown = set(body) - allowed
         if unknown or "name" not in body or "image" not in body:
@@ -180,12 +186,28 @@ class FakeRunPod:
                 "Bad Request",
                 "There are no longer any instances available with the requested specifications.",
             )
+        volume_id = body.get("networkVolumeId")
+        if volume_id is not None:
+            volume = self.volumes.get(volume_id)
+            if volume is None:
+                return problem(400, "Bad Request", f"network volume {volume_id} not found")
+            centers = body.get("dataCenterIds")
+            if centers is not None and volume["dataCenterId"] not in centers:
+                return problem(
+                    400, "Bad Request", "the network volume is not in the requested data centers"
+                )
+            if "mounts" in body:
+                return problem(
+                    400, "Bad Request", "a pod with a network volume takes no persistent mount"
+                )
         price = next((g["price"]["secure"] for g in GPUS if g["id"] == gpu), 0.5)
         pod = {
             "id": uuid.uuid4().hex[:10], "name": body["name"], "image": body["image"], "env": body.get("env", {}),
             "ports": body.get("ports", []), "status": "PROVISIONING", "actions": ACTIONS["PROVISIONING"],
             "gpu": {"id": gpu, "count": 1}, "cost": price, "runtime": {}, "price": price,
         }  # fmt: skip
+        if volume_id is not None:
+            pod["networkVolumeId"] = volume_id
         self.pods[pod["id"]] = pod
         if self.on_create is not None:
             self.on_create(pod)
@@ -253,3 +275,24 @@ class FakeRunPod:
         if self.pods.pop(request.match_info["id"], None) is None:
             return problem(404, "Not Found", "resource not found")
         return web.Response(status=204)
+
+    async def list_volumes(self, request: web.Request) -> web.Response:
+        return web.json_response(list(self.volumes.values()))  # RunPod answers a bare list
+
+    async def create_volume(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if not isinstance(body, dict):
+            return problem(400, "Bad Request", "the body is not a JSON object")
+        unknown = set(body) - {"name", "size", "dataCenterId"}
+        errors = [f"$: additional properties {sorted(unknown)} not allowed"] if unknown else []
+        for key, kind in (("name", str), ("size", int), ("dataCenterId", str)):
+            if not isinstance(body.get(key), kind) or isinstance(body.get(key), bool):
+                errors.append(f"$.{key}: required, a {kind.__name__}")
+        if not errors and not 1 <= body["size"] <= 4000:
+            errors.append("$.size: between 1 and 4000")
+        if errors:
+            return problem(422, "Unprocessable Entity", "Request validation failed.", errors=errors)
+        volume = {"id": uuid.uuid4().hex[:10], "name": body["name"], "size": body["size"],
+                  "dataCenterId": body["dataCenterId"]}  # fmt: skip
+        self.volumes[volume["id"]] = volume
+        return web.json_response(volume, status=201)

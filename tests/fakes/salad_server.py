@@ -112,7 +112,9 @@ class FakeSaladGroup:
         body = await request.json()
         url, folder = body.get("url"), body.get("type")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            return web.json_response({"error": "body/url must be a URL", "location": "url"}, status=400)
+            return web.json_response(
+                {"error": "body/url must be a URL", "location": "url"}, status=400
+            )
         if folder not in MODEL_FOLDERS:
             return web.json_response({"error": f"invalid model type {folder}"}, status=400)
         if self.faults and self.faults[0] == "cut":
