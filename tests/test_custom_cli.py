@@ -8,6 +8,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.comfy_fixtures import OBJECT_INFO_PATH, fake_process
@@ -106,3 +107,19 @@ def test_the_plain_workflow_command_is_unchanged() -> None:
     result = cli("workflow", "--checkpoint", "random-sd15-tiny.safetensors", "--prompt", "x")
     assert result.returncode == 0, result.stderr
     assert any(n["class_type"] == "KSampler" for n in json.loads(result.stdout).values())
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"1": {"class_type": "SaveImage"}},  # API format, a node without inputs
+        {"nodes": [], "links": 1.5, "version": 0.4},  # page format, links of the wrong kind
+    ],
+)
+def test_a_workflow_of_an_odd_shape_gets_one_sentence(broken: object, tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(broken))
+    result = cli("workflow", "run", str(path), "--object-info", str(OBJECT_INFO_PATH), "--print")
+    assert result.returncode != 0
+    assert "not a ComfyUI workflow the plugin can read" in result.stderr
+    assert "Traceback" not in result.stderr

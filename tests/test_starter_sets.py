@@ -31,7 +31,7 @@ from tests.widgets.test_model_transfers import run_gateway
 SIZE = 300_000
 
 
-def test_every_family_named_in_the_brief_has_a_small_set() -> None:
+def test_sd15_sdxl_flux_z_image_and_qwen_each_have_a_small_set() -> None:
     assert {"sd15", "sdxl", "flux-dev", "z-image-turbo", "qwen-image"} <= set(STARTER_SETS)
     for starter in STARTER_SETS.values():
         assert 1 <= len(starter.models) <= 4, starter.id

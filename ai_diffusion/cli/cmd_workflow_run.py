@@ -139,7 +139,7 @@ async def _with_server(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare_and_report(
+def _prepare_unchecked(
     args: argparse.Namespace, source: WorkflowSource, info: dict[str, Any]
 ) -> tuple[Workflow, str, int | str] | None:
     """The workflow to queue (None when only --show or --print was asked), its file stem and
@@ -171,6 +171,20 @@ def _prepare_and_report(
         seed = final[mapping.seeds[0].node]["inputs"][mapping.seeds[0].input]
     stem = Path(source.name).stem or "workflow"
     return workflow, stem, seed
+
+
+UNREADABLE = (
+    "This file is not a ComfyUI workflow the plugin can read (a part of it has an unexpected "
+    "shape). Save it again from ComfyUI (Workflow › Save, or Export (API)) and use that file."
+)
+
+
+def _prepare_and_report(*args: Any, **kwargs: Any) -> Any:
+    """As :func:`_prepare_unchecked`; a file of an odd shape ends in one sentence."""
+    try:
+        return _prepare_unchecked(*args, **kwargs)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        raise UserError(UNREADABLE, details=repr(e)) from e
 
 
 def _split_set(item: str) -> tuple[str, str]:

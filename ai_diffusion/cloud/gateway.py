@@ -152,6 +152,7 @@ class GatewayClient:
                 body[key] = value
         for value in (headers or {}).values():
             register_secret(value)
+            register_secret(value.split(" ", 1)[-1])  # the key alone, as in "Bearer KEY"
         if headers:
             body["headers"] = headers
         answer = await self._request("POST", "/gateway/models/download", json=body)
@@ -164,7 +165,8 @@ class GatewayClient:
 
     async def downloads(self) -> list[Transfer]:
         answer = await self._request("GET", "/gateway/models/downloads")
-        return [Transfer.from_json(item) for item in (answer or {}).get("downloads", [])]
+        items = answer.get("downloads", []) if isinstance(answer, dict) else []
+        return [Transfer.from_json(item) for item in items if isinstance(item, dict)]
 
     async def cancel(self, transfer_id: str) -> Transfer:
         return Transfer.from_json(
@@ -212,7 +214,7 @@ class GatewayClient:
                 return t
             try:
                 return await self._send(t.id, path, size, hashing, on_progress, chunk)
-            except asyncio.CancelledError:
+            except BaseException:  # cancelled, or given up: free the name on the pod again
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self.cancel_upload(t.id))
                 raise

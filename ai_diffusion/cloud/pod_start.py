@@ -53,6 +53,8 @@ def start_script(image: ServerImage, port: int = GATEWAY_PORT) -> str:
             f'printf %s "${SOURCE_ENV}" | base64 -d | gunzip > {GATEWAY_FILE}',
             f'if [ -n "$py" ]; then (while true; do {gateway}; sleep 3; done) & '
             'else echo "ai_diffusion: no Python with aiohttp for the gateway" >&2; fi',
+            # ComfyUI (and its custom nodes) need neither the token nor the program.
+            f"unset {TOKEN_ENV} {SOURCE_ENV}",
             f"exec {image.start}",
         ]
     )

@@ -38,6 +38,7 @@ from aiohttp import WSMsgType, web
 
 VERSION = 1
 TOKEN_ENV = "AI_DIFFUSION_GATEWAY_TOKEN"
+WS_PATHS = ("/ws", "/api/ws")  # ComfyUI's websocket
 FOLDERS = (
     "checkpoints", "loras", "vae", "controlnet", "upscale_models", "text_encoders",
     "diffusion_models", "embeddings", "model_patches",
@@ -238,8 +239,9 @@ class Downloader:
             target = urljoin(url, location)
             if urlsplit(target).scheme not in ("http", "https"):
                 raise Refused(502, f"{shown(url)} redirected to an unsupported address.")
-            if urlsplit(target).netloc.lower() != urlsplit(url).netloc.lower():
-                headers = {}  # a token for one site must not reach another
+            before, after = urlsplit(url), urlsplit(target)
+            if after.netloc.lower() != before.netloc.lower() or after.scheme != before.scheme:
+                headers = {}  # a token for one site must not reach another, nor go unencrypted
             url = target
         raise Refused(502, f"{shown(d.url)} redirected too many times.")
 
@@ -322,7 +324,8 @@ class Downloader:
                 failures = 0 if position > before else failures + 1
                 if failures >= RETRIES:
                     raise
-                log.info("download %s: part at %d dropped (%s); resuming", d.id, position, e)
+                log.info("download %s: part at %d dropped (%s); resuming", d.id, position,
+                         type(e).__name__)  # fmt: skip
                 await asyncio.sleep(min(0.5 * 2**failures, 10))
                 continue
             if position <= end:  # the server ended early without an error
@@ -346,7 +349,7 @@ class Downloader:
                 failures += 1
                 if failures >= RETRIES:
                     raise
-                log.info("download %s: stream dropped (%s); starting over", d.id, e)
+                log.info("download %s: stream dropped (%s); starting over", d.id, type(e).__name__)
                 await asyncio.sleep(min(0.5 * 2**failures, 10))
                 os.lseek(fd, 0, os.SEEK_SET)
                 os.ftruncate(fd, 0)
@@ -487,8 +490,8 @@ class Gateway:
             return await handler(request)
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" and _is_websocket(request):
-            value = request.query.get("token", "")
+        if scheme.lower() != "bearer" and _is_websocket(request) and request.path in WS_PATHS:
+            value = request.query.get("token", "")  # only ComfyUI's stream, never passed on
         if not value or not hmac.compare_digest(value.strip().encode(), self.token):
             reason = "a different token" if value else "no token"
             return error(401, f"The pod refused access: the request carried {reason}.")
@@ -655,7 +658,7 @@ class Gateway:
     # Pass-through to ComfyUI
     async def proxy(self, request: web.Request) -> web.StreamResponse:
         assert self.session is not None
-        if _is_websocket(request) and request.path in ("/ws", "/api/ws"):
+        if _is_websocket(request) and request.path in WS_PATHS:
             return await self.bridge(request)
         headers = _forwarded(request.headers)
         data = request.content if request.body_exists else None

@@ -313,9 +313,12 @@ class PodController(QObject):
                     )
 
                 try:
-                    await gateway.wait(transfer_id, progress, poll=self.starter_poll)
+                    ended = await gateway.wait(transfer_id, progress, poll=self.starter_poll)
                 except ProviderError as e:
                     failed.append(f"{model.label}: {e.message}")
+                    continue
+                if ended.state != "done":  # cancelled on the pod
+                    failed.append(f"{model.label}: {ended.state}")
                     continue
                 landed += 1
                 self.models_landed.emit()
@@ -431,7 +434,9 @@ class PodController(QObject):
             url = await wait_until_ready(
                 provider,
                 pod.id,
-                service_port(DEFAULT_IMAGE),
+                # Pods made before the gateway have no token of theirs in the store and expose
+                # ComfyUI's own port.
+                service_port(DEFAULT_IMAGE) if self.token else DEFAULT_IMAGE.port,
                 token=self.token,
                 on_state=self.state_changed.emit,
             )

@@ -150,7 +150,14 @@ class WorkflowMode(StateObject):
             self.problem = _models_sentence(e.models)
         except UserError as e:
             self.problem = e.message.replace("\n", " ")
-        except Exception as e:  # an odd workflow file: say so, keep the docker going
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+            log.info("unreadable workflow: %r", e)  # an odd file: say so in words
+            self.problem = (
+                "This file is not a ComfyUI workflow the plugin can read (a part of it has an "
+                "unexpected shape). Save it again from ComfyUI (Workflow › Save, or Export "
+                "(API)) and open that file."
+            )
+        except Exception as e:  # anything else: say so, keep the docker going
             self.problem = _painter_message(e)
         self._restore()
         self.loaded.emit()
@@ -205,7 +212,7 @@ class WorkflowMode(StateObject):
         entry = entry if isinstance(entry, dict) else {}
         try:
             values = MappingValues.from_json(entry.get("values") or {})
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):
             values = MappingValues()
         kept: dict[str, Any] = {}
         for key, value in values.parameters.items():
