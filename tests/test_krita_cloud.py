@@ -139,10 +139,12 @@ def test_closing_krita_with_a_pod_running_asks_and_stops_it(
 def test_a_pod_left_running_is_offered_at_start(
     profile: KritaProfile, test_output: Path, stand_ins: StandIns
 ) -> None:
-    """An earlier session saved the key and left a krita-* pod running."""
+    """An earlier session saved the key and left a krita-* pod running (behind its gateway:
+    that session kept the pod's token too)."""
     stand_ins.keyring.write_text(
-        json.dumps({"ai_diffusion/runpod_api_key": stand_ins.runpod.api_key})
-    )
+        json.dumps({"ai_diffusion/runpod_api_key": stand_ins.runpod.api_key,
+                    "ai_diffusion/pod_token:runpod:leftover01": "leftover-pod-token-0123456789"})
+    )  # fmt: skip
     stand_ins.runpod.pods["leftover01"] = {
         "id": "leftover01", "name": "krita-leftover", "image": "aclysia/sd-comfyui-krita:v1.53.0",
         "env": {}, "ports": [f"{GATEWAY_PORT}/http", "22/tcp"], "status": "RUNNING",
