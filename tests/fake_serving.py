@@ -4,6 +4,7 @@ CLI, Krita and the benchmarks meet it (:func:`fake_in_process`)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -41,6 +42,28 @@ def fake_in_process(module: str, *options: str) -> Iterator[str]:
         [sys.executable, "-m", module, "--port", str(port), *options],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    try:
+        _wait_for(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def gateway_in_process(comfy: str, models: Path, token: str, log: Path) -> Iterator[str]:
+    """``python gateway.py`` in front of ``comfy`` as a pod starts it (the token in its
+    environment only, its output in ``log``); its URL once it accepts connections."""
+    from ai_diffusion.pod_gateway import PROGRAM
+
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(PROGRAM), "--comfy", comfy, "--host", "127.0.0.1",
+             "--port", str(port), "--models", str(models)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "AI_DIFFUSION_GATEWAY_TOKEN": token},
+        )  # fmt: skip
     try:
         _wait_for(port)
         yield f"http://127.0.0.1:{port}"

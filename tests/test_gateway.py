@@ -24,12 +24,12 @@ from ai_diffusion.cloud.errors import AuthError, Conflict, InvalidRequest
 from ai_diffusion.cloud.gateway import GatewayClient, guess_folder
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Finished, Preview
-from ai_diffusion.pod_gateway import PROGRAM, gateway_source
+from ai_diffusion.pod_gateway import gateway_source
 from ai_diffusion.request import GenerationRequest, Sampling
 from ai_diffusion.workflow import build_workflow
 from tests.backend_fixtures import txt2img
 from tests.comfy_fixtures import CHECKPOINT, collect, png
-from tests.fake_serving import ROOT, _wait_for, fake_in_process, free_port
+from tests.fake_serving import ROOT, fake_in_process, free_port, gateway_in_process
 from tests.fakes.file_server import CuttingLink, content, sha256
 
 TOKEN = "gateway-test-token-7c1e9a2b5d"
@@ -56,22 +56,10 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def gateway(comfy: str, models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python gateway.py`` with the token in its environment, as a pod starts it."""
-    port = free_port()
     log = tmp_path_factory.mktemp("gateway") / "gateway.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(PROGRAM), "--comfy", comfy, "--host", "127.0.0.1",
-             "--port", str(port), "--models", str(models)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "AI_DIFFUSION_GATEWAY_TOKEN": TOKEN},
-        )  # fmt: skip
-    try:
-        _wait_for(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(10)
-        assert TOKEN not in log.read_text()  # the token never reaches the log
+    with gateway_in_process(comfy, models, TOKEN, log) as url:
+        yield url
+    assert TOKEN not in log.read_text()  # the token never reaches the log
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 
 from ai_diffusion.cloud.pod_start import GATEWAY_PORT, TOKEN_ENV
-from tests.fake_serving import fake_in_process
+from tests.fake_serving import fake_in_process, gateway_in_process
 from tests.fakes.runpod_server import FakeRunPod
 from tests.fakes.vast_server import FakeVast
 from tests.krita.harness import KritaProfile, run_gui
 from tests.krita_fixtures import profile_fixture
 from tests.test_cli_pod import ThreadServers
-from tests.widgets.test_model_transfers import run_gateway
 
 pytestmark = [
     pytest.mark.krita,
@@ -190,7 +189,9 @@ def pod_gateway(profile: KritaProfile, tmp_path: Path) -> Iterator[StandIns]:
             log = tmp_path / f"gateway-{pod['id']}.log"
             logs.append(log)
             token = pod["env"][TOKEN_ENV]
-            stand_ins.runpod.comfy_url = stack.enter_context(run_gateway(comfy, models, token, log))
+            stand_ins.runpod.comfy_url = stack.enter_context(
+                gateway_in_process(comfy, models, token, log)
+            )
             stand_ins.tokens.append(token)
 
         stand_ins.runpod.on_create = start_gateway

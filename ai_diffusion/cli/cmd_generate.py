@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from ..backends.select import connect_backend
 from ..comfy.events import ConnectionState, Failed, Finished, Interrupted, Progress, Queued, Started
@@ -53,9 +55,21 @@ class _UploadProgress:
 
 async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
     client = await connect_backend(connection_config(args), scale=pillow_scale)
+    try:
+        return await run_job(
+            client, lambda: client.submit(cli.request, on_upload=_UploadProgress())
+        )
+    finally:
+        await client.close()
+
+
+async def run_job(client: Any, submit: Callable[[], Awaitable[str]]) -> list[bytes]:
+    """Queue a job with ``submit`` and follow it on stderr until its images arrive (also for
+    ``workflow run``). A failure ends in the painter's sentence; Ctrl-C takes our job off the
+    server, never anyone else's."""
     job: str | None = None
     try:
-        job = await client.submit(cli.request, on_upload=_UploadProgress())
+        job = await submit()
         async for event in client.listen():
             if isinstance(event, Queued) and (event.position or event.message):
                 ahead = f"{event.position} job(s) ahead" if event.position else ""
@@ -74,10 +88,10 @@ async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
             elif isinstance(event, Finished) and event.job_id == job:
                 stats = getattr(client, "stats", {}).get(job)  # serverless: billed worker time
                 if stats is not None:
-                    cost = client.job_cost(job)  # type: ignore[attr-defined]
+                    cost = client.job_cost(job)
                     price = f", about ${cost:.4f}" if cost else ""
                     _say(f"worker time: {stats.execution_ms / 1000:.1f} s{price}")
-                return event.images
+                return list(event.images)
             elif isinstance(event, Failed) and event.job_id == job:
                 raise UserError(event.message)
             elif isinstance(event, Interrupted) and event.job_id == job:
@@ -91,8 +105,6 @@ async def _generate(args: argparse.Namespace, cli: CliRequest) -> list[bytes]:
             elif job is not None:
                 await asyncio.wait_for(client.cancel(job), 5)
         raise
-    finally:
-        await client.close()
 
 
 def _where(client: object) -> str:

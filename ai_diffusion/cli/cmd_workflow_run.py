@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from ..comfy import ComfyClient
-from ..comfy.events import ConnectionState, Failed, Finished, Interrupted, Progress, Queued, Started
 from ..comfy.userdata import saved_workflow, saved_workflows
 from ..errors import UserError
 from ..workflow.builder import Workflow
@@ -28,7 +26,7 @@ from ..workflow.custom import (
     resolve_key,
 )
 from ..workflow.object_info import choices
-from .cmd_generate import _free_path, _say, _UploadProgress
+from .cmd_generate import _free_path, _say, _UploadProgress, run_job
 from .request_args import load_object_info
 from .server_args import server_config
 
@@ -281,31 +279,4 @@ def _show(mapping: WorkflowMapping) -> None:
 
 
 async def _queue_and_wait(client: ComfyClient, workflow: Workflow) -> list[bytes]:
-    job: str | None = None
-    try:
-        job = await client.enqueue(workflow, on_upload=_UploadProgress())
-        async for event in client.listen():
-            if isinstance(event, Queued) and event.position:
-                _say(f"queued: {event.position} job(s) ahead")
-            elif isinstance(event, Started) and event.job_id == job:
-                _say("started")
-            elif isinstance(event, Progress) and event.job_id == job:
-                _say(f"step {event.step}/{event.total}")
-            elif isinstance(event, ConnectionState):
-                if event.state == "disconnected":
-                    raise UserError(
-                        f"The connection to {client.config.url} was lost. The job may still "
-                        "finish on the server: its images would be in ComfyUI's output folder."
-                    )
-                _say(event.message)
-            elif isinstance(event, Finished) and event.job_id == job:
-                return event.images
-            elif isinstance(event, Failed) and event.job_id == job:
-                raise UserError(event.message)
-            elif isinstance(event, Interrupted) and event.job_id == job:
-                raise UserError("The job was cancelled on the server.")
-        raise UserError("The server stopped sending events.")
-    except asyncio.CancelledError:  # Ctrl-C: take our job off the server, not anyone else's
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.cancel_all(), 5)
-        raise
+    return await run_job(client, lambda: client.enqueue(workflow, on_upload=_UploadProgress()))

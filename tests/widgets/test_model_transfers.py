@@ -10,11 +10,7 @@ folder; a plain ComfyUI gets the by-hand text; the Civitai key never reaches a f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,13 +19,12 @@ import pytest
 from aiohttp import web
 
 from ai_diffusion.logs import setup_file_logging
-from ai_diffusion.pod_gateway import PROGRAM
 from ai_diffusion.qt import Qt, QtWidgets
 from ai_diffusion.secrets import SecretStore
 from ai_diffusion.state.model_transfers import TransferRow, by_hand_text
 from ai_diffusion.state.observable import bind
 from ai_diffusion.ui.docker_widget import DockerWidget, create_docker_widget
-from tests.fake_serving import ROOT, _wait_for, fake_in_process, free_port
+from tests.fake_serving import ROOT, fake_in_process, gateway_in_process
 from tests.fakes.file_server import content
 from tests.test_cli_pod import ThreadServers
 from tests.widgets.fake_document import FakeDocument, FakeDocuments
@@ -38,25 +33,6 @@ WAIT = 20000
 TOKEN = "docker-gateway-token-3f9a7c1e5b"
 CIVITAI_KEY = "civitai-key-8d2b6e4f0a1c"
 OUTPUT = ROOT / "test-output"
-
-
-@contextlib.contextmanager
-def run_gateway(comfy: str, models: Path, token: str, log: Path) -> Iterator[str]:
-    """``python gateway.py`` as a pod starts it: the token in its environment only."""
-    port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(PROGRAM), "--comfy", comfy, "--host", "127.0.0.1",
-             "--port", str(port), "--models", str(models)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "AI_DIFFUSION_GATEWAY_TOKEN": token},
-        )  # fmt: skip
-    try:
-        _wait_for(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +59,7 @@ def gateway_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def gateway(comfy: str, models: Path, gateway_log: Path) -> Iterator[str]:
-    with run_gateway(comfy, models, TOKEN, gateway_log) as url:
+    with gateway_in_process(comfy, models, TOKEN, gateway_log) as url:
         yield url
     assert TOKEN not in gateway_log.read_text()
 
