@@ -21,12 +21,11 @@ from ai_diffusion.cloud.starter_sets import STARTER_SETS, StarterModel, starter_
 from ai_diffusion.secrets import SecretStore
 from ai_diffusion.state.pods import PodController
 from ai_diffusion.workflow.family_table import FAMILIES
-from tests.fake_serving import fake_in_process
+from tests.fake_serving import fake_in_process, gateway_in_process
 from tests.fakes.runpod_server import FakeRunPod
 from tests.test_cli_pod import ThreadServers
 from tests.test_secrets import MemoryKeyring
 from tests.widgets.conftest import qt_loop  # noqa: F401  (a fixture)
-from tests.widgets.test_model_transfers import run_gateway
 
 SIZE = 300_000
 
@@ -81,7 +80,7 @@ def pod_with_gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
         def start_gateway(pod: dict[str, Any]) -> None:  # as the pod's start command does
             log = tmp_path / f"gateway-{pod['id']}.log"
             token = pod["env"][TOKEN_ENV]
-            runpod.comfy_url = stack.enter_context(run_gateway(comfy, models, token, log))
+            runpod.comfy_url = stack.enter_context(gateway_in_process(comfy, models, token, log))
 
         runpod.on_create = start_gateway
         api = servers.serve(runpod.app())
