@@ -1,5 +1,7 @@
 """``models``: what a server offers; ``models add`` / ``models upload``: new models on a pod
-(through its gateway, see docs/gateway.md)."""
+(through its gateway, see docs/gateway.md). ``models add --backend salad`` asks a SaladCloud
+comfyui-api group to download a link itself (its own ``POST /models``); a Salad group takes no
+file from this computer."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..backends.select import connect_backend
+from ..backends.salad import GATEWAY_CUT, SaladComfyApi, SaladConfig
+from ..backends.select import SALAD_KEY_SECRET, connect_backend
 from ..cloud.gateway import FOLDERS, GatewayClient, Transfer, guess_folder
 from ..errors import UserError
 from ..logs import register_secret
@@ -37,9 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="models_action", metavar="ACTION")
     add = actions.add_parser(
         "add",
-        help="download a model onto a pod from a link (the pod fetches it)",
+        help="download a model onto a pod or a Salad group from a link (the server fetches it)",
         description="The pod downloads the file itself (several connections, resumed after "
-        "drops, checked) into ComfyUI's models folder; ComfyUI lists it on its next refresh.",
+        "drops, checked) into ComfyUI's models folder; ComfyUI lists it on its next refresh. "
+        "With --backend salad, the Salad group's comfyui-api downloads it (one replica).",
     )
     add.add_argument("url", help="the model's download link (Hugging Face, Civitai, ...)")
     add.add_argument("--name", default=None, help="file name (default: what the link gives)")
@@ -72,13 +76,27 @@ def _transfer_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where it goes (default: guessed from the name when obvious)",
     )
-    g = parser.add_argument_group("pod")
-    g.add_argument("--server", dest="gateway", required=True, help="the pod's gateway address")
+    g = parser.add_argument_group("pod or Salad group")
+    g.add_argument(
+        "--server",
+        dest="gateway",
+        default=None,
+        help="the pod's gateway address, or the Salad group's access URL (with --backend salad)",
+    )
+    g.add_argument(
+        "--backend",
+        dest="transfer_backend",
+        choices=["pod", "salad"],
+        default=None,
+        help="pod (a pod the plugin rented, the default) or salad (a SaladCloud comfyui-api "
+        "group; links only)",
+    )
     g.add_argument(
         "--token",
         dest="gateway_token",
         default=None,
-        help="the pod's access token (default: $AI_DIFFUSION_TOKEN, then --token-name)",
+        help="the pod's access token (default: $AI_DIFFUSION_TOKEN, then --token-name); with "
+        "--backend salad, the Salad API key (default: $SALAD_API_KEY, then the password store)",
     )
     g.add_argument(
         "--token-name",
@@ -191,11 +209,56 @@ def _done(t: Transfer) -> int:
     return 0 if t.state == "done" else 1
 
 
+def _target(args: argparse.Namespace) -> tuple[str, str]:
+    """(kind, address): "pod" or "salad", from the action's options or the command's."""
+    kind = args.transfer_backend or ("salad" if getattr(args, "backend", "") == "salad" else "pod")
+    servers = getattr(args, "server", None) or []
+    address = args.gateway or (servers[0] if servers else "")
+    if not address:
+        raise UserError(
+            "Give the pod's gateway address (or, with --backend salad, the Salad group's access "
+            "URL) with --server."
+        )
+    return kind, address
+
+
+def _salad_key(args: argparse.Namespace, secrets: SecretStore | None = None) -> str:
+    key = args.gateway_token or getattr(args, "token", None) or os.environ.get("SALAD_API_KEY")
+    if not key:
+        key = (secrets or SecretStore()).get(SALAD_KEY_SECRET) or ""
+    register_secret(key)
+    return key
+
+
+async def _salad_add(args: argparse.Namespace, address: str, folder: str) -> int:
+    if args.sha256 or args.header:
+        raise UserError(
+            "A Salad group's download takes a link and a folder only (no --sha256, no "
+            "--header): use a link that needs no key, e.g. a public Hugging Face file."
+        )
+    # The group's gateway waits at most GATEWAY_CUT seconds for the download to end.
+    config = SaladConfig(address, api_key=_salad_key(args), request_timeout=GATEWAY_CUT + 20)
+    backend = await SaladComfyApi.connect(config)
+    try:
+        print(f"asking the Salad group to download into {folder}…", file=sys.stderr)
+        path = await backend.add_model(args.url, folder, filename=args.name)
+    finally:
+        await backend.close()
+    print(f"{folder}/{path.rsplit('/', 1)[-1]}: done")
+    print(
+        "Only the replica that answered has it; the group's other replicas (and new ones) do "
+        "not. To give every replica a model, put it in the group's model manifest or image.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 async def _add(args: argparse.Namespace) -> int:
+    kind, address = _target(args)
     folder = _folder(args, args.name or args.url)
-    async with GatewayClient.opened(
-        args.gateway, _token(args), verify_tls=not args.insecure
-    ) as client:
+    if kind == "salad":
+        return await _salad_add(args, address, folder)
+    async with GatewayClient.opened(address, _token(args), verify_tls=not args.insecure) as client:
         transfer_id = await client.download(
             args.url, folder, filename=args.name, sha256=args.sha256, headers=_headers(args.header)
         )
@@ -213,14 +276,22 @@ async def _add(args: argparse.Namespace) -> int:
         return _done(t)
 
 
+SALAD_NO_UPLOAD = (
+    "A Salad group cannot take a model file from this computer: its comfyui-api only downloads "
+    "from a link. Put the file where a link reaches it (e.g. your own Hugging Face repository) "
+    "and use 'models add LINK --backend salad', or add it to the group's model manifest or image."
+)
+
+
 async def _upload(args: argparse.Namespace) -> int:
+    kind, address = _target(args)
+    if kind == "salad":
+        raise UserError(SALAD_NO_UPLOAD)
     path = Path(args.file)
     if not path.is_file():
         raise UserError(f"There is no file {path}.")
     folder = _folder(args, args.name or path.name)
-    async with GatewayClient.opened(
-        args.gateway, _token(args), verify_tls=not args.insecure
-    ) as client:
+    async with GatewayClient.opened(address, _token(args), verify_tls=not args.insecure) as client:
         line = _ProgressLine(f"uploading {path.name} into {folder}")
         try:
             t = await client.upload(path, folder, line, filename=args.name)

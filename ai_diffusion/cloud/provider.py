@@ -41,14 +41,41 @@ class Provider(Protocol):
 
 @runtime_checkable
 class VolumeProvider(Protocol):
-    """A provider with persistent network volumes (RunPod; vast.ai: not yet). Optional: use
-    :func:`volumes_of` to ask whether a provider has them."""
+    """A provider with volumes that outlive pods: RunPod network volumes (in one data center;
+    pods are placed there) and vast.ai volumes (on one machine; pods must be rented on it).
+    Optional: use :func:`volumes_of` to ask whether a provider has them."""
 
-    volume_price_per_gb_month: float  # dollars, the provider's published price (approximate)
+    # Dollars per GB and month, the provider's published price (approximate); None where each
+    # machine has its own (vast.ai: on each GPU option found for a volume, ``volume_price``).
+    volume_price_per_gb_month: float | None
 
     async def list_volumes(self) -> list[NetworkVolume]: ...
 
-    async def create_volume(self, name: str, size_gb: int) -> NetworkVolume: ...
+    async def volume_regions(self) -> list[tuple[str, str]]:
+        """Where a new volume can be made, (id, name); [] where it goes with the GPU."""
+        ...
+
+    async def create_volume(
+        self, name: str, size_gb: int, *, data_center: str = "", gpu: GpuOption | None = None
+    ) -> NetworkVolume:
+        """A new volume in ``data_center`` (RunPod) or on ``gpu``'s machine (vast.ai)."""
+        ...
+
+    async def gpus_for_volume(
+        self,
+        volume: NetworkVolume | None,
+        size_gb: int,
+        data_center: str = "",
+        *,
+        min_vram: float = 0,
+        max_price: float | None = None,
+    ) -> list[GpuOption]:
+        """GPUs a pod with ``volume`` (None: a new one of ``size_gb``) can be rented on."""
+        ...
+
+    def fits(self, volume: NetworkVolume, gpu: GpuOption) -> bool:
+        """Whether a pod on ``gpu`` can mount ``volume``."""
+        ...
 
 
 def volumes_of(provider: object) -> VolumeProvider | None:

@@ -31,7 +31,19 @@ VOLUME_PRICE_PER_GB_MONTH = 0.07
 # Where a new volume is made when the painter does not say (a volume only mounts on pods in
 # its own data center; pods made with it are placed there).
 DEFAULT_DATA_CENTER = "EU-RO-1"
-VOLUME_MAX_GB = 4000
+# Data centers that keep network volumes, shown until the catalog (GET /v2/catalog/datacenters)
+# has answered, or when it cannot be read. The catalog's list replaces it.
+DATA_CENTERS = (
+    ("EU-RO-1", "Europe, Romania"),
+    ("EU-CZ-1", "Europe, Czechia"),
+    ("EU-SE-1", "Europe, Sweden"),
+    ("US-KS-2", "US, Kansas"),
+    ("US-TX-3", "US, Texas"),
+    ("CA-MTL-1", "Canada, Montreal"),
+)
+VOLUME_MIN_GB = 10  # CreateNetworkVolumeRequest.size: 10 to 4096
+VOLUME_MAX_GB = 4096
+VOLUME_PATH = "/workspace"  # where the image keeps its models
 STATES = {
     "PROVISIONING": PodState.provisioning,
     "STARTING": PodState.starting,
@@ -147,6 +159,7 @@ class RunPodProvider:
         gpu_names: list[str] | None = None,
         cloud: str = "SECURE",
         min_cuda: str = "",
+        data_center: str = "",  # only GPUs that data center has now (where it says)
     ) -> list[GpuOption]:
         params = {"include": "AVAILABILITY", "product": "POD", "cloud": cloud}
         if min_cuda:
@@ -163,6 +176,8 @@ class RunPodProvider:
             if g.get("availability") == "NONE":
                 continue
             if gpu_names and not {g["id"], g.get("name")} & set(gpu_names):
+                continue
+            if data_center and not _in_data_center(g, data_center):
                 continue
             options.append(
                 GpuOption(
@@ -191,8 +206,10 @@ class RunPodProvider:
         if spec.args:
             body["args"] = spec.args
         if spec.network_volume_id:  # mounted at /workspace, where the image keeps its models
-            body["networkVolumeId"] = spec.network_volume_id
-            if spec.data_center:
+            body["mounts"] = {
+                "network": [{"volumeId": spec.network_volume_id, "path": VOLUME_PATH}]
+            }
+            if spec.data_center:  # the volume's: the pod must be where its volume is
                 body["dataCenterIds"] = [spec.data_center]
         elif spec.volume_gb:
             body["mounts"] = {"persistent": {"size": max(10, spec.volume_gb), "path": "/workspace"}}
@@ -229,7 +246,7 @@ class RunPodProvider:
 
     # Network volumes ---------------------------------------------------------------------------
 
-    volume_price_per_gb_month = VOLUME_PRICE_PER_GB_MONTH
+    volume_price_per_gb_month: float | None = VOLUME_PRICE_PER_GB_MONTH
 
     def _volume(self, data: dict[str, Any]) -> NetworkVolume:
         return NetworkVolume(
@@ -237,20 +254,64 @@ class RunPodProvider:
             id=str(data["id"]),
             name=str(data.get("name", "")),
             size_gb=int(data.get("size", 0) or 0),
-            data_center=str(data.get("dataCenterId", "") or ""),
+            data_center=str(data.get("dataCenter", "") or ""),
         )
 
     async def list_volumes(self) -> list[NetworkVolume]:
-        data = await self.http.request("GET", "/v2/networkvolumes")
-        items = data.get("networkVolumes", []) if isinstance(data, dict) else data or []
+        data = await self.http.request("GET", "/v2/network-volumes")
+        items = data.get("networkVolumes", []) if isinstance(data, dict) else []
         return [self._volume(v) for v in items]
 
+    async def volume_regions(self) -> list[tuple[str, str]]:
+        """The data centers that keep network volumes: (id, name), as the catalog lists them."""
+        data = await self.http.request("GET", "/v2/catalog/datacenters")
+        centers = data.get("dataCenters", []) if isinstance(data, dict) else []
+        return [
+            (str(c["id"]), str(c.get("name") or c["id"]))
+            for c in centers
+            if isinstance(c, dict) and c.get("id") and c.get("networkVolumeTypes")
+        ]
+
     async def create_volume(
-        self, name: str, size_gb: int, data_center: str = DEFAULT_DATA_CENTER
+        self,
+        name: str,
+        size_gb: int,
+        *,
+        data_center: str = DEFAULT_DATA_CENTER,
+        gpu: GpuOption | None = None,  # vast.ai's need; a RunPod volume goes by data center
     ) -> NetworkVolume:
-        if not 1 <= size_gb <= VOLUME_MAX_GB:
+        if not VOLUME_MIN_GB <= size_gb <= VOLUME_MAX_GB:
             raise InvalidRequest(
-                f"A network volume holds 1 to {VOLUME_MAX_GB} GB; choose a size in between."
+                f"A RunPod network volume holds {VOLUME_MIN_GB} to {VOLUME_MAX_GB} GB; choose a "
+                "size in between."
             )
-        body = {"name": name, "size": size_gb, "dataCenterId": data_center}
-        return self._volume(await self.http.request("POST", "/v2/networkvolumes", body))
+        body = {"name": name, "size": size_gb, "dataCenter": data_center or DEFAULT_DATA_CENTER}
+        return self._volume(await self.http.request("POST", "/v2/network-volumes", body))
+
+    async def gpus_for_volume(
+        self,
+        volume: NetworkVolume | None,
+        size_gb: int,
+        data_center: str = "",
+        *,
+        min_vram: float = 0,
+        max_price: float | None = None,
+    ) -> list[GpuOption]:
+        """GPUs a pod with this volume (or a new one in ``data_center``) can have: those of the
+        volume's data center."""
+        where = (volume.data_center if volume else data_center) or DEFAULT_DATA_CENTER
+        return await self.list_gpus(min_vram=min_vram, max_price=max_price, data_center=where)
+
+    def fits(self, volume: NetworkVolume, gpu: GpuOption) -> bool:
+        return True  # the pod is placed in the volume's data center (dataCenterIds)
+
+
+def _in_data_center(gpu: dict[str, Any], data_center: str) -> bool:
+    """Whether the catalog says ``data_center`` has this GPU now; True when it does not say."""
+    centers = gpu.get("dataCenters")
+    if not isinstance(centers, list):
+        return True
+    return any(
+        isinstance(c, dict) and c.get("id") == data_center and c.get("availability") != "NONE"
+        for c in centers
+    )

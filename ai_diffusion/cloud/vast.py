@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import (
@@ -21,9 +23,11 @@ from .errors import (
     TransientError,
 )
 from .http import ProviderHttp, Sleep, parse_retry_after
-from .models import GpuOption, Pod, PodSpec, PodState
+from .models import GpuOption, NetworkVolume, Pod, PodSpec, PodState
 
 DEFAULT_API = "https://console.vast.ai"
+VOLUME_PATH = "/workspace"  # where the image keeps its models
+VOLUME_MIN_GB = 1
 STATES = {
     None: PodState.provisioning,
     "loading": PodState.starting,
@@ -79,6 +83,41 @@ def _error(status: int, body: Any, retry_after: str) -> ProviderError:
     return ProviderError(f"vast.ai answered {status}: {msg}", status=status)
 
 
+@dataclass(frozen=True)
+class VastOffer(GpuOption):
+    """A vast.ai GPU offer, with its machine and, when found for a volume, a volume offer on
+    the same machine (vast.ai volumes stay on the machine they are made on)."""
+
+    machine_id: int = 0
+    volume_ask: int = 0  # the volume offer's id; 0: none looked up
+    volume_price: float | None = None  # its dollars per GB and month, when vast.ai gives it
+    volume_space: float = 0.0  # GB a volume there may hold
+
+
+@dataclass(frozen=True)
+class VastVolume(NetworkVolume):
+    """A vast.ai volume: on one machine, and only pods on that machine can mount it."""
+
+    machine_id: int = 0
+
+
+def offer_volume_price(gpu: GpuOption | None) -> float | None:
+    """Dollars per GB and month of a new volume beside ``gpu`` (vast.ai), None when unknown."""
+    return gpu.volume_price if isinstance(gpu, VastOffer) else None
+
+
+def _volume_name(name: str) -> str:
+    """vast.ai takes letters, digits and underscores, at most 64."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)[:64]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 class VastProvider:
     name = "vast"
 
@@ -128,6 +167,7 @@ class VastProvider:
         min_reliability: float = 0.98,
         min_cuda: str = "",
         disk_gb: int = 50,
+        machines: list[int] | None = None,  # only offers on these machines
     ) -> list[GpuOption]:
         query: dict[str, Any] = {
             "verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True}, "rented": {"eq": False},
@@ -143,11 +183,14 @@ class VastProvider:
             query["cuda_max_good"] = {"gte": float(min_cuda)}
         if max_price is not None:
             query["dph_total"] = {"lte": max_price}
+        if machines is not None:
+            query["machine_id"] = {"in": machines}
         data = await self.http.request("POST", "/api/v0/bundles/", query)
         return [
-            GpuOption(self.name, str(o["id"]), o.get("gpu_name", ""), round(float(o.get("gpu_ram", 0)) / 1024, 1),
+            VastOffer(self.name, str(o["id"]), o.get("gpu_name", ""), round(float(o.get("gpu_ram", 0)) / 1024, 1),
                       float(o.get("dph_total", 0)), f"{float(o.get('reliability2', o.get('reliability', 0))):.3f}",
-                      int(o.get("num_gpus", 1)), str(o.get("geolocation", "")), str(o.get("cuda_max_good", "")))
+                      int(o.get("num_gpus", 1)), str(o.get("geolocation", "")), str(o.get("cuda_max_good", "")),
+                      machine_id=int(o.get("machine_id") or 0))
             for o in data.get("offers", [])
         ]  # fmt: skip
 
@@ -159,6 +202,10 @@ class VastProvider:
             "client_id": "me", "image": spec.image.image, "disk": spec.disk_gb, "label": spec.name,
             "runtype": "args", "env": env, "args": shlex.split(spec.args) or None, "cancel_unavail": True,
         }  # fmt: skip
+        if spec.network_volume_id:  # an existing volume on this offer's machine, at /workspace
+            body["volume_info"] = {
+                "create_new": False, "volume_id": int(spec.network_volume_id), "mount_path": VOLUME_PATH,
+            }  # fmt: skip
         data = await self.http.request("PUT", f"/api/v0/asks/{gpu.ref}/", body)
         if not data or not data.get("success"):
             raise ProviderError("vast.ai did not create the instance.", details=str(data)[:300])
@@ -215,3 +262,109 @@ class VastProvider:
         if pod.state is not PodState.running or not ip or not mapping:
             return None
         return f"http://{ip}:{mapping[0]['HostPort']}"
+
+    # Volumes -----------------------------------------------------------------------------------
+    # vast.ai's volumes are local: made from a volume offer on one machine, they stay there, and
+    # only instances rented on that machine can mount them (docs: guides/instances/storage/volumes).
+
+    volume_price_per_gb_month: float | None = None  # each machine its own: see VastOffer
+
+    def _volume(self, d: dict[str, Any]) -> VastVolume:
+        machine = int(d.get("machine_id") or 0)
+        return VastVolume(
+            provider=self.name,
+            id=str(d["id"]),
+            name=str(d.get("label") or d.get("name") or f"V.{d['id']}"),
+            size_gb=int(float(d.get("disk_space") or 0)),
+            data_center=f"machine {machine}" if machine else "",
+            machine_id=machine,
+        )
+
+    async def list_volumes(self) -> list[NetworkVolume]:
+        data = await self.http.request(
+            "GET", "/api/v0/volumes/", params={"owner": "me", "type": "local_volume"}
+        )
+        items = data.get("volumes", []) if isinstance(data, dict) else []
+        return [self._volume(v) for v in items if isinstance(v, dict) and "id" in v]
+
+    async def volume_regions(self) -> list[tuple[str, str]]:
+        return []  # a volume is made on the chosen GPU's machine
+
+    async def _volume_offers(self, machines: list[int], size_gb: int) -> dict[int, dict[str, Any]]:
+        """The cheapest volume offer with room for ``size_gb`` on each of ``machines``."""
+        if not machines:
+            return {}
+        query = {
+            "verified": {"eq": True}, "external": {"eq": False}, "disk_space": {"gte": size_gb},
+            "machine_id": {"in": machines}, "order": [["storage_cost", "asc"]], "limit": 64,
+            "allocated_storage": size_gb,
+        }  # fmt: skip
+        data = await self.http.request("POST", "/api/v0/volumes/search/", query)
+        found: dict[int, dict[str, Any]] = {}
+        for o in data.get("offers", []) if isinstance(data, dict) else []:
+            machine = int(o.get("machine_id") or 0)
+            if machine and machine not in found:
+                found[machine] = o
+        return found
+
+    async def gpus_for_volume(
+        self,
+        volume: NetworkVolume | None,
+        size_gb: int,
+        data_center: str = "",
+        *,
+        min_vram: float = 0,
+        max_price: float | None = None,
+    ) -> list[GpuOption]:
+        """With a volume: the GPUs on its machine. Without: the GPUs on machines that offer a
+        volume of ``size_gb``, each with that volume's price."""
+        if isinstance(volume, VastVolume):
+            return await self.list_gpus(
+                min_vram=min_vram, max_price=max_price, machines=[volume.machine_id]
+            )
+        offers = await self.list_gpus(min_vram=min_vram, max_price=max_price)
+        machines = sorted(
+            {o.machine_id for o in offers if isinstance(o, VastOffer) and o.machine_id}
+        )
+        volumes = await self._volume_offers(machines, size_gb)
+        found: list[GpuOption] = []
+        for o in offers:
+            v = volumes.get(o.machine_id) if isinstance(o, VastOffer) else None
+            if isinstance(o, VastOffer) and v is not None:
+                found.append(replace(
+                    o, volume_ask=int(v["id"]), volume_price=_number(v.get("storage_cost")),
+                    volume_space=float(v.get("disk_space") or 0),
+                ))  # fmt: skip
+        return found
+
+    async def create_volume(
+        self, name: str, size_gb: int, *, data_center: str = "", gpu: GpuOption | None = None
+    ) -> NetworkVolume:
+        """A volume on ``gpu``'s machine, from the volume offer found beside it."""
+        if not isinstance(gpu, VastOffer) or not gpu.volume_ask:
+            raise InvalidRequest(
+                "A vast.ai volume is made on the machine of the GPU you rent: tick 'Keep models "
+                "on volume', then Find GPUs, and choose one of those."
+            )
+        if size_gb < VOLUME_MIN_GB or (gpu.volume_space and size_gb > gpu.volume_space):
+            raise InvalidRequest(
+                f"That machine keeps volumes of {VOLUME_MIN_GB} to {gpu.volume_space:.0f} GB; "
+                "choose a size in between, or another GPU."
+            )
+        label = _volume_name(name)
+        body = {"id": gpu.volume_ask, "size": size_gb, "name": label}
+        data = await self.http.request("PUT", "/api/v0/volumes/", body)
+        made = str(data.get("volume_name", "")) if isinstance(data, dict) else ""
+        number = made.removeprefix("V.")
+        if not (isinstance(data, dict) and data.get("success")) or not number.isdigit():
+            raise ProviderError("vast.ai did not make the volume.", details=str(data)[:300])
+        return VastVolume(
+            provider=self.name, id=number, name=label, size_gb=size_gb,
+            data_center=f"machine {gpu.machine_id}", machine_id=gpu.machine_id,
+        )  # fmt: skip
+
+    def fits(self, volume: NetworkVolume, gpu: GpuOption) -> bool:
+        """Only a GPU on the volume's own machine can mount it."""
+        if isinstance(volume, VastVolume) and isinstance(gpu, VastOffer):
+            return bool(volume.machine_id) and volume.machine_id == gpu.machine_id
+        return False

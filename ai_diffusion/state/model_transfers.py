@@ -7,6 +7,10 @@ no token needed). A server that is not (a plain ComfyUI the painter runs, or pas
 well, the controller re-reads the server's model lists (ComfyUI rescans its folders on
 ``/object_info``), so the new model is among the docker's choices without reconnecting.
 
+A SaladCloud comfyui-api group (``gateway`` "salad") downloads a link itself (its own
+``POST /models``, ``SaladComfyApi.add_model``): one replica gets it, with no progress until it
+ends; a file from the painter's disk cannot go there (``SALAD_NO_UPLOAD`` says what to do).
+
 A Civitai API key typed in the panel is sent with Civitai links (to Civitai only: the gateway
 drops it on a redirect to another host) for this session; Save also keeps it in the password
 store (``civitai_token``). Never in settings, never in a log or a message.
@@ -37,6 +41,11 @@ log = logging.getLogger(__name__)
 CIVITAI_SECRET = "civitai_token"
 CIVITAI_HOSTS = ("civitai.com", "civitai.green")
 ENDED = ("done", "failed", "cancelled")
+SALAD_NO_UPLOAD = (
+    "A Salad group cannot take a model file from your computer: it only downloads from a link. "
+    "Put the file where a link reaches it (e.g. your own Hugging Face repository) and paste the "
+    "link here, or add it to the group's model manifest in the Salad portal."
+)
 # The images a RunPod proxy address's port tells (``<pod>-<port>.proxy.runpod.net``).
 RUNPOD_PORTS = {3001: IMAGES["krita"], 8188: IMAGES["runpod-comfyui"]}
 _VERBS = {
@@ -90,7 +99,8 @@ def _mb(count: int) -> str:
 
 
 class ModelTransfers(StateObject):
-    # "" (not connected), "checking", "yes" (behind our gateway), "no" (add models by hand)
+    # "" (not connected), "checking", "yes" (behind our gateway), "salad" (a Salad group: links
+    # only), "no" (add models by hand)
     gateway: Observable[str] = Observable("")
     folder: Observable[str] = Observable("loras")  # the folder chosen in the panel
     transfers: Observable[tuple[TransferRow, ...]] = Observable(())
@@ -133,9 +143,13 @@ class ModelTransfers(StateObject):
             str(getattr(config, "token", "") or ""),
             bool(getattr(config, "verify_tls", True)),
         )
-        if server == self._server and self.gateway in ("yes", "no"):
+        if server == self._server and self.gateway in ("yes", "no", "salad"):
             return  # reconnected to the same server: asked already
         self._server = server
+        if _salad(self.controller.client) is not None:
+            self.gateway = "salad"
+            self.by_hand = ""
+            return
         if not url:  # a job API (serverless): its models are set where it runs
             self.gateway = "no"
             self.by_hand = (
@@ -166,7 +180,7 @@ class ModelTransfers(StateObject):
             self._update_by_hand()
 
     def _ready(self) -> bool:
-        if self.gateway == "yes" and self._server:
+        if self.gateway in ("yes", "salad") and self._server:
             return True
         self.message = {
             "": "Connect to a server first.",
@@ -230,11 +244,17 @@ class ModelTransfers(StateObject):
         if token:
             headers["Authorization"] = f"Bearer {token}"
         key = self._add("download", _link_name(link), folder)
-        self._start(key, self._download(key, link, folder, headers))
+        if self.gateway == "salad":
+            self._start(key, self._salad_download(key, link, folder))
+        else:
+            self._start(key, self._download(key, link, folder, headers))
         return key
 
     def upload(self, path: str | Path, folder: str | None = None) -> str | None:
         """Send a file from this computer to the server's ``folder``; the row's key or None."""
+        if self.gateway == "salad":
+            self.message = SALAD_NO_UPLOAD
+            return None
         if not self._ready():
             return None
         path = Path(path)
@@ -321,6 +341,15 @@ class ModelTransfers(StateObject):
                     return
                 await asyncio.sleep(self.poll)
 
+    async def _salad_download(self, key: str, link: str, folder: str) -> None:
+        """The Salad group's replica fetches the link; it answers when the file is there."""
+        salad = _salad(self.controller.client)
+        if salad is None:
+            raise UserError("The Salad group is no longer connected: connect again.")
+        self._update(key, state="downloading")
+        path = await salad.add_model(link, folder)
+        self._update(key, state="done", name=str(path).rsplit("/", 1)[-1])
+
     def _follow(self, key: str, t: Transfer, link: str, headers: dict[str, str]) -> None:
         changes: dict[str, Any] = {"state": t.state, "done": t.done, "total": t.total or 0}
         if t.filename:
@@ -395,6 +424,14 @@ class ModelTransfers(StateObject):
         else:
             log.error("model transfer failed", exc_info=error)
             self.message = f"Unexpected error: {type(error).__name__}"
+
+
+def _salad(client: Any) -> Any:
+    """The connected SaladCloud comfyui-api backend, or None."""
+    config = getattr(client, "config", None)
+    if getattr(config, "kind", "") == "salad" and hasattr(client, "add_model"):
+        return client
+    return None
 
 
 def _link_name(link: str) -> str:

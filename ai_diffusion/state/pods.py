@@ -4,9 +4,12 @@ A Qt object with signals over ``ai_diffusion.cloud``; no widgets, no Krita. A pr
 typed in the panel is used at once and kept for the session (in memory); saving it also puts it
 in the password store (``SecretStore``). Never in settings.
 
-Models that stay: with ``use_volume`` a new pod mounts a RunPod network volume at /workspace
-(the image's models folder is there), an existing one (``volume_id``) or one made at Create
-(``volume_gb``), so models outlive the pod. Starter sets (``cloud/starter_sets.py``) ticked in
+Models that stay: with ``use_volume`` a new pod mounts a volume at /workspace (the image's
+models folder is there), an existing one (``volume_id``) or one made at Create (``volume_gb``),
+so models outlive the pod. RunPod: a network volume in one data center (``data_center``; the pod
+is rented there). vast.ai: a volume on one machine; Find GPUs then lists only the GPUs that can
+use it (on its machine, or on machines that offer a volume, with that machine's price), and the
+cost of a new one is the chosen GPU's machine's. Starter sets (``cloud/starter_sets.py``) ticked in
 ``starter_sets`` are downloaded by the pod's gateway once the pod is ready; each file that lands
 emits ``models_landed`` (the session refreshes the model lists on it).
 """
@@ -38,10 +41,11 @@ from ..cloud.gateway import GatewayClient
 from ..cloud.images import DEFAULT_IMAGE
 from ..cloud.models import NetworkVolume, new_pod_name
 from ..cloud.pod_start import pod_spec, service_port
-from ..cloud.provider import volume_cost, volumes_of
-from ..cloud.runpod import VOLUME_PRICE_PER_GB_MONTH
+from ..cloud.provider import VolumeProvider, volume_cost, volumes_of
+from ..cloud.runpod import DATA_CENTERS, DEFAULT_DATA_CENTER, VOLUME_PRICE_PER_GB_MONTH
 from ..cloud.starter_sets import STARTER_SETS as STARTER_SETS  # for the panel
 from ..cloud.starter_sets import StarterModel, starter_models
+from ..cloud.vast import offer_volume_price as offer_volume_price  # for the panel
 from ..errors import UserError
 from ..pod_gateway import gateway_source
 from ..qt import QObject, QTimer, Signal
@@ -50,9 +54,10 @@ from ..secrets import SecretStore
 log = logging.getLogger(__name__)
 ProviderFactory = Callable[[str, str], Provider]
 PROVIDERS = {"runpod": "RunPod", "vast": "vast.ai"}
-# Dollars per GB and month of a network volume (cloud/runpod.py says where it comes from);
-# a provider not named here has no network volumes in the plugin yet.
-VOLUME_PRICES = {"runpod": VOLUME_PRICE_PER_GB_MONTH}
+# Dollars per GB and month of a volume (cloud/runpod.py says where it comes from); None: each
+# machine has its own, known once Find GPUs has found one (vast.ai). A provider not named here
+# has no volumes in the plugin.
+VOLUME_PRICES: dict[str, float | None] = {"runpod": VOLUME_PRICE_PER_GB_MONTH, "vast": None}
 
 
 def default_factory(name: str, key: str) -> Provider:
@@ -102,11 +107,24 @@ class PodController(QObject):
         self.volume_gb = 50
         self.volume_id = ""  # an existing volume chosen; "" = make one at Create
         self.volumes: list[NetworkVolume] = []
+        self.data_center = DEFAULT_DATA_CENTER  # RunPod: where a new volume (and its pod) goes
+        self.data_centers: list[tuple[str, str]] = list(DATA_CENTERS)  # the catalog's, once read
+        self.chosen_gpu: GpuOption | None = None  # the GPU chosen in the panel
         self.starter_sets: set[str] = set()
         self.starter_url: Callable[[StarterModel], str] = lambda m: m.url  # tests: a local host
         self.starter_poll = 2.0  # seconds between looks at a starter download
 
     # Provider and key ----------------------------------------------------------------------
+
+    def use_provider(self, name: str) -> None:
+        """Another provider chosen: the volumes and GPUs found were the other one's."""
+        if name == self.provider_name:
+            return
+        self.provider_name = name
+        self.volumes, self.volume_id = [], ""
+        self.gpus, self.chosen_gpu = [], None
+        self.gpus_changed.emit()
+        self.volumes_changed.emit()
 
     def api_key(self) -> str | None:
         """The key for the chosen provider: the one typed this session, else the saved one."""
@@ -164,11 +182,51 @@ class PodController(QObject):
     def find_gpus(self, min_vram: float = 12, max_price: float | None = None) -> Any:
         async def find() -> None:
             self.message.emit("Looking for GPUs…")
-            self.gpus = await self.provider().list_gpus(min_vram=min_vram, max_price=max_price)
+            provider = self.provider()
+            listing = volumes_of(provider) if self.use_volume else None
+            if listing is None:
+                self.gpus = await provider.list_gpus(min_vram=min_vram, max_price=max_price)
+            else:
+                self.gpus = await listing.gpus_for_volume(
+                    self.chosen_volume(), self.volume_gb, self.data_center,
+                    min_vram=min_vram, max_price=max_price,
+                )  # fmt: skip
+            self.chosen_gpu = self.gpus[0] if self.gpus else None
             self.gpus_changed.emit()
-            self.message.emit(f"{len(self.gpus)} GPU choices, cheapest first.")
+            self.message.emit(self._found_line(listing is not None))
 
         return self._run(find())
+
+    def _found_line(self, for_volume: bool) -> str:
+        count = len(self.gpus)
+        if not for_volume:
+            return f"{count} GPU choices, cheapest first."
+        chosen = self.chosen_volume()
+        if self.provider_name == "vast":
+            if chosen is not None:
+                if not count:
+                    return (
+                        f"The machine {chosen.name} is on has no free GPU right now. Try again "
+                        "later, or choose 'New volume'."
+                    )
+                return f"{count} GPU choices on the machine {chosen.name} is on, cheapest first."
+            if not count:
+                return (
+                    f"No machine with a free GPU keeps a {self.volume_gb} GB volume right now. "
+                    "Try a smaller size, or untick 'Keep models on volume'."
+                )
+            return (
+                f"{count} GPU choices on machines that keep volumes, cheapest first; the "
+                "volume stays on the machine you choose."
+            )
+        where = chosen.data_center if chosen else self.data_center
+        if not count:
+            return f"No GPU is free in {where} right now. Try again later or another data center."
+        return f"{count} GPU choices in {where}, cheapest first."
+
+    def choose_gpu(self, gpu: GpuOption | None) -> None:
+        """The GPU chosen in the panel (its machine's volume price, on vast.ai)."""
+        self.chosen_gpu = gpu
 
     def create(self, candidates: list[GpuOption]) -> Any:
         return self._run(self._create(candidates))
@@ -177,7 +235,9 @@ class PodController(QObject):
         if not candidates:
             raise UserError("Choose a GPU first (Find GPUs).")
         provider = self.provider()
-        volume = await self._volume(provider) if self.use_volume else None
+        volume = await self._volume(provider, candidates[0]) if self.use_volume else None
+        if volume is not None:
+            candidates = self._fitting(provider, volume, candidates)
         where = (
             {"network_volume_id": volume.id, "data_center": volume.data_center} if volume else {}
         )
@@ -208,24 +268,61 @@ class PodController(QObject):
 
     # Network volumes ---------------------------------------------------------------------------
 
+    def volumes_supported(self) -> bool:
+        return self.provider_name in VOLUME_PRICES
+
     def volume_price(self) -> float | None:
-        """Dollars per GB and month for the chosen provider; None: no volumes there yet."""
-        return VOLUME_PRICES.get(self.provider_name)
+        """Dollars per GB and month of a new volume: the provider's price, or on vast.ai the
+        chosen GPU's machine's (None until Find GPUs found one, or when vast.ai gives none)."""
+        flat = VOLUME_PRICES.get(self.provider_name)
+        return flat if flat is not None else offer_volume_price(self.chosen_gpu)
 
     def chosen_volume(self) -> NetworkVolume | None:
         return next((v for v in self.volumes if v.id == self.volume_id), None)
 
+    def choose_data_center(self, data_center: str) -> None:
+        if data_center:
+            self.data_center = data_center
+
     def volume_cost_line(self) -> str:
-        """What the volume will cost, shown before it is made."""
-        price = self.volume_price()
-        if price is None:
-            return f"{PROVIDERS[self.provider_name]}: not yet (network volumes: RunPod only)."
+        """What the volume will cost, shown before it is made, and where it keeps pods."""
+        if not self.volumes_supported():
+            return f"{PROVIDERS[self.provider_name]}: no volumes."
         chosen = self.chosen_volume()
+        if self.provider_name == "vast":
+            return self._vast_cost_line(chosen)
+        price = self.volume_price() or 0.0
         size = chosen.size_gb if chosen else self.volume_gb
+        where = chosen.data_center if chosen else self.data_center
         name = f"{chosen.name}, {size} GB" if chosen else f"{size} GB"
         return (
-            f"{name}: about ${volume_cost(size, price):.2f} a month, billed while the volume "
-            "exists, also when no pod runs"
+            f"{name} in {where}: about ${volume_cost(size, price):.2f} a month, billed while the "
+            "volume exists, also when no pod runs. Pods with it are rented in that data center."
+        )
+
+    def _vast_cost_line(self, chosen: NetworkVolume | None) -> str:
+        stays = "A vast.ai volume stays on one machine: pods with it can only be rented there."
+        if chosen is not None:
+            return (
+                f"{chosen.name}, {chosen.size_gb} GB ({chosen.data_center}): billed while it "
+                "exists; vast.ai does not tell its price here (see vast.ai › Storage). Find "
+                f"GPUs shows only that machine's GPUs. {stays}"
+            )
+        price = self.volume_price()
+        if self.chosen_gpu is None:
+            return (
+                f"{self.volume_gb} GB: each machine has its own price; Find GPUs shows the "
+                f"GPUs whose machine keeps volumes, and the price of the one you choose. {stays}"
+            )
+        if price is None:
+            return (
+                f"{self.volume_gb} GB on this GPU's machine: vast.ai gave no price for it; see "
+                f"vast.ai › Storage before you create. {stays}"
+            )
+        return (
+            f"{self.volume_gb} GB on this GPU's machine: about "
+            f"${volume_cost(self.volume_gb, price):.2f} a month (${price:.2f} per GB), billed "
+            f"while the volume exists, also when no pod runs. {stays}"
         )
 
     def find_volumes(self) -> Any:
@@ -235,20 +332,38 @@ class PodController(QObject):
                 self.volumes = []
             else:
                 self.volumes = await listing.list_volumes()
+                regions = await listing.volume_regions()
+                if regions:
+                    self.data_centers = regions
+                    if self.data_center not in {r for r, _ in regions}:
+                        self.data_center = regions[0][0]
             self.volumes_changed.emit()
             if self.volumes:
-                self.message.emit(f"{len(self.volumes)} network volume(s) on your account.")
+                self.message.emit(f"{len(self.volumes)} volume(s) on your account.")
 
         return self._run(find())
 
-    async def _volume(self, provider: Provider) -> NetworkVolume:
-        """The volume the new pod mounts: the chosen one, or one made now."""
+    def _fitting(
+        self, provider: Provider, volume: NetworkVolume, candidates: list[GpuOption]
+    ) -> list[GpuOption]:
+        """The candidates a pod with ``volume`` can be rented on (vast.ai: its machine)."""
         listing = volumes_of(provider)
-        price = self.volume_price()
-        if listing is None or price is None:
+        fitting = [g for g in candidates if listing is None or listing.fits(volume, g)]
+        if not fitting:
             raise UserError(
-                f"{PROVIDERS[self.provider_name]}: network volumes are not supported yet. "
-                "Untick 'Keep models on volume' to create the pod without one."
+                f"None of the GPUs found is on the machine {volume.name} is on: press Find "
+                "GPUs again with the volume chosen, and choose one of those."
+            )
+        return fitting
+
+    async def _volume(self, provider: Provider, gpu: GpuOption) -> NetworkVolume:
+        """The volume the new pod mounts: the chosen one, or one made now (RunPod: in the
+        chosen data center; vast.ai: on ``gpu``'s machine)."""
+        listing: VolumeProvider | None = volumes_of(provider)
+        if listing is None or not self.volumes_supported():
+            raise UserError(
+                f"{PROVIDERS[self.provider_name]}: volumes are not supported. Untick 'Keep "
+                "models on volume' to create the pod without one."
             )
         if self.volume_id:
             chosen = self.chosen_volume()
@@ -258,19 +373,26 @@ class PodController(QObject):
                 chosen = self.chosen_volume()
             if chosen is None:
                 raise UserError(
-                    "The chosen network volume is no longer on your account. Choose another "
-                    "one, or 'New volume'."
+                    "The chosen volume is no longer on your account. Choose another one, or "
+                    "'New volume'."
                 )
             return chosen
-        volume = await listing.create_volume(f"krita-models-{new_pod_name()[-8:]}", self.volume_gb)
+        self.chosen_gpu = gpu
+        price = self.volume_price()
+        volume = await listing.create_volume(
+            f"krita-models-{new_pod_name()[-8:]}", self.volume_gb,
+            data_center=self.data_center, gpu=gpu,
+        )  # fmt: skip
         self.volumes.append(volume)
         self.volume_id = volume.id  # the next pod uses it too, rather than another one
         self.volumes_changed.emit()
-        cost = volume_cost(volume.size_gb, price)
-        self.message.emit(
-            f"Created network volume {volume.name} ({volume.size_gb} GB, about ${cost:.2f} a "
-            "month while it exists)."
+        cost = (
+            f"about ${volume_cost(volume.size_gb, price):.2f} a month while it exists"
+            if price is not None
+            else "billed while it exists"
         )
+        where = f", {volume.data_center}" if volume.data_center else ""
+        self.message.emit(f"Created volume {volume.name} ({volume.size_gb} GB{where}, {cost}).")
         return volume
 
     # Starter sets ----------------------------------------------------------------------------

@@ -26,6 +26,8 @@ STATES = {
     "": "Connect to a server first: then you can add models to it here.",
     "checking": "Asking the server whether it can receive models…",
     "yes": "Paste a download link, or upload a file from this computer.",
+    "salad": "Paste a download link: one replica of your Salad group downloads it (no progress "
+    "until it ends; at most 100 s). A Salad group takes no file from this computer.",
     "no": "",
 }
 
@@ -113,11 +115,13 @@ class ModelTransferPanel(QtWidgets.QWidget):
         link_row.addWidget(self.download)
         form.addLayout(link_row)
         form.addWidget(self.upload)
-        key_row = QtWidgets.QHBoxLayout()
-        key_row.addWidget(QtWidgets.QLabel("Civitai key", self.gateway_part))
+        self.civitai_row = QtWidgets.QWidget(self.gateway_part)
+        key_row = QtWidgets.QHBoxLayout(self.civitai_row)
+        key_row.setContentsMargins(0, 0, 0, 0)
+        key_row.addWidget(QtWidgets.QLabel("Civitai key", self.civitai_row))
         key_row.addWidget(self.civitai, 1)
         key_row.addWidget(self.civitai_save)
-        form.addLayout(key_row)
+        form.addWidget(self.civitai_row)
         folder_row = QtWidgets.QHBoxLayout()
         folder_row.addWidget(QtWidgets.QLabel("Folder", self))
         folder_row.addWidget(self.folder, 1)
@@ -161,6 +165,9 @@ class ModelTransferPanel(QtWidgets.QWidget):
             self.url.clear()
 
     def start_upload(self) -> None:
+        if self.transfers.gateway == "salad":  # says why, before a file is chosen
+            self.transfers.upload("")
+            return
         path = self.ask_file()
         if path:
             self.transfers.upload(path, self.folder.currentData())
@@ -195,7 +202,8 @@ class ModelTransferPanel(QtWidgets.QWidget):
     def _on_gateway(self, gateway: str) -> None:
         self.state.setText(STATES.get(gateway, ""))
         self.state.setVisible(bool(STATES.get(gateway)))
-        self.gateway_part.setVisible(gateway == "yes")
+        self.gateway_part.setVisible(gateway in ("yes", "salad"))
+        self.civitai_row.setVisible(gateway == "yes")  # Salad's download takes a link only
         self.by_hand.setVisible(gateway == "no")
 
     def _show_rows(self, rows: tuple[TransferRow, ...]) -> None:

@@ -4,7 +4,8 @@ states, and a pod bar with $/h, time running, money spent, Stop / Resume / Termi
 Object names: ai_pod_provider, ai_pod_key, ai_pod_save_key, ai_pod_find, ai_pod_gpu,
 ai_pod_create, ai_pod_states, ai_pod_bar, ai_pod_stop, ai_pod_resume, ai_pod_terminate,
 ai_pod_idle, ai_pod_message; models that stay: ai_pod_volume (the box), ai_pod_volume_size,
-ai_pod_volume_choice ("New volume" or one of the account's), ai_pod_volume_cost; starter sets:
+ai_pod_volume_choice ("New volume" or one of the account's), ai_pod_volume_region (RunPod: the
+data center of a new volume), ai_pod_volume_cost; starter sets:
 ai_pod_starter_<family id> (one box each).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..qt import QObject, Qt, QtCore, QtWidgets, exec_dialog
-from ..state.pods import PROVIDERS, STARTER_SETS, PodController
+from ..state.pods import PROVIDERS, STARTER_SETS, PodController, offer_volume_price
 from .names import named as _named
 
 
@@ -55,6 +56,15 @@ class PodPanel(QtWidgets.QGroupBox):
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.volume_choice.setMinimumContentsLength(8)
+        self.volume_region = _named(QtWidgets.QComboBox(self), "ai_pod_volume_region")
+        self.volume_region.setToolTip(
+            "Where a new RunPod volume is made: pods that use it are rented in that data center"
+        )
+        self.volume_region.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.volume_region.setMinimumContentsLength(8)
+        self._show_regions()
         self.volume_cost = _named(QtWidgets.QLabel("", self), "ai_pod_volume_cost")
         self.volume_cost.setWordWrap(True)
         self.starters: dict[str, QtWidgets.QCheckBox] = {}
@@ -95,6 +105,7 @@ class PodPanel(QtWidgets.QGroupBox):
         form.addRow(self.find, self.gpu)
         form.addRow(self.volume)
         form.addRow(self.volume_choice)  # one a row: side by side they widen a 300 px docker
+        form.addRow(self.volume_region)
         form.addRow(self.volume_size)
         form.addRow(self.volume_cost)
         form.addRow(starters)
@@ -124,6 +135,8 @@ class PodPanel(QtWidgets.QGroupBox):
         self.volume.toggled.connect(self._volume_toggled)
         self.volume_size.valueChanged.connect(self._volume_size_changed)
         self.volume_choice.currentIndexChanged.connect(self._volume_chosen)
+        self.volume_region.currentIndexChanged.connect(self._region_chosen)
+        self.gpu.currentIndexChanged.connect(self._gpu_chosen)
         p.volumes_changed.connect(self._show_volumes)
         for family, box in self.starters.items():
             box.toggled.connect(lambda on, family=family: self._starter_toggled(family, on))
@@ -134,22 +147,44 @@ class PodPanel(QtWidgets.QGroupBox):
         self._show_key()
 
     def _provider_changed(self, *_: Any) -> None:
-        self.pods.provider_name = self.provider.currentData()
+        self.pods.use_provider(self.provider.currentData())
         self._show_key()
         self._show_volume()
+        if self.volume.isChecked() and self.pods.has_key():
+            self.pods.find_volumes()
 
     # Models that stay ------------------------------------------------------------------------
 
     def _show_volume(self) -> None:
-        """The box, size and choice as the provider allows; the cost as it now is."""
-        available = self.pods.volume_price() is not None
+        """The box, size, choice and data center as the provider allows; the cost as it is."""
+        available = self.pods.volumes_supported()
         if not available and self.volume.isChecked():
             self.volume.setChecked(False)
         self.volume.setEnabled(available)
         on = available and self.volume.isChecked()
         self.volume_choice.setEnabled(on)
         self.volume_size.setEnabled(on and not self.pods.volume_id)
+        regions = self.pods.provider_name == "runpod"
+        self.volume_region.setVisible(regions)
+        self.volume_region.setEnabled(on and regions and not self.pods.volume_id)
         self.volume_cost.setText(self.pods.volume_cost_line())
+
+    def _show_regions(self) -> None:
+        chosen = self.pods.data_center
+        self.volume_region.blockSignals(True)
+        self.volume_region.clear()
+        for center, name in self.pods.data_centers:
+            self.volume_region.addItem(f"{center} ({name})" if name != center else center, center)
+        self.volume_region.setCurrentIndex(max(0, self.volume_region.findData(chosen)))
+        self.volume_region.blockSignals(False)
+
+    def _region_chosen(self, *_: Any) -> None:
+        self.pods.choose_data_center(self.volume_region.currentData() or "")
+        self._show_volume()
+
+    def _gpu_chosen(self, *_: Any) -> None:
+        self.pods.choose_gpu(self.gpu.currentData())
+        self._show_volume()
 
     def _volume_toggled(self, on: bool) -> None:
         self.pods.use_volume = on
@@ -175,6 +210,7 @@ class PodPanel(QtWidgets.QGroupBox):
             self.volume_choice.addItem(f"{v.name} ({v.size_gb} GB{where})", v.id)
         self.volume_choice.setCurrentIndex(max(0, self.volume_choice.findData(chosen)))
         self.volume_choice.blockSignals(False)
+        self._show_regions()
         self._volume_chosen()
 
     def _starter_toggled(self, family: str, on: bool) -> None:
@@ -192,10 +228,16 @@ class PodPanel(QtWidgets.QGroupBox):
         )
 
     def _show_gpus(self) -> None:
+        self.gpu.blockSignals(True)
         self.gpu.clear()
         for option in self.pods.gpus:
             label = f"${option.price_per_hour:.2f}/h  {option.gpu_name}  {option.vram_gb:.0f} GB  {option.availability}"
+            price = offer_volume_price(option)
+            if price is not None:  # vast.ai, found for a volume: its machine's price
+                label += f"  volume ${price:.2f}/GB·month"
             self.gpu.addItem(label, option)
+        self.gpu.blockSignals(False)
+        self._gpu_chosen()
 
     def _create(self) -> None:
         index = self.gpu.currentIndex()

@@ -37,6 +37,10 @@ GPUS = [
             {"version": "12.8", "available": True},
             {"version": "13.0", "available": True},
         ],
+        "dataCenters": [
+            {"id": "EU-RO-1", "name": "EU Romania 1", "availability": "HIGH"},
+            {"id": "US-KS-2", "name": "US Kansas 2", "availability": "MEDIUM"},
+        ],
     },
     {
         "id": "NVIDIA RTX A5000",
@@ -45,6 +49,7 @@ GPUS = [
         "price": {"secure": 0.27, "community": 0.16},
         "availability": "MEDIUM",
         "cudaVersions": [{"version": "13.0", "available": True}],
+        "dataCenters": [{"id": "EU-RO-1", "name": "EU Romania 1", "availability": "MEDIUM"}],
     },
     {
         "id": "NVIDIA GeForce RTX 3090",
@@ -53,8 +58,19 @@ GPUS = [
         "price": {"secure": 0.43, "community": 0.22},
         "availability": "LOW",
         "cudaVersions": [{"version": "12.8", "available": True}],
+        "dataCenters": [{"id": "US-KS-2", "name": "US Kansas 2", "availability": "LOW"}],
     },
 ]
+# GET /v2/catalog/datacenters (the fields the schema requires); US-CA-1 keeps no volumes.
+DATA_CENTERS = [
+    {"id": "EU-RO-1", "name": "EU Romania 1", "region": "EUROPE", "globalNetwork": True,
+     "networkVolumeTypes": ["STANDARD", "HIGH_PERFORMANCE"], "compliance": ["GDPR"]},
+    {"id": "US-KS-2", "name": "US Kansas 2", "region": "NORTH_AMERICA", "globalNetwork": True,
+     "networkVolumeTypes": ["STANDARD"], "compliance": ["SOC_2_TYPE_2"]},
+    {"id": "US-CA-1", "name": "US California 1", "region": "NORTH_AMERICA", "globalNetwork": False,
+     "networkVolumeTypes": [], "compliance": []},
+]  # fmt: skip
+VOLUME_TYPES = ("STANDARD", "HIGH_PERFORMANCE")
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> web.Response:
@@ -81,7 +97,7 @@ class FakeRunPod:
     # A test's hook, called with each new pod (its "env" as the create body gave it): e.g. to
     # start what the pod would run and point ``comfy_url`` at it.
     on_create: Callable[[dict[str, Any]], None] | None = None
-    # Network volumes (``/v2/networkvolumes``, as the pods' paths): id → its view.
+    # Network volumes (``/v2/network-volumes``, the v2 OpenAPI's NetworkVolume): id → its view.
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
@@ -93,8 +109,9 @@ class FakeRunPod:
         r.add_get("/v2/pods/{id}", self.get)
         r.add_post("/v2/pods/{id}/action", self.action)
         r.add_delete("/v2/pods/{id}", self.delete)
-        r.add_get("/v2/networkvolumes", self.list_volumes)
-        r.add_post("/v2/networkvolumes", self.create_volume)
+        r.add_get("/v2/network-volumes", self.list_volumes)
+        r.add_post("/v2/network-volumes", self.create_volume)
+        r.add_get("/v2/catalog/datacenters", self.data_centers)
         return app
 
     def proxy_app(self) -> web.Application:
@@ -164,8 +181,7 @@ class FakeRunPod:
             "startSsh",
             "startJupyter",
             "templateId",
-            "networkVolumeId",
-            "volumeMountPath",
+            "globalNetworking",
         }
         unknown = set(body) - allowed
         if unknown or "name" not in body or "image" not in body:
@@ -186,28 +202,21 @@ class FakeRunPod:
                 "Bad Request",
                 "There are no longer any instances available with the requested specifications.",
             )
-        volume_id = body.get("networkVolumeId")
-        if volume_id is not None:
-            volume = self.volumes.get(volume_id)
-            if volume is None:
-                return problem(400, "Bad Request", f"network volume {volume_id} not found")
-            centers = body.get("dataCenterIds")
-            if centers is not None and volume["dataCenterId"] not in centers:
-                return problem(
-                    400, "Bad Request", "the network volume is not in the requested data centers"
-                )
-            if "mounts" in body:
-                return problem(
-                    400, "Bad Request", "a pod with a network volume takes no persistent mount"
-                )
+        volume_id, refused = self._network_mount(body)
+        if refused is not None:
+            return refused
         price = next((g["price"]["secure"] for g in GPUS if g["id"] == gpu), 0.5)
         pod = {
             "id": uuid.uuid4().hex[:10], "name": body["name"], "image": body["image"], "env": body.get("env", {}),
             "ports": body.get("ports", []), "status": "PROVISIONING", "actions": ACTIONS["PROVISIONING"],
             "gpu": {"id": gpu, "count": 1}, "cost": price, "runtime": {}, "price": price,
         }  # fmt: skip
-        if volume_id is not None:
-            pod["networkVolumeId"] = volume_id
+        if "mounts" in body:
+            pod["mounts"] = body["mounts"]
+        centers = body.get("dataCenterIds") or []
+        pod["dataCenterId"] = (
+            self.volumes[volume_id]["dataCenter"] if volume_id else (centers or ["EU-RO-1"])[0]
+        )
         self.pods[pod["id"]] = pod
         if self.on_create is not None:
             self.on_create(pod)
@@ -276,23 +285,89 @@ class FakeRunPod:
             return problem(404, "Not Found", "resource not found")
         return web.Response(status=204)
 
+    def _network_mount(self, body: dict[str, Any]) -> tuple[str | None, web.Response | None]:
+        """``mounts`` as the v2 schema has it: one of ``persistent`` {size, path} or ``network``
+        [{volumeId, path}] (at most one item); a network volume must be in the pod's data
+        centers when they are given."""
+        mounts = body.get("mounts")
+        if mounts is None:
+            return None, None
+
+        def invalid(error: str) -> tuple[None, web.Response]:
+            return None, problem(
+                422, "Unprocessable Entity", "Request validation failed.", errors=[error]
+            )
+
+        if not isinstance(mounts, dict) or set(mounts) - {"persistent", "network"}:
+            return invalid("$.mounts: an object with persistent or network")
+        if "persistent" in mounts and "network" in mounts:
+            return None, problem(
+                400, "Bad Request", "mounts: persistent and network exclude each other"
+            )
+        if "persistent" in mounts:
+            p = mounts["persistent"]
+            if (
+                not isinstance(p, dict)
+                or set(p) != {"size", "path"}
+                or not isinstance(p["size"], int)
+                or p["size"] < 10
+            ):
+                return invalid("$.mounts.persistent: {size >= 10, path} required")
+            return None, None
+        network = mounts["network"]
+        if not isinstance(network, list) or len(network) != 1:
+            return invalid("$.mounts.network: exactly one item")
+        item = network[0]
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"volumeId", "path"}
+            or not all(isinstance(v, str) for v in item.values())
+        ):
+            return invalid("$.mounts.network[0]: {volumeId, path} required")
+        volume = self.volumes.get(item["volumeId"])
+        if volume is None:
+            return None, problem(400, "Bad Request", f"network volume {item['volumeId']} not found")
+        centers = body.get("dataCenterIds")
+        if centers and volume["dataCenter"] not in centers:
+            return None, problem(
+                400, "Bad Request", "the network volume is not in the requested data centers"
+            )
+        return item["volumeId"], None  # fmt: skip
+
+    async def data_centers(self, request: web.Request) -> web.Response:
+        return web.json_response({"dataCenters": DATA_CENTERS})
+
     async def list_volumes(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.volumes.values()))  # RunPod answers a bare list
+        return web.json_response({"networkVolumes": list(self.volumes.values())})
 
     async def create_volume(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        """CreateNetworkVolumeRequest: name, size (10 to 4096 GB), dataCenter; type optional;
+        nothing else (additionalProperties: false)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
             return problem(400, "Bad Request", "the body is not a JSON object")
-        unknown = set(body) - {"name", "size", "dataCenterId"}
+        unknown = set(body) - {"name", "size", "dataCenter", "type"}
         errors = [f"$: additional properties {sorted(unknown)} not allowed"] if unknown else []
-        for key, kind in (("name", str), ("size", int), ("dataCenterId", str)):
-            if not isinstance(body.get(key), kind) or isinstance(body.get(key), bool):
+        for key, kind in (("name", str), ("size", int), ("dataCenter", str)):
+            value = body.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool) or value == "":
                 errors.append(f"$.{key}: required, a {kind.__name__}")
-        if not errors and not 1 <= body["size"] <= 4000:
-            errors.append("$.size: between 1 and 4000")
+        if not errors and not 10 <= body["size"] <= 4096:
+            errors.append("$.size: between 10 and 4096")
+        if "type" in body and body["type"] not in VOLUME_TYPES:
+            errors.append(f"$.type: one of {', '.join(VOLUME_TYPES)}")
         if errors:
             return problem(422, "Unprocessable Entity", "Request validation failed.", errors=errors)
+        center = next((c for c in DATA_CENTERS if c["id"] == body["dataCenter"]), None)
+        if center is None or not center["networkVolumeTypes"]:
+            return problem(
+                400, "Bad Request", f"data center {body['dataCenter']} has no network volumes"
+            )
         volume = {"id": uuid.uuid4().hex[:10], "name": body["name"], "size": body["size"],
-                  "dataCenterId": body["dataCenterId"]}  # fmt: skip
+                  "dataCenter": body["dataCenter"],
+                  "type": body.get("type", center["networkVolumeTypes"][0])}  # fmt: skip
         self.volumes[volume["id"]] = volume
         return web.json_response(volume, status=201)
