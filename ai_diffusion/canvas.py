@@ -54,15 +54,45 @@ class CanvasDocument(Protocol):
         """One layer's pixels inside ``bounds`` (for ControlNet layers), RGBA PNG."""
         ...
 
+    def layer_mask(self, layer_id: str, bounds: Bounds) -> Image | None:
+        """Where the layer has pixels inside ``bounds``, as an 8-bit grayscale PNG (its
+        opacity: white = painted); None when it has none there (a region elsewhere)."""
+        ...
+
     def show_preview(self, image: Image, bounds: Bounds) -> None:
         """Show ``image`` at ``bounds`` on a temporary preview layer (created on first use)."""
         ...
 
     def hide_preview(self) -> None: ...
 
+    def read_annotation(self, key: str) -> bytes | None:
+        """Data the plugin keeps inside the document under ``key`` (saved with it, in a .kra
+        as an annotation); None when there is none."""
+        ...
+
+    def write_annotation(self, key: str, data: bytes) -> None:
+        """Keep ``data`` in the document under ``key``, replacing what was there; empty
+        ``data`` removes it. Not an undo step; Krita marks the document modified, so that
+        closing it asks to save."""
+        ...
+
     def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
         """Add ``image`` (RGBA PNG; its alpha is the soft inpaint edge) as a new paint layer at
         ``bounds``, as one undo step. Returns the new layer's id."""
+        ...
+
+    def update_layer(self, layer_id: str, image: Image, bounds: Bounds) -> str:
+        """Put ``image`` (RGBA PNG) into the paint layer ``layer_id`` at ``bounds``, replacing
+        its pixels there; its pixels elsewhere, its name, place, opacity, blending and
+        visibility stay. Undoable: in Krita the old layer comes back after two undo steps
+        (the updated copy is added, then the old one removed). Returns the layer's id now."""
+        ...
+
+    def apply_upscaled(self, image: Image, name: str, new_document: bool = False) -> str:
+        """An upscaled picture of the whole canvas: the canvas (all layers) resized to
+        ``image``'s size and ``image`` added on top as a paint layer called ``name``, as one
+        undo step; or, with ``new_document``, a new document holding only that layer (this one
+        unchanged). Returns the new layer's id."""
         ...
 
 

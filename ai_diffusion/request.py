@@ -114,9 +114,45 @@ class ControlLayer:
 
 
 @dataclass(frozen=True)
+class RegionPrompt:
+    """A part of the picture with a prompt of its own: ``mask`` is an 8-bit grayscale PNG of
+    the image's size, white where the region is (grey: partly). The request's own prompt
+    still describes the whole picture."""
+
+    prompt: str
+    mask: Image
+
+
+MAX_REGIONS = 16
+
+
+UPSCALE_FACTORS = (1.5, 4.0)  # the factors Upscale mode offers
+REFINE_STRENGTHS = (0.05, 1.0)  # a tiled refine's strength, when there is one
+
+
+@dataclass(frozen=True)
 class UpscaleRef:
+    """Upscale ``image`` with an upscale model (models/upscale_models). The model's own factor
+    is corrected to ``extent``, or to ``factor`` × the image's size (each side rounded).
+
+    ``refine`` > 0: then refine the upscaled image with the request's model at that strength,
+    in tiles of ``tile_size`` (None = the family's native size) that share ``tile_overlap``
+    pixels and are blended with a feathered edge; one job does all tiles."""
+
     model: str
     extent: Extent | None = None  # scale the upscaled image to this size; None = model's factor
+    factor: float | None = None  # or to the image's size × this (1.5–4)
+    refine: float = 0.0  # strength of the tiled refine (0.05–1); 0 = none
+    tile_overlap: int = 96  # pixels each tile shares with its neighbours
+    tile_size: int | None = None  # tile sides in pixels; None = the family's native size
+
+    def size_for(self, image: Extent) -> Extent | None:
+        """The result's size for an input of size ``image`` (None: the model's own factor)."""
+        if self.extent is not None:
+            return self.extent
+        if self.factor is not None:
+            return Extent(round(image.width * self.factor), round(image.height * self.factor))
+        return None
 
 
 class Mode(str, Enum):
@@ -156,6 +192,7 @@ class GenerationRequest:
     edit: bool = False  # instruction edit of ``image`` (in ``mask`` if given)
     references: tuple[Image, ...] = ()  # further images for edit models that take them
     resolution: Resolution = Resolution()  # the size to sample at (default: the family's)
+    regions: tuple[RegionPrompt, ...] = ()  # parts of the picture with their own prompts
     # The result is only looked at, not kept (live painting): where the server can, it comes
     # back over the live connection instead of being saved to its disk and downloaded, which
     # saves a round trip. Lost with a dropped connection; the caller then asks again.
@@ -167,6 +204,7 @@ class GenerationRequest:
         object.__setattr__(self, "controls", tuple(self.controls))
         object.__setattr__(self, "text_encoders", tuple(self.text_encoders))
         object.__setattr__(self, "references", tuple(self.references))
+        object.__setattr__(self, "regions", tuple(self.regions))
         if isinstance(self.kind, str):
             object.__setattr__(self, "kind", ModelKind(self.kind))
 
@@ -180,8 +218,9 @@ class GenerationRequest:
             return Mode.edit
         if self.image is not None and self.mask is not None:
             return Mode.inpaint
-        if self.image is not None and not self.checkpoint and self.upscale is not None:
-            return Mode.upscale
+        if self.image is not None and self.upscale is not None:
+            if not self.checkpoint or self.upscale.refine > 0:
+                return Mode.upscale
         if self.image is not None and self.strength < 1.0:
             return Mode.img2img
         return Mode.txt2img
@@ -246,11 +285,14 @@ class GenerationRequest:
                     f"LoRA '{lora.name}': strength must be between -100 and 100 "
                     f"(got {lora.strength})."
                 )
+        _validate_regions(self)
         if self.upscale is not None and self.mask is not None:
             raise InvalidRequest(
                 "Upscaling and inpainting cannot run in one request: inpaint first, then "
                 "upscale the result."
             )
+        if self.upscale is not None:
+            _validate_upscale(self.upscale, self)
 
     # JSON --------------------------------------------------------------------------------
 
@@ -270,6 +312,61 @@ class GenerationRequest:
                 "The request file is not a generation request this version understands "
                 f"({type(e).__name__}: {e}). Save it again from the plugin."
             ) from e
+
+
+def _validate_regions(request: GenerationRequest) -> None:
+    if not request.regions:
+        return
+    if request.edit:
+        raise InvalidRequest(
+            "Regions are not used in Edit mode (an edit model follows one instruction for "
+            "the whole image). Turn Edit off, or remove the regions."
+        )
+    if request.mode is Mode.upscale:
+        raise InvalidRequest("Regions are not used when upscaling: remove them, or generate.")
+    if len(request.regions) > MAX_REGIONS:
+        raise InvalidRequest(
+            f"At most {MAX_REGIONS} regions are used at once (got {len(request.regions)})."
+        )
+    size = request.image.extent if request.image is not None else request.extent
+    for i, region in enumerate(request.regions, 1):
+        if not region.prompt.strip():
+            raise InvalidRequest(f"Region {i} has no prompt: write one, or remove the region.")
+        if region.mask.extent != size:
+            raise InvalidRequest(
+                f"Region {i}'s mask is {region.mask.width}×{region.mask.height} but the image "
+                f"is {size.width}×{size.height}; they must be the same size."
+            )
+
+
+def _validate_upscale(up: UpscaleRef, request: GenerationRequest) -> None:
+    low, high = UPSCALE_FACTORS
+    if up.factor is not None and not low <= up.factor <= high:
+        raise InvalidRequest(f"Upscale by ×{low:g} to ×{high:g} (got ×{up.factor:g}).")
+    if up.refine == 0:
+        return
+    low, high = REFINE_STRENGTHS
+    if not low <= up.refine <= high:
+        raise InvalidRequest(
+            f"The refine strength must be between {low:.0%} and {high:.0%} "
+            f"(got {up.refine:.0%}), or turn the refine off."
+        )
+    if not request.checkpoint:
+        raise InvalidRequest("Refining the upscaled image needs a model: choose one.")
+    if request.image is None:
+        raise InvalidRequest("Upscaling needs the image to upscale.")
+    size = up.size_for(request.image.extent) or request.image.extent
+    if min(size.width, size.height) < 64:
+        raise InvalidRequest(
+            f"The upscaled image ({size.width}×{size.height}) is too small to refine: "
+            "it needs at least 64 pixels on each side."
+        )
+    if up.tile_size is not None and not 64 <= up.tile_size <= 4096:
+        raise InvalidRequest(f"Tiles must be 64 to 4096 pixels wide (got {up.tile_size}).")
+    if not 0 <= up.tile_overlap <= 512:
+        raise InvalidRequest(f"The tiles' overlap must be 0 to 512 pixels (got {up.tile_overlap}).")
+    if request.sampling.batch_size != 1:
+        raise InvalidRequest("Upscaling makes one image at a time: set the batch to 1.")
 
 
 def _encode(value: Any) -> Any:
@@ -325,7 +422,7 @@ def _decode_request(d: dict[str, Any]) -> GenerationRequest:
         controls=tuple(controls),
         upscale=None
         if upscale is None
-        else UpscaleRef(upscale["model"], opt(Extent, upscale.get("extent"))),
+        else UpscaleRef(**{**upscale, "extent": opt(Extent, upscale.get("extent"))}),
         region=opt(Bounds, d.get("region")),
         kind=None if d.get("kind") is None else ModelKind(d["kind"]),
         text_encoders=tuple(d.get("text_encoders", ())),
@@ -334,4 +431,11 @@ def _decode_request(d: dict[str, Any]) -> GenerationRequest:
         references=tuple(_image(r) for r in d.get("references", ())),  # type: ignore[misc]
         resolution=Resolution(**d.get("resolution", {})),  # older files: the default
         streamed=bool(d.get("streamed", False)),
+        regions=tuple(_region(r) for r in d.get("regions", ())),
     )
+
+
+def _region(d: dict[str, Any]) -> RegionPrompt:
+    mask = _image(d["mask"])
+    assert mask is not None
+    return RegionPrompt(str(d["prompt"]), mask)

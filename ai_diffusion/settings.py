@@ -37,6 +37,7 @@ class Settings:
     prompt: str = ""  # the last prompt generated with (back when Krita starts again)
     negative_prompt: str = ""
     live_prompt: str = ""  # the last prompt live painting started with
+    style: str = ""  # the chosen style's name (its files: styles/ beside this one)
     batch_size: int = 1
     idle_stop_minutes: int = 30
     live_debounce_ms: int = 300  # live painting: quiet time after a change before generating

@@ -7,6 +7,8 @@ a ComfyUI on the CPU), tiny jobs (64 px, 2 steps):
 - ``models``: the CLI lists the server and its models;
 - ``generate``: txt2img, inpaint (the pixels outside the mask unchanged) and a LoRA, through the
   CLI, each giving a PNG of the asked size;
+- ``upscale``: a 128² picture upscaled ×2 with the upscale model and refined in 128 px tiles
+  (9 tiles, 32 px overlap) in one job, through the CLI: a 256² PNG, progress counting the tiles;
 - ``cancel``: another client has a job running and one waiting; ours are one waiting between
   theirs and one at the end. The docker's Cancel (``cancel_all``) must stop both of ours, and
   both of theirs must finish. Prints which route the client used (the jobs API's cancel, or
@@ -82,6 +84,27 @@ def check_generate(url: str, checkpoint: str, lora: str, folder: Path) -> list[s
     return lines
 
 
+def check_upscale(url: str, checkpoint: str, upscaler: str, folder: Path) -> list[str]:
+    source = folder / "small.png"
+    PILImage.effect_mandelbrot((128, 128), (-2, -1.2, 1, 1.2), 60).convert("RGB").save(source)
+    out = folder / "upscaled"
+    started = time.monotonic()
+    result = cli(
+        "generate", "--server", url, "--checkpoint", checkpoint, "--prompt", "a fox",
+        "--steps", "2", "--seed", "7", "--image", str(source), "--upscale", upscaler,
+        "--upscale-factor", "2", "--refine", "0.4", "--tile-size", "128", "--tile-overlap", "32",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.strip()
+    (png,) = sorted(out.glob("*.png"))
+    image = PILImage.open(png).convert("RGB")
+    assert image.size == (256, 256), image.size
+    assert "tile 9/9 step 2/2" in result.stderr, result.stderr
+    tiles = sum(1 for line in result.stderr.splitlines() if line.endswith("step 2/2"))
+    return [f"{png.name} {image.size[0]}x{image.size[1]}, {tiles} tiles refined in one job, "
+            f"in {time.monotonic() - started:.1f} s"]  # fmt: skip
+
+
 def request(checkpoint: str, seed: int, steps: int) -> GenerationRequest:
     return GenerationRequest(checkpoint=checkpoint, prompt="a lighthouse",
                              extent=Extent(SIZE, SIZE), sampling=Sampling(steps=steps, seed=seed))  # fmt: skip
@@ -127,15 +150,20 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--checkpoint", default="random-sd15-tiny.safetensors")
     parser.add_argument("--lora", default="random-sd15-tiny-lora.safetensors")
+    parser.add_argument("--upscaler", default="random-compact-4x.safetensors")
+    parser.add_argument("--only", default=None, help="run only this check (e.g. upscale)")
     args = parser.parse_args()
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         checks = {
             "models": lambda: [check_models(args.url, args.checkpoint)],
             "generate": lambda: check_generate(args.url, args.checkpoint, args.lora, Path(tmp)),
+            "upscale": lambda: check_upscale(args.url, args.checkpoint, args.upscaler, Path(tmp)),
             "cancel": lambda: [asyncio.run(check_cancel(args.url, args.checkpoint))],
         }
         for name, check in checks.items():
+            if args.only and name != args.only:
+                continue
             try:
                 for line in check():
                     print(f"ok    {name}: {line}", flush=True)

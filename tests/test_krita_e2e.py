@@ -142,3 +142,74 @@ def test_workflow_mode_runs_a_workflow_on_the_canvas(
     assert result["limits"] == [1, 10000, 0.0, 100.0]
     assert result["result_name"] == "Painted"
     assert "Painted" in result["layers"], result["layers"]
+    # The second run updates "Painted": same layers, the new result's pixels in it.
+    painted, first = result["first_pixel"]
+    assert painted == first
+    updated = result["updated"]
+    assert updated["layers"] == result["layers"], updated
+    assert updated["pixel"] == updated["result"] != first, updated
+    assert "Updated layer 'Painted'" in updated["message"]
+    # Two Undos: the layer as the first Apply left it.
+    assert result["undone"] == {"layers": result["layers"], "pixel": first}, result["undone"]
+
+
+def test_two_regions_change_two_areas(
+    profile: KritaProfile, test_output: Path, fake_server: str
+) -> None:
+    out = test_output / f"gui-regions-{profile.krita.name}"
+    result = run_gui(
+        profile, "scenarios_e2e:regions", out, extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server}
+    )
+    assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
+    assert result["ok"], result.get("error")
+    assert result["region_rows"] == ["Barn", "Sky"]
+    (barn, middle, sky), (barn2, middle2, sky2) = result["plain"], result["regional"]
+
+    def apart(first: list[int], second: list[int]) -> int:
+        return max(abs(a - b) for a, b in zip(first, second, strict=True))
+
+    assert apart(middle, middle2) <= 2, (middle, middle2)
+    assert apart(barn, barn2) > 10, (barn, barn2)
+    assert apart(sky, sky2) > 10, (sky, sky2)
+    assert barn2 != sky2
+
+
+def test_upscale_doubles_the_canvas_and_two_undos_restore_it(
+    profile: KritaProfile, test_output: Path, fake_server: str
+) -> None:
+    out = test_output / f"gui-upscale-{profile.krita.name}"
+    result = run_gui(
+        profile, "scenarios_e2e:upscale", out, extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server}
+    )
+    assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
+    assert result["ok"], result.get("error")
+    assert result["size_text"] == "128×96 → 256×192"
+    width, height, names = result["after"]
+    assert (width, height) == (256, 192) and len(names) == 2, result["after"]
+    assert result["top_pixel"][3] == 255  # the upscaled picture covers the canvas
+    first, second = result["undone"]
+    assert first[:2] == [256, 192] and len(first[2]) == 1, first  # the result is gone
+    assert second[:2] == [128, 96], second  # then the size is back
+
+
+def test_a_style_is_picked_used_exported_and_imported(
+    profile: KritaProfile, test_output: Path, fake_server: str
+) -> None:
+    out = test_output / f"gui-styles-{profile.krita.name}"
+    result = run_gui(
+        profile, "scenarios_e2e:styles", out, extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server}
+    )
+    assert result["exceptions"] == "", result["exceptions"]
+    assert result["log_errors"] == [], result["log_errors"]
+    assert result["ok"], result.get("error")
+    shown, message = result["chosen"]
+    assert shown == "SD1.5 painterly" and "not on this server" in message, result["chosen"]
+    assert "random-sd15-tiny" in message  # the server's SD1.5 model is used
+    prompt, style = result["result"]
+    assert prompt.startswith("a farm, oil painting") and style == "SD1.5 painterly"
+    assert result["after_delete"] is False
+    copy, current, listed = result["imported"]
+    assert copy == current and listed, result["imported"]
+    assert result["template_back"].startswith("{prompt}, oil painting")

@@ -22,3 +22,12 @@ def test_inside_krita(krita_profile: KritaProfile, test_output: Path) -> None:
     result = run_pytest_in_krita(krita_profile, ["inside"], out)
     assert result["returncode"] == 0, result["output"][-6000:]
     assert result["tests"] > 0 and result["failures"] == 0, result["output"][-6000:]
+
+
+def test_results_kept_in_a_kra_come_back(krita_profile: KritaProfile, test_output: Path) -> None:
+    """Results written into a document's annotation are in the .kra after Save, and the
+    reopened document gives back the same bytes and, applied, the same pixels (issue #25)."""
+    out = test_output / f"kritarunner-results-{krita_profile.krita.name}"
+    result = run_pytest_in_krita(krita_profile, ["inside/test_results_kept.py"], out)
+    assert result["returncode"] == 0, result["output"][-6000:]
+    assert result["tests"] == 2 and result["failures"] == 0, result["output"][-6000:]

@@ -22,6 +22,7 @@ from ai_diffusion.request import (
     Mode,
     ModelKind,
     Preprocess,
+    RegionPrompt,
     Resolution,
     Sampling,
     UpscaleRef,
@@ -111,7 +112,10 @@ def test_every_field_survives_the_round_trip() -> None:
     """A field added to the request but not to the JSON decoding is caught: these requests
     together set every field to something other than its default."""
     default = GenerationRequest()
-    split = GenerationRequest(kind=ModelKind.split, text_encoders=("t",), guidance=2.5, family="f")
+    split = GenerationRequest(
+        kind=ModelKind.split, text_encoders=("t",), guidance=2.5, family="f",
+        regions=(RegionPrompt("a barn", png(8, 8)),),
+    )  # fmt: skip
     edit = GenerationRequest(edit=True, references=(png(8, 8),), upscale=UpscaleRef("u"))
     requests = (full_request(), split, edit)
     for request in requests:

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "generate",
         help="generate images on a server and save them as PNG",
         description="--image alone refines (img2img); --image with --mask inpaints and writes "
-        "images of the input's size, changed only inside the (feathered) mask.",
+        "images of the input's size, changed only inside the (feathered) mask; --image with "
+        "--upscale MODEL upscales it (--upscale-factor F, --refine STRENGTH with --model).",
     )
     add_server_options(parser)
     add_request_options(parser)
@@ -76,6 +77,9 @@ async def run_job(client: Any, submit: Callable[[], Awaitable[str]]) -> list[byt
                 _say(f"queued: {ahead}{' ' if ahead and event.message else ''}{event.message}")
             elif isinstance(event, Started):
                 _say(f"started{': ' + event.message if event.message else ''}")
+            elif isinstance(event, Progress) and event.parts:
+                if event.part:  # an upscale's refine: one sampler per tile
+                    _say(f"tile {event.part}/{event.parts} step {event.step}/{event.total}")
             elif isinstance(event, Progress):
                 _say(f"step {event.step}/{event.total}")
             elif isinstance(event, ConnectionState):
@@ -124,6 +128,7 @@ def _free_path(folder: Path, stem: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     cli = request_from_args(args)
+    cli.request.validate()  # before connecting: a mistake is named at once
     try:  # before generating, so a long job is not wasted on a folder that cannot be written
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

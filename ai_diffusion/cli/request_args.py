@@ -21,6 +21,7 @@ from ..request import (
     Image,
     LoraRef,
     Preprocess,
+    RegionPrompt,
     Resolution,
     Sampling,
     UpscaleRef,
@@ -79,7 +80,35 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
         "--control", action="append", default=[], metavar="MODEL:IMAGE[:STRENGTH[:START:END]]"
     )
     g.add_argument("--control-preprocess", choices=[p.value for p in Preprocess], default="none")
-    g.add_argument("--upscale", default=None, metavar="MODEL")
+    g.add_argument(
+        "--upscale", default=None, metavar="MODEL",
+        help="upscale the result (or --image alone) with this upscale model",
+    )  # fmt: skip
+    g.add_argument(
+        "--upscale-factor", type=float, default=None, metavar="F",
+        help="result size: the image's × F (1.5-4; default: the upscale model's own factor)",
+    )  # fmt: skip
+    g.add_argument(
+        "--refine", type=float, default=None, metavar="STRENGTH",
+        help="refine the upscaled --image with --model at this strength (0.05-1), in tiles",
+    )  # fmt: skip
+    g.add_argument(
+        "--tile-size", type=int, default=None, metavar="PX",
+        help="the refine's tile sides (default: the model family's native size)",
+    )  # fmt: skip
+    g.add_argument(
+        "--tile-overlap", type=int, default=96, metavar="PX",
+        help="pixels neighbouring tiles share, blended (default 96)",
+    )  # fmt: skip
+    g.add_argument(
+        "--region",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("MASK", "PROMPT"),
+        help="a part of the picture with its own prompt: MASK is white (or opaque) there; "
+        "repeat for more regions",
+    )
 
 
 def _read_image(path: Path) -> Any:
@@ -100,8 +129,9 @@ def _png(image: Any) -> Image:
     return Image.from_png(buffer.getvalue())
 
 
-def _mask_from(path: Path, size: tuple[int, int]) -> Any:
-    """White = repaint; an RGBA image's transparent pixels = repaint."""
+def _mask_from(path: Path, size: tuple[int, int], transparent_is_masked: bool = True) -> Any:
+    """White = repaint; an RGBA image's transparent pixels = repaint (a region's mask: its
+    opaque pixels are the region, as a layer's painted pixels are in Krita)."""
     from PIL import ImageOps
 
     image = _read_image(path)
@@ -110,7 +140,8 @@ def _mask_from(path: Path, size: tuple[int, int]) -> Any:
             f"The mask is {image.size[0]}×{image.size[1]} but the image is {size[0]}×{size[1]}."
         )
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        return ImageOps.invert(image.convert("RGBA").getchannel("A"))
+        alpha = image.convert("RGBA").getchannel("A")
+        return ImageOps.invert(alpha) if transparent_is_masked else alpha
     return image.convert("L")
 
 
@@ -182,10 +213,29 @@ def _resolution(text: str) -> Resolution:
     return Resolution(percent / 100)
 
 
+def _upscale(args: argparse.Namespace) -> UpscaleRef | None:
+    if not args.upscale:
+        if args.upscale_factor is not None or args.refine is not None:
+            raise UserError("--upscale-factor and --refine need --upscale MODEL.")
+        return None
+    if args.refine is not None and (args.image is None or not args.checkpoint):
+        raise UserError(
+            "--refine refines an upscaled picture: give it with --image and --model (the "
+            "model to refine with)."
+        )
+    return UpscaleRef(
+        args.upscale,
+        factor=args.upscale_factor,
+        refine=args.refine or 0.0,
+        tile_overlap=args.tile_overlap,
+        tile_size=args.tile_size,
+    )
+
+
 def request_from_args(args: argparse.Namespace) -> CliRequest:
     sampling, extent = _sampling(args)
     loras = tuple(LoraRef(*_split_number(spec, 1.0)) for spec in args.lora)
-    upscale = UpscaleRef(args.upscale) if args.upscale else None
+    upscale = _upscale(args)
     base = dict(
         checkpoint=args.checkpoint, prompt=args.prompt, negative_prompt=args.negative,
         extent=extent, sampling=sampling, vae=args.vae, family=args.arch, loras=loras,
@@ -200,8 +250,10 @@ def request_from_args(args: argparse.Namespace) -> CliRequest:
             raise UserError("--mask needs --image: the picture to inpaint.")
         if args.edit:
             raise UserError("--edit needs --image: the picture to edit.")
+        base["regions"] = _regions(args, (extent.width, extent.height))
         return CliRequest(GenerationRequest(**base))  # type: ignore[arg-type]
     picture = _read_image(args.image).convert("RGB")
+    base["regions"] = _regions(args, picture.size)
     if args.mask is None:
         default_strength = 1.0 if args.edit else 0.6
         strength = default_strength if args.strength is None else args.strength
@@ -213,6 +265,18 @@ def request_from_args(args: argparse.Namespace) -> CliRequest:
     full = GenerationRequest(**base, image=_png(picture), mask=mask, strength=strength)  # type: ignore[arg-type]
     request, region = crop_for_inpaint(full)
     return CliRequest(request, picture, region)
+
+
+def _regions(args: argparse.Namespace, size: tuple[int, int]) -> tuple[RegionPrompt, ...]:
+    """``--region MASK PROMPT``: masks of the picture's size (or the --width × --height)."""
+    regions = []
+    for path, prompt in args.region:
+        try:
+            mask = _mask_from(Path(path), size, transparent_is_masked=False)
+        except UserError as e:
+            raise UserError(f"--region {path}: {e.message}") from e
+        regions.append(RegionPrompt(prompt, _png(mask)))
+    return tuple(regions)
 
 
 def crop_for_inpaint(
@@ -246,15 +310,25 @@ def crop_for_inpaint(
         else c
         for c in request.controls
     )
+    # Only the regions that reach into the crop count (cut to it).
+    cut = [replace(r, mask=_png(_open_mask(r.mask).crop(crop))) for r in request.regions]
+    regions = tuple(r for r in cut if _open_mask(r.mask).getbbox() is not None)
     cropped = replace(
         request,
         controls=controls,
+        regions=regions,
         image=_png(picture.crop(crop)),
         mask=_png(mask.crop(crop)),
         extent=region.extent,
         region=region,
     )
     return cropped, region
+
+
+def _open_mask(image: Image) -> Any:
+    from PIL import Image as PILImage
+
+    return PILImage.open(io.BytesIO(image.data)).convert("L")
 
 
 def paste_result(original: bytes | Any, result_png: bytes, region: Bounds) -> bytes:

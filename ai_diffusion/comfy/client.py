@@ -180,7 +180,10 @@ class ComfyClient:
             "prompt": graph,
             "client_id": self.client_id,
             "prompt_id": prompt_id,
-            "extra_data": {"preview_method": self.config.preview_method},
+            # A tiled upscale's step previews would show single tiles: none are sent for it.
+            "extra_data": {
+                "preview_method": "none" if workflow.parts else self.config.preview_method
+            },
         }
         self._submitting.add(prompt_id)
         try:
@@ -203,7 +206,7 @@ class ComfyClient:
         self._submitting.add(job_id)  # an older server may choose its own id
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
-        await self.jobs.add(job_id, workflow.output_node, number, workflow.streamed)
+        await self.jobs.add(job_id, workflow.output_node, number, workflow.streamed, workflow.parts)
         self._submitting.discard(job_id)
         self._submitting.discard(body["prompt_id"])
         self._watch_jobs()

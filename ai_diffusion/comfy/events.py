@@ -23,6 +23,8 @@ class Progress:
     job_id: str
     step: int
     total: int
+    part: int = 0  # which of ``parts`` samplers runs (an upscale's tiles: 3 of 12); 0 = none
+    parts: int = 0
 
 
 @dataclass(frozen=True)

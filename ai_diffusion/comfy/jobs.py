@@ -29,6 +29,7 @@ class Job:
     streamed: bool = False  # the output node sends its images over the websocket
     executing: str | None = None  # the node the server said it is running
     received: list[bytes] = field(default_factory=list, repr=False)  # streamed images
+    parts: tuple[str, ...] = ()  # sampler nodes that are parts of the result (tiles), in order
 
 
 class JobTracker:
@@ -50,8 +51,15 @@ class JobTracker:
         # answer to POST /prompt has reached us. Replayed when the job is added.
         self.unclaimed: deque[Message | PreviewFrame] = deque(maxlen=1000)
 
-    async def add(self, job_id: str, output_node: str, number: int, streamed: bool = False) -> None:
-        self.jobs[job_id] = Job(job_id, output_node, number, streamed=streamed)
+    async def add(
+        self,
+        job_id: str,
+        output_node: str,
+        number: int,
+        streamed: bool = False,
+        parts: tuple[str, ...] = (),
+    ) -> None:
+        self.jobs[job_id] = Job(job_id, output_node, number, streamed=streamed, parts=parts)
         early = [m for m in self.unclaimed if _prompt_id(m) == job_id]
         for item in early:
             self.unclaimed.remove(item)
@@ -92,7 +100,9 @@ class JobTracker:
             self._mark_started(job)
             step, total = data.get("value"), data.get("max")
             if isinstance(step, int) and isinstance(total, int):
-                self.emit(Progress(job.id, step, total))
+                node = str(data.get("node"))
+                part = job.parts.index(node) + 1 if node in job.parts else 0
+                self.emit(Progress(job.id, step, total, part, len(job.parts)))
         elif kind == "executed":
             if str(data.get("node")) == job.output_node:
                 job.images.extend(answers.images(data.get("output")))

@@ -19,6 +19,7 @@ from ..canvas import LayerInfo
 from ..errors import UserError
 from ..qt import QtCore, QtGui
 from ..request import Bounds, Extent, Image
+from .upscaled import add_layer, open_new_document, scale_document, whole
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,26 @@ class KritaDocument:
         data = node.projectionPixelData(bounds.x, bounds.y, bounds.width, bounds.height)
         return _bgra_to_image(bytes(data), bounds.width, bounds.height)
 
+    def layer_mask(self, layer_id: str, bounds: Bounds) -> Image | None:
+        """The layer's alpha (its projection: a group's children together) as a grey PNG."""
+        node = self._node(layer_id)
+        if node is None:
+            raise UserError(
+                "A region's layer was deleted. Remove the region from the Regions list, or "
+                "pick another layer for it."
+            )
+        if (node.colorModel(), node.colorDepth()) != RGBA8:
+            node = node.duplicate()
+            _convert(node)
+        data = bytes(node.projectionPixelData(bounds.x, bounds.y, bounds.width, bounds.height))
+        alpha = data[3::4]  # BGRA
+        if not any(alpha):
+            return None
+        qimage = QtGui.QImage(
+            alpha, bounds.width, bounds.height, bounds.width, QtGui.QImage.Format.Format_Grayscale8
+        )
+        return Image(_png(qimage), bounds.width, bounds.height)
+
     def _top_node(self, name: str) -> Node | None:
         return next((n for n in self.document.rootNode().childNodes() if n.name() == name), None)
 
@@ -275,6 +296,21 @@ class KritaDocument:
             node.setVisible(False)
             self.document.refreshProjection()
 
+    def read_annotation(self, key: str) -> bytes | None:
+        """Krita 5.1, 5.3 and 6.0 save every annotation in the .kra (``<name>/annotations/
+        <key>``) and load it back; exports (PNG, JPEG, TIFF, PSD) leave them out."""
+        if key not in self.document.annotationTypes():
+            return None
+        return bytes(self.document.annotation(key))
+
+    def write_annotation(self, key: str, data: bytes) -> None:
+        """``setAnnotation`` is no undo command; Krita itself marks the document modified."""
+        if not data:
+            if key in self.document.annotationTypes():
+                self.document.removeAnnotation(key)
+            return
+        self.document.setAnnotation(key, "AI Image Generation: results", QtCore.QByteArray(data))
+
     def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
         """Adding the node is one undo command in Krita 5.1 (``Node.addChildNode`` runs a
         ``KisImageLayerAddCommand``); the pixels are written before the node joins the image,
@@ -289,6 +325,42 @@ class KritaDocument:
         self.document.refreshProjection()
         self.document.waitForDone()
         return node.uniqueId().toString()
+
+    def update_layer(self, layer_id: str, image: Image, bounds: Bounds) -> str:
+        """Krita's scripting API has no undoable pixel write (``setPixelData`` bypasses the
+        undo history), so the painter's layer is never written: an updated copy takes its
+        place. Adding the copy and removing the old layer are two undo steps, and two Undos
+        give back the layer as it was. A layer of another colour space is copied as RGBA
+        8-bit (the pixels written are RGBA 8-bit)."""
+        node = self._node(layer_id)
+        if node is None or node.type() != "paintlayer":
+            raise UserError(
+                "The layer this result was meant to update is gone or is not a paint layer. "
+                "Apply it again: it will be added as a new layer."
+            )
+        pixels = _image_to_bgra(image, bounds)
+        self.hide_preview()
+        copy = node.duplicate()
+        if (copy.colorModel(), copy.colorDepth()) != RGBA8:
+            _convert(copy)
+        copy.setName(node.name())  # duplicate() may add " (copy)"
+        copy.setPixelData(pixels, bounds.x, bounds.y, bounds.width, bounds.height)
+        parent = node.parentNode() or self.document.rootNode()
+        parent.addChildNode(copy, node)
+        node.remove()
+        self.document.refreshProjection()
+        self.document.waitForDone()
+        return copy.uniqueId().toString()
+
+    def apply_upscaled(self, image: Image, name: str, new_document: bool = False) -> str:
+        """See ``krita_adapter/upscaled.py``: scale, then add the layer (two undo steps)."""
+        pixels = _image_to_bgra(image, whole(image))
+        if new_document:
+            return open_new_document(pixels, image, name, self.document)
+        self.hide_preview()
+        scale_document(self.document, image.width, image.height)
+        node = self._new_layer(name)
+        return add_layer(self.document, node, pixels, image, self._top_painting_node())
 
 
 def _clear(node: Node) -> None:

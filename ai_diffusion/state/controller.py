@@ -30,8 +30,9 @@ from ..comfy.events import (
 from ..errors import UserError
 from ..handover import Handover, inside_task
 from ..qt import Signal
-from ..request import Bounds, Extent, GenerationRequest, Image
+from ..request import Bounds, Extent, GenerationRequest, Image, RegionPrompt
 from ..workflow import inpaint_region
+from . import results_store
 from .document import CanvasDocument, DocumentSource
 from .observable import Observable, StateObject
 from .params import Params
@@ -49,6 +50,18 @@ class Job:
     prompt: str
     seed: int
     name: str = ""  # the results' layer name ("" = made of the prompt and seed)
+    updates_layer: bool = False  # Apply updates the layer called ``name`` (when there is one)
+    style: str = ""  # the chosen style's name (``Params.style``)
+    upscale: UpscaleRun | None = None  # an upscale: its result goes straight onto the canvas
+
+
+@dataclass
+class UpscaleRun:
+    """An upscale ready to queue, made from the document by ``state/upscale_mode.py``."""
+
+    request: GenerationRequest  # the canvas image with its UpscaleRef
+    name: str  # the result's layer name
+    new_document: bool = False  # the result opens as a new document instead
 
 
 @dataclass
@@ -60,6 +73,7 @@ class WorkflowRun:
     prompt: str
     seed: int
     name: str = ""  # the results' layer name (an output node's [layer: NAME]; "" = from prompt)
+    updates_layer: bool = False  # [layer: NAME] on the output: Apply updates that layer
 
 
 @dataclass
@@ -71,6 +85,8 @@ class Result:
     name: str
     prompt: str = ""
     seed: int = 0
+    updates_layer: bool = False  # Apply updates the paint layer called ``name`` if there is one
+    style: str = ""  # the style it was made with (kept with the document)
 
 
 class JobOwner(Protocol):
@@ -110,6 +126,7 @@ class Controller(StateObject):
         self.jobs: dict[str, Job] = {}
         self._unclaimed: list[Any] = []  # events that arrived before their job was registered
         self.results: list[Result] = []
+        self._kept_loaded: set[str] = set()  # documents whose kept results were read
         # Other modes (live painting) that submit their own jobs: their events go to them.
         self.owners: list[JobOwner] = []
         self._listener: Any = None
@@ -215,6 +232,7 @@ class Controller(StateObject):
             image = document.read_image(bounds)
         request = replace(
             r,
+            prompt=params.prompt,  # in the chosen style's template
             extent=Extent(bounds.width, bounds.height),
             sampling=replace(r.sampling, seed=seed),
             image=image,
@@ -225,6 +243,7 @@ class Controller(StateObject):
             ),
             region=bounds,
             references=tuple(document.read_layer(layer, whole) for layer in params.references),
+            regions=_regions(document, params, bounds),
         )
         return request, bounds
 
@@ -248,17 +267,23 @@ class Controller(StateObject):
             self._report(e)
             return None
         return eventloop.run(
-            self._submit(self.client, request, document.id, bounds), on_error=self._report
+            self._submit(self.client, request, document.id, bounds, params.style_name),
+            on_error=self._report,
         )
 
     async def _submit(
-        self, client: Any, request: GenerationRequest, document_id: str, bounds: Bounds
+        self,
+        client: Any,
+        request: GenerationRequest,
+        document_id: str,
+        bounds: Bounds,
+        style: str = "",
     ) -> None:
         has_inputs = request.image is not None or bool(request.controls)
         self.message = "Uploading…" if has_inputs else "Queueing…"
         self.progress = (0, request.sampling.steps)
         job_id = await client.submit(request)
-        job = Job(job_id, document_id, bounds, request.prompt, request.sampling.seed)
+        job = Job(job_id, document_id, bounds, request.prompt, request.sampling.seed, style=style)
         # Registered from the Qt queue, after every event the listener posted before it: the
         # events of this job that came before its id are replayed in order.
         self._ui.post(self._register, job)
@@ -301,10 +326,59 @@ class Controller(StateObject):
             self.message = "Uploading…" if run.workflow.inputs else "Queueing…"
             self.progress = (0, 0)
             job_id = await client.enqueue(run.workflow)
-            job = Job(job_id, document.id, run.bounds, run.prompt, run.seed, run.name)
+            job = Job(
+                job_id, document.id, run.bounds, run.prompt, run.seed, run.name, run.updates_layer
+            )
             self._ui.post(self._register, job)
 
         return eventloop.run(enqueue(self.client), on_error=self._report)
+
+    def generate_upscale(self, prepare: Callable[[CanvasDocument], UpscaleRun]) -> Any:
+        """Queue an upscale like ``generate``: ``prepare`` reads the active document (now, in
+        this Qt callback) into an :class:`UpscaleRun`. Its progress counts tiles; its result is
+        applied when it arrives (the canvas resized, as one undo step, or a new document)."""
+        if inside_task():
+            self._ui.post(self.generate_upscale, prepare)
+            return None
+        try:
+            if self.client is None:
+                raise UserError(
+                    "Connect to a server first (paste its address above, then Connect)."
+                )
+            document = self.documents.active()
+            if document is None:
+                raise UserError("Open or create an image in Krita first.")
+            run = prepare(document)
+            run.request.validate()
+        except Exception as e:
+            self._report(e)
+            return None
+
+        async def submit(client: Any) -> None:
+            self.message = "Uploading…"
+            self.progress = (0, 0)
+            job_id = await client.submit(run.request)
+            extent = document.extent()
+            bounds = Bounds(0, 0, extent.width, extent.height)
+            r = run.request
+            job = Job(job_id, document.id, bounds, r.prompt, r.sampling.seed, run.name)
+            job.upscale = run
+            self._ui.post(self._register, job)
+
+        return eventloop.run(submit(self.client), on_error=self._report)
+
+    def _apply_upscaled(self, job: Job, upscale: UpscaleRun, images: list[bytes]) -> None:
+        document = self.documents.find(job.document_id)
+        if document is None or not images:
+            return
+        image = Image.from_png(images[0])
+        try:
+            document.apply_upscaled(image, upscale.name, upscale.new_document)
+        except Exception as e:
+            self.message = _painter_message(e)
+            return
+        where = "a new document" if upscale.new_document else "the canvas"
+        self.message = f"Upscaled to {image.width}×{image.height}: '{upscale.name}' on {where}."
 
     def cancel(self) -> Any:
         async def cancel() -> None:
@@ -348,10 +422,19 @@ class Controller(StateObject):
             # Job APIs say more (a cold start, where a job of several servers runs).
             self.message = event.message or "Generating…"
         elif isinstance(event, Progress):
-            self.progress = (event.step, event.total)
-            self.message = f"Step {event.step} of {event.total}"
+            if event.parts and event.part:  # an upscale's tiles: the bar spans all of them
+                done = (event.part - 1) * event.total + event.step
+                self.progress = (done, event.parts * event.total)
+                self.message = f"Tile {event.part} of {event.parts}"
+            elif event.parts:
+                self.message = "Upscaling…"
+            else:
+                self.progress = (event.step, event.total)
+                self.message = f"Step {event.step} of {event.total}"
         elif isinstance(event, Preview):
             self.preview.emit(event.image)
+            if job.upscale is not None:
+                return  # a tile's preview: not the canvas's picture
             document = self.documents.find(job.document_id)
             if document is not None:
                 preview = Image(event.image, job.bounds.width, job.bounds.height)
@@ -382,6 +465,9 @@ class Controller(StateObject):
 
     def _finish(self, job: Job, images: list[bytes]) -> None:
         self._end(job)
+        if job.upscale is not None:
+            self._apply_upscaled(job, job.upscale, images)
+            return
         if self.documents.find(job.document_id) is None:
             return  # the document was closed: its results are dropped quietly
         for i, data in enumerate(images):
@@ -395,8 +481,11 @@ class Controller(StateObject):
                     name,
                     job.prompt,
                     job.seed + i,
+                    updates_layer=job.updates_layer,
+                    style=job.style,
                 )
             )
+        self._keep(job.document_id)
         self.message = f"Done: {len(images)} result(s). Click one to see it, Apply to keep it."
         cost = _cost_text(self.client, job.id)
         if cost:
@@ -410,6 +499,7 @@ class Controller(StateObject):
         document = self.documents.active()
         if document is None:
             return []
+        self._load_kept(document)
         return [r for r in self.results if r.document_id == document.id]
 
     def show(self, result: Result) -> None:
@@ -435,6 +525,13 @@ class Controller(StateObject):
             return None
         try:
             document.hide_preview()
+            target = _layer_to_update(document, result)
+            if target is not None:
+                layer = document.update_layer(target, result.image, result.bounds)
+                self.message = (
+                    f"Updated layer '{result.name}'. Edit › Undo twice brings back what it was."
+                )
+                return layer
             layer = document.apply_result(result.image, result.bounds, result.name)
         except Exception as e:  # e.g. a colour model the result cannot be written into
             self.message = _painter_message(e)
@@ -448,7 +545,76 @@ class Controller(StateObject):
         document = self.documents.find(result.document_id)
         if document is not None:
             document.hide_preview()
+        self._keep(result.document_id)
         self.history_changed.emit()
+
+    def _load_kept(self, document: CanvasDocument) -> None:
+        """Once per document: the results saved in it (``results_store``) come first."""
+        if document.id in self._kept_loaded:
+            return
+        self._kept_loaded.add(document.id)
+        try:
+            data = document.read_annotation(results_store.ANNOTATION)
+        except Exception:
+            log.warning("kept results could not be read from the document", exc_info=True)
+            return
+        self.results[:0] = [
+            Result(
+                f"kept-{i}",
+                document.id,
+                k.image,
+                k.bounds,
+                k.name,
+                k.prompt,
+                k.seed,
+                updates_layer=k.updates_layer,
+                style=k.style,
+            )  # fmt: skip
+            for i, k in enumerate(results_store.decode(data or b""))
+        ]
+
+    def _keep(self, document_id: str) -> None:
+        """Save the document's results into it (bounded, see ``results_store``): a .kra keeps
+        them across a restart. Krita marks the document modified."""
+        document = self.documents.find(document_id)
+        if document is None:
+            return
+        self._load_kept(document)
+        mine = [r for r in self.results if r.document_id == document_id]
+        try:
+            data = results_store.encode(mine) if mine else b""
+            document.write_annotation(results_store.ANNOTATION, data)
+        except Exception:
+            log.warning("results could not be kept in the document", exc_info=True)
+
+
+def _regions(document: CanvasDocument, params: Params, bounds: Bounds) -> tuple[RegionPrompt, ...]:
+    """The regions whose layers have pixels inside ``bounds`` (an inpaint's crop: only those
+    that reach it count), with their masks cut to it."""
+    regions = []
+    for region in params.regions:
+        if not region.prompt.strip():
+            continue  # a region still being written
+        mask = document.layer_mask(region.layer_id, bounds)
+        if mask is not None:
+            regions.append(RegionPrompt(region.prompt, mask))
+    return tuple(regions)
+
+
+def _layer_to_update(document: CanvasDocument, result: Result) -> str | None:
+    """The paint layer a workflow's ``[layer: NAME]`` output updates (names compare without
+    case, as the workflow's layer inputs do); None: add a new layer of that name."""
+    if not result.updates_layer:
+        return None
+    name = result.name.lower()
+    return next(
+        (
+            layer.id
+            for layer in document.layers()
+            if layer.name.lower() == name and layer.kind == "paintlayer"
+        ),
+        None,
+    )
 
 
 def _cost_text(client: Any, job_id: str) -> str:

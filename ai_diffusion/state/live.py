@@ -32,13 +32,14 @@ from .. import eventloop
 from ..comfy.events import Failed, Finished, Interrupted
 from ..handover import Handover, inside_task
 from ..qt import QTimer, Signal
-from ..request import Bounds, GenerationRequest, Image
+from ..request import Bounds, Extent, GenerationRequest, Image, RegionPrompt
 from ..workflow import inpaint_region, sampling_extent
 from ..workflow.families import family_of
 from ..workflow.live import LiveSetup, live_setup
 from .controller import Controller, _painter_message, layer_name
 from .document import LiveCanvas
 from .observable import Observable, StateObject
+from .params import LayerRegion
 from .scaling import scaled_png
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class LiveParams:
     negative_prompt: str = ""
     strength: float = 0.6  # how much the model may change: lower keeps more of the sketch
     seed: int = 0
+    regions: tuple[LayerRegion, ...] = ()  # the Generate page's regions
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,7 @@ class LiveMode(StateObject):
             strength=p.strength,
             mask=mask,
             region=bounds,
+            regions=_live_regions(document, p.regions, bounds, target),
             streamed=self.streamed,  # only looked at: over the websocket, not saved on the server
         )
         return request, bounds
@@ -520,3 +523,17 @@ def _ahead_failed(error: BaseException) -> None:
 async def _cancel_all(client: Any, job_ids: list[str]) -> None:
     for job_id in job_ids:
         await client.cancel(job_id)
+
+
+def _live_regions(
+    document: LiveCanvas, regions: tuple[LayerRegion, ...], bounds: Bounds, target: Extent
+) -> tuple[RegionPrompt, ...]:
+    """Regions whose layers reach ``bounds``, their masks at the size live painting samples."""
+    found = []
+    for region in regions:
+        if not region.prompt.strip():
+            continue
+        mask = document.layer_mask(region.layer_id, bounds)
+        if mask is not None:
+            found.append(RegionPrompt(region.prompt, scaled_png(mask, target)))
+    return tuple(found)

@@ -10,7 +10,8 @@ lacks) becomes one sentence in ``problem``; nothing is queued then.
 Generating reads the canvas (the selection's region and its mask when the workflow takes a
 mask) and hands a :class:`~.controller.WorkflowRun` to ``Controller.generate_workflow``, so
 progress, previews, cancel and the results strip are the built-in modes'. An output node
-titled ``[layer: NAME]`` names the result's layer (applied as a new layer of that name).
+titled ``[layer: NAME]`` names the result's layer: Apply updates the paint layer of that name,
+or adds one when there is none.
 """
 
 from __future__ import annotations
@@ -314,7 +315,8 @@ class WorkflowMode(StateObject):
         )
         seed = self.seed()
         shown = values.prompt or next((p.text for p in mapping.prompts if p.role == "positive"), "")
-        return WorkflowRun(workflow, bounds, shown, seed, output.layer or "")
+        name = output.layer or ""
+        return WorkflowRun(workflow, bounds, shown, seed, name, updates_layer=bool(name))
 
 
 def _region(document: CanvasDocument, mapping: WorkflowMapping) -> Bounds:

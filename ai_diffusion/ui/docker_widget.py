@@ -26,6 +26,8 @@ from ..state.observable import bind
 from ..state.params import Params
 from ..state.pods import PodController, ProviderFactory, default_factory
 from ..state.session import Session, build_session
+from ..state.style_choice import build_styles
+from ..state.upscale_mode import UpscaleMode
 from .connection_dialog import ConnectionDialog
 from .connection_panel import ConnectionSection
 from .generate_bar import ElapsedLabel, GenerateBar
@@ -37,6 +39,8 @@ from .modes import ModeSwitcher
 from .names import named
 from .prompt import PromptEdit
 from .results_strip import ResultsActions, ResultsStrip
+from .style_picker import StylePicker
+from .upscale_page import UpscalePage
 from .workflow_page import WorkflowPage
 
 
@@ -56,6 +60,10 @@ class DockerWidget(QtWidgets.QWidget):
         self.connection_section = ConnectionSection(session, self)
         layout.addWidget(self.connection_section)
         self._expose_connection()
+        # Styles: one click sets model, LoRAs, prompt template, negative, sampling, size.
+        self.styles = build_styles(session.settings_dir, session.model_choice, session.settings)
+        self.style_picker = StylePicker(self.styles, self, self)
+        layout.addWidget(self.style_picker)
         # The model with its family on top; its sampling and pieces go to Advanced, its Edit
         # switch (and reference layers) to the Edit page.
         self.model_choice = session.model_choice
@@ -91,6 +99,7 @@ class DockerWidget(QtWidgets.QWidget):
             self.model_picker, lambda text: setattr(self.controller, "message", text), self
         )
         self.lora_box, self.control_box, self.lists = page.lora_box, page.control_box, page.lists
+        self.region_box = page.region_box
         self.advanced, self.resolution = page.advanced, page.resolution.box
         self.negative, self.batch = self.advanced.negative, self.advanced.batch
         self.seed, self.seed_random = self.advanced.seed, self.advanced.seed_random
@@ -99,9 +108,14 @@ class DockerWidget(QtWidgets.QWidget):
         self.live = session.live
         self.live_panel = named(LivePanel(self.live, self._live_model, self), "ai_live")
         self.modes.set_page("live", self.live_panel)
+        self.live_panel.regions = lambda: tuple(self.region_box.regions())
+        self.region_box.changed.connect(self.live_panel.params_changed)
         self.workflow = session.workflow
         self.workflow_page = named(WorkflowPage(self.workflow, self), "ai_workflow")
         self.modes.set_page("workflow", self.workflow_page)
+        self.upscale = UpscaleMode(self.controller, self.model_choice)
+        self.upscale_page = named(UpscalePage(self.upscale, self._canvas_size, self), "ai_upscale")
+        self.modes.set_page("upscale", self.upscale_page)
         layout.addWidget(self.modes)
         layout.addStretch()
         self._wire()
@@ -198,6 +212,7 @@ class DockerWidget(QtWidgets.QWidget):
         set_choices(self.lora_box.pick, m.loras)
         # ControlNet files, and the model patches that are Z-Image's ControlNets.
         set_choices(self.control_box.model, m.controlnets + m.model_patches)
+        self.upscale.set_server_models(getattr(m, "upscalers", []))
         self.canvas_changed()
 
     def canvas_changed(self) -> None:
@@ -206,11 +221,17 @@ class DockerWidget(QtWidgets.QWidget):
         try:
             layers = document.layers() if document is not None else []
             self.control_box.set_layers(layers)
+            self.region_box.set_layers(layers)
             self.model_picker.set_layers(layers)
             self.bar.set_selection(document is not None and document.selection_bounds() is not None)
         except Exception as e:  # the adapter could not list layers: say so, keep going
             self.controller.message = getattr(e, "message", f"Could not list the layers: {e}")
+        self.upscale_page.update_size()
         self.refresh_history()
+
+    def _canvas_size(self) -> Any:
+        document = self.controller.documents.active()
+        return document.extent() if document is not None else None
 
     def params(self) -> Params:
         request = self.model_choice.request(
@@ -226,6 +247,8 @@ class DockerWidget(QtWidgets.QWidget):
             random_seed=self.seed_random.isChecked(),
             controls=tuple(self.control_box.controls()),
             references=tuple(self.model_picker.reference_layers()),
+            regions=tuple(self.region_box.regions()),
+            style=self.styles.style,  # its template wraps the prompt
         )
 
     # Actions (also triggered by Krita shortcuts) ---------------------------------------
@@ -235,6 +258,9 @@ class DockerWidget(QtWidgets.QWidget):
         self.progress.setValue(0)
         if self.modes.mode == "workflow":
             self.workflow_page.generate(self.prompt.toPlainText())
+            return
+        if self.modes.mode == "upscale":
+            self.upscale.generate(self.prompt.toPlainText())
             return
         self.controller.generate(self.params())
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..qt import Qt, QtWidgets
 from ..state.live import LiveMode, LiveParams
 from ..state.observable import bind
+from ..state.params import LayerRegion
 from .names import named as _named
 
 
@@ -26,6 +27,8 @@ class LivePanel(QtWidgets.QGroupBox):
         super().__init__("Live painting", parent)
         self.live = live
         self.model = model
+        # The Generate page's regions (the docker sets this): they apply to live painting too.
+        self.regions: Callable[[], tuple[LayerRegion, ...]] = tuple
         col = QtWidgets.QVBoxLayout(self)
         self.prompt = _named(QtWidgets.QPlainTextEdit(self), "ai_live_prompt")
         self.prompt.setPlaceholderText("What the sketch shows, e.g. a red barn in snow")
@@ -94,6 +97,7 @@ class LivePanel(QtWidgets.QGroupBox):
             negative_prompt=negative,
             strength=self.strength.value() / 100,
             seed=self.seed.value(),
+            regions=self.regions(),
         )
 
     def params_changed(self, *_: Any) -> None:

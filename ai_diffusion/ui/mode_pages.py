@@ -3,7 +3,8 @@
 pieces) and Edit (the
 model's Edit switch and reference layers). Live's page is ``live_panel.py``.
 
-Object names: ai_lists, ai_lists_toggle (and those of the panels inside).
+Object names: ai_lists, ai_lists_toggle (and those of the panels inside: LoRAs, ControlNet
+layers, regions).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from ..qt import QtWidgets
 from .advanced import AdvancedBox, Collapsible
 from .model_lists import ControlBox, LoraBox
+from .region_box import RegionBox
 from .resolution import ResolutionBox
 
 
@@ -25,11 +27,14 @@ class GeneratePage(QtWidgets.QWidget):
         col.setSpacing(2)
         self.lora_box = LoraBox(self)
         self.control_box = ControlBox(say, self)
-        self.lists = Collapsible("LoRAs and ControlNet", "ai_lists", self)
+        self.lists = Collapsible("LoRAs, ControlNet, regions", "ai_lists", self)
         inner = QtWidgets.QVBoxLayout(self.lists.body)
         inner.setContentsMargins(6, 0, 0, 0)
         inner.addWidget(self.lora_box)
         inner.addWidget(self.control_box)
+        # Regions share the section (a section of their own would cost the docker a row).
+        self.region_box = RegionBox(say, self.lists.body)
+        inner.addWidget(self.region_box)
         self.advanced = AdvancedBox(self)
         self.resolution = ResolutionBox(model_picker.choice, self.advanced.body)
         self.advanced.form.addRow("Size", self.resolution.box)

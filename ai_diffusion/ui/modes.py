@@ -20,7 +20,6 @@ MODES = {
 }
 COMING = {
     "edit": "Edit with an instruction model: choose an edit model in the model list.",
-    "upscale": "Upscaling from the docker is not available yet; use the CLI's upscale.",
     "live": "Live painting (regenerate as you paint) is not available yet.",
     "workflow": "Run a ComfyUI workflow of your own: not available yet.",
 }

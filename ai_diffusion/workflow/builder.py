@@ -17,7 +17,9 @@ from .geometry import sampling_extent
 from .graph import Output
 from .loras import extract_loras
 from .object_info import ObjectInfo
+from .regions import regional_prompt
 from .steps import SCALE_METHOD, Model, Steps, input_name
+from .upscale_tiles import TiledRefine
 from .validate import validate_graph, validate_structure
 
 OUTPUT_PREFIX = "ai_diffusion"
@@ -35,17 +37,31 @@ class Workflow:
     extent: Extent = Extent(0, 0)
     mode: Mode = Mode.txt2img
     streamed: bool = False  # the output node sends its images over the websocket
+    # Sampler nodes that are parts of one result (an upscale's tiles), in order: the client
+    # counts them in its progress ("tile 3 of 12"). Empty: one sampler, steps only.
+    parts: tuple[str, ...] = ()
 
 
 class _Builder(Steps):
-    def upscale(self, image: Output) -> Output:
+    parts: tuple[str, ...] = ()  # the tiles' samplers, when the upscale refines
+
+    def upscale(self, image: Output, size: Extent | None = None) -> Output:
+        """``image`` (of ``size`` if known) through the upscale model, scaled to the size the
+        request asks for (a factor of ``size``, or an extent), then refined in tiles if asked."""
         up = self.r.upscale
         if up is None:
             return image
         name = self.check_choice("UpscaleModelLoader", "model_name", up.model, "upscale model")
         loader = self.g.add1("UpscaleModelLoader", "UPSCALE_MODEL", model_name=name)
         image = self.g.add1("ImageUpscaleWithModel", "IMAGE", upscale_model=loader, image=image)
-        return self.scale(image, up.extent) if up.extent else image
+        target = up.size_for(size) if size is not None else up.extent
+        if target is None:
+            return image
+        image = self.scale(image, target)
+        if up.refine > 0:
+            image, samplers = TiledRefine(self).refine(image, target)
+            self.parts = tuple(samplers)
+        return image
 
     def save(self, image: Output) -> str:
         if self.streams():
@@ -64,7 +80,7 @@ class _Builder(Steps):
         mode = r.mode
         if mode is Mode.upscale:
             assert r.image is not None
-            image = self.upscale(self.load_image(r.image))
+            image = self.upscale(self.load_image(r.image), r.image.extent)
             return self.finish(self.save(image), mode)
 
         family = self.family
@@ -75,11 +91,12 @@ class _Builder(Steps):
         size = sampling_extent(target, family.native, family.latent_multiple, r.resolution)
         if mode is Mode.edit:
             result = self.edit(m, prompt, negative_text, size, target)
-            return self.finish(self.save(self.upscale(result)), mode)
+            return self.finish(self.save(self.upscale(result, target)), mode)
 
         m = self.apply_model_patches(m, size)
-        raw = self.encode_prompt(m.clip, prompt)
-        negative = self.negative_for(m.clip, raw, negative_text)
+        whole = self.encode_prompt(m.clip, prompt)
+        raw = regional_prompt(self, m.clip, prompt, whole)
+        negative = self.negative_for(m.clip, whole, negative_text)
         positive, negative = self.apply_controls(self.guide(raw), negative, m.vae)
 
         if mode is Mode.txt2img:
@@ -94,7 +111,7 @@ class _Builder(Steps):
             result = self.decode_to(sampled, m, size, target)
         else:
             result = self.inpaint(m, positive, negative, size, target)
-        return self.finish(self.save(self.upscale(result)), mode)
+        return self.finish(self.save(self.upscale(result, target)), mode)
 
     def decode_to(self, latent: Output, m: Model, size: Extent, target: Extent) -> Output:
         image = self.g.add1("VAEDecode", "IMAGE", samples=latent, vae=m.vae)
@@ -240,17 +257,16 @@ class _Builder(Steps):
 
     def finish(self, output_node: str, mode: Mode) -> Workflow:
         r = self.r
-        if r.upscale is not None and r.upscale.extent is not None:
-            extent = r.upscale.extent
-        else:
-            extent = r.image.extent if r.image is not None else r.extent
+        extent = r.image.extent if r.image is not None else r.extent
+        if r.upscale is not None:
+            extent = r.upscale.size_for(extent) or extent
         graph = self.g.to_api()
         if self.info is not None:
             validate_graph(graph, self.info, uploaded=self.inputs)
         else:
             validate_structure(graph)
         streamed = graph[output_node]["class_type"] == STREAM_NODE
-        return Workflow(graph, dict(self.inputs), output_node, extent, mode, streamed)
+        return Workflow(graph, dict(self.inputs), output_node, extent, mode, streamed, self.parts)
 
 
 def _model_family_and_pieces(
@@ -287,7 +303,7 @@ def build_workflow(
     request.validate()
     if request.mode in (Mode.inpaint, Mode.edit) and request.image is not None:
         request = replace(request, extent=request.image.extent)
-    if request.mode is Mode.upscale:
+    if request.mode is Mode.upscale and request.upscale and not request.upscale.refine:
         return _Builder(request, object_info, family_of(""), None).build()
     family, pieces = _model_family_and_pieces(request, object_info, version)
     return _Builder(request, object_info, family, pieces).build()

@@ -719,17 +719,10 @@ class FakeComfy:
             await self.sockets.send_str(c, json.dumps(["a", "list"]))
             await self.sockets.send_bytes(c, b"\x00\x00\x00\x04\xff\xff\xff\xff")
             await self.sockets.send_bytes(c, b"\x00\x01")
-        sampler = next(
-            (
-                i
-                for i, n in job.graph.items()
-                if n["class_type"] in ("KSampler", "KSamplerAdvanced")
-            ),
-            None,
-        )
-        steps = self.faults.steps_override or (
-            job.graph[sampler]["inputs"].get("steps", 1) if sampler else 0
-        )
+        # Like ComfyUI: every sampler reports its steps (an upscale's tiles: one per tile).
+        samplers = {
+            i for i, n in job.graph.items() if n["class_type"] in ("KSampler", "KSamplerAdvanced")
+        }
         sent = 0
         for node_id in job.graph:
             self.last_node = node_id
@@ -742,7 +735,8 @@ class FakeComfy:
                     }
                 },
             )
-            if node_id == sampler:
+            if node_id in samplers:
+                steps = self.faults.steps_override or job.graph[node_id]["inputs"].get("steps", 1)
                 for step in range(1, steps + 1):
                     if pid in self.finish_now:
                         break

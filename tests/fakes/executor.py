@@ -58,9 +58,37 @@ def _resize_masks(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack([_resize(m[..., None], width, height)[..., 0] for m in mask])
 
 
+def _is_link(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
 def _colour(*parts: Any) -> np.ndarray:
     digest = hashlib.sha256(repr(parts).encode()).digest()
     return np.array([digest[0], digest[1], digest[2]], np.float32) / 255
+
+
+def _entries(conditioning: Any) -> list[tuple[str, tuple, np.ndarray | None, float]]:
+    """A conditioning as ComfyUI's list of entries: (text, marks, mask or None, strength)."""
+    if conditioning[0] == "conds":
+        return list(conditioning[1])
+    return [(conditioning[1], conditioning[2], None, 1.0)]
+
+
+def _prompt_colour(positive: Any, seed: int, model: Any, size: tuple[int, int]) -> np.ndarray:
+    """The colour the fake sampler paints: one per prompt (and seed, LoRAs, ControlNets).
+    Masked entries (regions) are weighed per pixel by their mask, as ComfyUI's sampler
+    weighs each conditioning's prediction; where no entry has weight the result is 0."""
+    if positive[0] != "conds":
+        return _colour(seed, positive[1], model, positive[2])
+    h, w = size
+    total = np.zeros((h, w, 3), np.float32)
+    weight = np.zeros((h, w, 1), np.float32)
+    for text, marks, mask, strength in positive[1]:
+        colour = _colour(seed, text, model, marks)
+        m = np.ones((h, w, 1), np.float32) if mask is None else _resize(mask[..., None], w, h)
+        total += colour * m * strength
+        weight += m * strength
+    return np.where(weight > 1e-6, total / np.maximum(weight, 1e-6), 0.0)
 
 
 class Executor:
@@ -69,10 +97,21 @@ class Executor:
         self.load_input = load_input
         self.cache: dict[str, tuple[Any, ...]] = {}
         self.outputs: dict[str, list[bytes]] = {}
+        # Links still to be read per node: an output is dropped once its last reader ran (a
+        # tiled upscale chains hundreds of full-size images).
+        self.readers: dict[str, int] = {}
+        for node in graph.values():
+            for v in node.get("inputs", {}).values():
+                if _is_link(v):
+                    self.readers[v[0]] = self.readers.get(v[0], 0) + 1
 
     def value(self, value: Any) -> Any:
-        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
-            return self.run(value[0])[value[1]]
+        if _is_link(value):
+            result = self.run(value[0])[value[1]]
+            self.readers[value[0]] -= 1
+            if self.readers[value[0]] <= 0:
+                self.cache.pop(value[0], None)
+            return result
         return value
 
     def run(self, node_id: str) -> tuple[Any, ...]:
@@ -115,6 +154,31 @@ class Executor:
     def n_CLIPTextEncode(self, node_id: str, text: str, clip: Any) -> tuple[Any, ...]:
         return (("cond", text, ()),)
 
+    def n_ConditioningSetMask(
+        self,
+        node_id: str,
+        conditioning: Any,
+        mask: np.ndarray,
+        strength: float,
+        set_cond_area: str,
+    ) -> tuple[Any, ...]:
+        # Like ComfyUI: every entry of the conditioning gets the mask (a 2-D mask becomes a
+        # batch of one) and the strength; "mask bounds" would crop the area, not faked.
+        if set_cond_area != "default":
+            raise ValueError("the fake executor knows set_cond_area 'default' only")
+        masks = mask.reshape((-1, *mask.shape[-2:]))
+        return (
+            (
+                "conds",
+                [(t, marks, masks[0], strength) for t, marks, _, _ in _entries(conditioning)],
+            ),
+        )
+
+    def n_ConditioningCombine(
+        self, node_id: str, conditioning_1: Any, conditioning_2: Any
+    ) -> tuple[Any, ...]:
+        return (("conds", _entries(conditioning_1) + _entries(conditioning_2)),)
+
     def n_ControlNetLoader(self, node_id: str, control_net_name: str) -> tuple[Any, ...]:
         return (("controlnet", control_net_name),)
 
@@ -131,6 +195,9 @@ class Executor:
         vae: Any = None,
     ) -> tuple[Any, ...]:
         mark = (control_net[1], round(strength, 3), float(image.mean()))
+        if positive[0] == "conds":  # regions: every entry is guided
+            entries = [(t, (*marks, mark), m, st) for t, marks, m, st in positive[1]]
+            return (("conds", entries), negative)
         return ((positive[0], positive[1], (*positive[2], mark)), negative)
 
     # Latents
@@ -183,7 +250,7 @@ class Executor:
         samples = latent_image["samples"]
         out = []
         for i, latent in enumerate(samples):
-            colour = _colour(seed + i, positive[1], model[2], positive[2])
+            colour = _prompt_colour(positive, seed + i, model[2], latent.shape[:2])
             result = latent * (1 - denoise) + colour * denoise
             mask = latent_image["mask"]
             if mask is not None:
@@ -227,6 +294,29 @@ class Executor:
 
     def n_InvertMask(self, node_id: str, mask: np.ndarray) -> tuple[Any, ...]:
         return (1 - mask,)
+
+    def n_MaskComposite(
+        self,
+        node_id: str,
+        destination: np.ndarray,
+        source: np.ndarray,
+        x: int,
+        y: int,
+        operation: str,
+    ) -> tuple[Any, ...]:
+        # Like ComfyUI: the source pasted at x, y with the operation, the result in 0…1.
+        out = destination.reshape((-1, *destination.shape[-2:])).astype(np.float32).copy()
+        src = source.reshape((-1, *source.shape[-2:]))[:, : out.shape[1] - y, : out.shape[2] - x]
+        h, w = src.shape[1:]
+        part = out[:, y : y + h, x : x + w]
+        ops = {
+            "add": lambda a, b: a + b, "subtract": lambda a, b: a - b,
+            "multiply": lambda a, b: a * b,
+        }  # fmt: skip
+        if operation not in ops:
+            raise ValueError(f"the fake executor knows {sorted(ops)} only")
+        out[:, y : y + h, x : x + w] = ops[operation](part, src)
+        return (np.clip(out, 0.0, 1.0),)
 
     def n_GrowMask(
         self, node_id: str, mask: np.ndarray, expand: int, tapered_corners: bool
@@ -286,20 +376,54 @@ class Executor:
         resize_source: bool,
         mask: np.ndarray | None = None,
     ) -> tuple[Any, ...]:
-        # Like ComfyUI: as many images as the destination; source and mask are repeated (or
-        # cut) to that batch, the mask resized to the source. Only x = y = 0 is supported.
-        if x or y or resize_source:
-            raise ValueError("the fake executor composites at 0, 0 without resizing only")
+        # Like ComfyUI (node_helpers' composite with multiplier 1): as many images as the
+        # destination; source and mask are repeated (or cut) to that batch, the mask resized to
+        # the source; the source placed at x, y (clamped to the destination) and cut at its
+        # right and bottom edges.
+        if resize_source:
+            raise ValueError("the fake executor composites without resizing the source only")
         b, h, w = destination.shape[:3]
         src = _repeat_to_batch(source, b)
         if mask is None:
             m = np.ones(src.shape[:3], np.float32)
         else:
             m = _repeat_to_batch(_resize_masks(mask, src.shape[2], src.shape[1]), b)
-        src, m = src[:, :h, :w], m[:, :h, :w, None]
+        x, y = max(-src.shape[2], min(x, w)), max(-src.shape[1], min(y, h))
+        if x < 0 or y < 0:
+            raise ValueError("the fake executor composites at x, y >= 0 only")
+        src, m = src[:, : h - y, : w - x], m[:, : h - y, : w - x, None]
         out = destination.copy()
         sh, sw = src.shape[1:3]
-        out[:, :sh, :sw] = src * m + destination[:, :sh, :sw] * (1 - m)
+        below = destination[:, y : y + sh, x : x + sw]
+        out[:, y : y + sh, x : x + sw] = src * m + below * (1 - m)
+        return (out,)
+
+    def n_ImageCrop(
+        self, node_id: str, image: np.ndarray, width: int, height: int, x: int, y: int
+    ) -> tuple[Any, ...]:
+        # Like ComfyUI: x and y moved inside the image, the crop cut at its edges.
+        x, y = min(x, image.shape[2] - 1), min(y, image.shape[1] - 1)
+        return (image[:, y : y + height, x : x + width],)
+
+    def n_SolidMask(self, node_id: str, value: float, width: int, height: int) -> tuple[Any, ...]:
+        return (np.full((1, height, width), value, np.float32),)
+
+    def n_FeatherMask(
+        self, node_id: str, mask: np.ndarray, left: int, top: int, right: int, bottom: int
+    ) -> tuple[Any, ...]:
+        # Like ComfyUI 0.33 (0.8.0 fades the right and bottom edges one pixel off; the builder
+        # only fades left and top edges): pixel i from an edge is multiplied by (i + 1) / width.
+        out = mask.reshape((-1, *mask.shape[-2:])).astype(np.float32).copy()
+        h, w = out.shape[1:]
+        left, right, top, bottom = min(left, w), min(right, w), min(top, h), min(bottom, h)
+        for i in range(left):
+            out[:, :, i] *= (i + 1) / left
+        for i in range(right):
+            out[:, :, -(i + 1)] *= (i + 1) / right
+        for i in range(top):
+            out[:, i, :] *= (i + 1) / top
+        for i in range(bottom):
+            out[:, -(i + 1), :] *= (i + 1) / bottom
         return (out,)
 
     def n_JoinImageWithAlpha(

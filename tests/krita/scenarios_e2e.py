@@ -369,3 +369,190 @@ def workflow_mode(driver):
     doc.refreshProjection()
     doc.waitForDone()
     driver.result["layers"] = _names(doc)
+
+    # Run it again: Apply updates "Painted" in place; two Undos give back the first result.
+    from ai_diffusion.qt import QtGui
+
+    def painted_pixel():
+        node = next(n for n in doc.rootNode().childNodes() if n.name() == "Painted")
+        b, g, r, a = bytes(node.pixelData(128, 96, 1, 1))
+        return [r, g, b, a]
+
+    def result_pixel(index):
+        qimage = QtGui.QImage()
+        qimage.loadFromData(panel.controller.results[index].image.data)
+        colour = qimage.pixelColor(128, 96)
+        return [colour.red(), colour.green(), colour.blue(), colour.alpha()]
+
+    driver.result["first_pixel"] = [painted_pixel(), result_pixel(0)]
+    page.seed.setValue(page.seed.value() + 1)
+    panel.generate_button.click()
+    yield (_results(driver, panel, 2), RESULT_WAIT_MS, "the workflow's second result")
+    panel.history.setCurrentRow(1)
+    panel.apply_button.click()
+    yield 500
+    doc.refreshProjection()
+    doc.waitForDone()
+    driver.result["updated"] = {
+        "layers": _names(doc),
+        "pixel": painted_pixel(),
+        "result": result_pixel(1),
+        "message": panel.message.text(),
+    }
+    for _ in range(2):
+        app.action("edit_undo").trigger()
+        yield 500
+    doc.refreshProjection()
+    doc.waitForDone()
+    driver.result["undone"] = {"layers": _names(doc), "pixel": painted_pixel()}
+
+
+def regions(driver):
+    """Two layers, "Barn" (the left third) and "Sky" (the right third), each a region with a
+    prompt of its own: generating changes their areas, each its own way, and not the middle."""
+    from ai_diffusion.qt import QtGui
+
+    app = Krita.instance()
+    doc = app.createDocument(384, 192, "regions", "RGBA", "U8", "", 72.0)
+    for name, x in (("Barn", 0), ("Sky", 256)):
+        layer = doc.createNode(name, "paintlayer")
+        doc.rootNode().addChildNode(layer, None)
+        layer.setPixelData(bytes([30, 60, 90, 255]) * (128 * 192), x, 0, 128, 192)
+    doc.refreshProjection()
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    dock.show()
+    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
+    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
+    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
+    panel.connect_button.click()
+    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
+    assert panel.controller.state == "connected", panel.status.text()
+    panel.seed_random.setChecked(False)
+    panel.prompt.setPlainText("a farm")
+    panel.canvas_changed()
+
+    def row_colours(index):
+        qimage = QtGui.QImage()
+        qimage.loadFromData(panel.controller.results[index].image.data)
+        colours = []
+        for x in (64, 192, 320):  # barn, middle, sky
+            c = qimage.pixelColor(x, 96)
+            colours.append([c.red(), c.green(), c.blue()])
+        return colours
+
+    panel.generate_button.click()
+    yield (_results(driver, panel, 1), RESULT_WAIT_MS, "the plain result")
+    panel.lists.set_open(True)
+    box = panel.region_box
+    for name, prompt in (("Barn", "a red barn"), ("Sky", "a stormy sky")):
+        box.layer.setCurrentIndex(box.layer.findText(name))
+        box.add_current().prompt.setText(prompt)
+    yield 300
+    driver.result["region_rows"] = [row.label.text() for row in box.rows]
+    panel.generate_button.click()
+    yield (_results(driver, panel, 2), RESULT_WAIT_MS, "the result with regions")
+    driver.result["plain"] = row_colours(0)
+    driver.result["regional"] = row_colours(1)
+    panel.history.setCurrentRow(1)
+    panel.controller.show(panel.controller.results[1])  # as when the painter hovers it
+    yield 500
+    driver.screenshot("krita-regions.png")
+    driver.grab(panel, "docker-regions.png")
+    doc.setModified(False)
+
+
+def upscale(driver):
+    """Upscale ×2 from the docker: the canvas doubles with the result on top; one Undo takes
+    the result away, a second gives back the canvas's size."""
+    app = Krita.instance()
+    doc = app.createDocument(128, 96, "upscale", "RGBA", "U8", "", 72.0)
+    doc.rootNode().childNodes()[0].setPixelData(
+        bytes([200, 120, 40, 255]) * (128 * 96), 0, 0, 128, 96
+    )
+    doc.refreshProjection()
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    dock.show()
+    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
+    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
+    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
+    panel.connect_button.click()
+    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
+    assert panel.controller.state == "connected", panel.status.text()
+    panel.modes.buttons["upscale"].click()
+    page = panel.upscale_page
+    yield (lambda: page.model.count() > 0, 5000, "the upscale models")
+    page.factor.setValue(2.0)
+    page.refine.setChecked(False)
+    driver.result["size_text"] = page.size.text()
+    panel.generate_button.click()
+    yield (lambda: doc.width() == 256, RESULT_WAIT_MS, "the upscaled canvas")
+    yield 500
+    driver.result["after"] = [doc.width(), doc.height(), _names(doc)]
+    driver.result["message"] = panel.message.text()
+    top = next(n for n in doc.rootNode().childNodes() if n.visible() and n.name() != "Background")
+    driver.result["top_pixel"] = list(_pixel(top, 200, 150))
+    driver.screenshot("krita-upscale.png")
+    driver.grab(panel, "docker-upscale.png")
+    undone = []
+    for _ in range(2):
+        app.action("edit_undo").trigger()
+        yield 800
+        undone.append([doc.width(), doc.height(), _names(doc)])
+    driver.result["undone"] = undone
+    doc.setModified(False)
+
+
+def styles(driver):
+    """Pick a shipped style (the server has another SD1.5 model than the style names: that one
+    is used, and said), generate with its template; copy it, export the copy, delete it, import
+    it back."""
+    import tempfile
+
+    app = Krita.instance()
+    doc = app.createDocument(128, 96, "styles", "RGBA", "U8", "", 72.0)
+    app.activeWindow().addView(doc)
+    app.setActiveDocument(doc)
+    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
+    dock = driver.docker(DOCKER_ID)
+    dock.show()
+    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
+    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
+    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
+    panel.connect_button.click()
+    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
+    assert panel.controller.state == "connected", panel.status.text()
+    picker = panel.style_picker
+    picker.box.setCurrentIndex(picker.box.findData("SD1.5 painterly"))
+    picker.box.activated.emit(picker.box.currentIndex())  # as a click on the entry does
+    yield 300
+    driver.result["chosen"] = [picker.box.currentText(), panel.message.text()]
+    panel.prompt.setPlainText("a farm")
+    panel.generate_button.click()
+    yield (_results(driver, panel, 1), RESULT_WAIT_MS, "the styled result")
+    result = panel.controller.results[-1]
+    driver.result["result"] = [result.prompt, result.style]
+    driver.grab(panel, "docker-styles.png")
+
+    folder = tempfile.mkdtemp()
+    picker.actions_["copy"].trigger()
+    yield 200
+    copy = picker.choice.current
+    picker.ask_save_path = lambda suggested: os.path.join(folder, suggested)
+    picker.actions_["export"].trigger()
+    picker.confirm = lambda question: True
+    picker.actions_["delete"].trigger()
+    yield 200
+    driver.result["after_delete"] = copy in picker.choice.names()
+    picker.ask_open_path = lambda: os.path.join(folder, f"{copy}.json")
+    picker.actions_["import"].trigger()
+    yield 200
+    driver.result["imported"] = [copy, picker.choice.current, copy in picker.choice.names()]
+    driver.result["template_back"] = picker.choice.style.template
+    picker.actions_["delete"].trigger()  # leave the profile as it was
+    doc.setModified(False)

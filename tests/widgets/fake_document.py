@@ -29,12 +29,18 @@ class FakeDocument:
     title: str = "painting"
     open: bool = True
     layers_added: list[tuple[str, Bounds, Image]] = field(default_factory=list)
+    layers_updated: list[tuple[str, Bounds, Image]] = field(default_factory=list)
+    painted: dict[str, np.ndarray] = field(default_factory=dict)  # a layer's alpha, see layer_mask
+    extra_layers: list[LayerInfo] = field(default_factory=list)  # the painter's other layers
     previews: list[Bounds] = field(default_factory=list)
     preview_visible: bool = False
     live: list[tuple[Bounds, Image]] = field(default_factory=list)  # every live update shown
     live_visible: bool = False
     strokes: int = 0
     reads: int = 0  # read_image calls (each is UI-thread work inside Krita)
+    annotations: dict[str, bytes] = field(default_factory=dict)  # kept in the file
+    modified: bool = False  # what Krita does on an annotation write
+    upscales: list[tuple[str, Image, bool]] = field(default_factory=list)  # name, image, new doc
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(3)
@@ -66,7 +72,24 @@ class FakeDocument:
         return to_png(crop)
 
     def layers(self) -> list[LayerInfo]:
-        return [LayerInfo("layer-1", "Sketch", "paintlayer")]
+        added = [
+            LayerInfo(f"layer-{i + 2}", name, "paintlayer")
+            for i, (name, _, _) in enumerate(self.layers_added)
+        ]
+        return [LayerInfo("layer-1", "Sketch", "paintlayer"), *self.extra_layers, *added]
+
+    def layer_mask(self, layer_id: str, bounds: Bounds) -> Image | None:
+        """A layer's painted area: ``painted[layer_id]`` (an alpha array of the canvas's size);
+        the Sketch layer covers the whole canvas."""
+        if layer_id not in [layer.id for layer in self.layers()]:
+            from ai_diffusion.errors import UserError
+
+            raise UserError("A region's layer was deleted.")
+        alpha = self.painted.get(layer_id)
+        if alpha is None:
+            alpha = np.full((self.height, self.width), 255, np.uint8)
+        crop = alpha[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
+        return to_png(crop) if crop.any() else None
 
     def read_layer(self, layer_id: str, bounds: Bounds) -> Image:
         return self.read_image(bounds)
@@ -96,9 +119,37 @@ class FakeDocument:
     def hide_preview(self) -> None:
         self.preview_visible = False
 
+    def read_annotation(self, key: str) -> bytes | None:
+        return self.annotations.get(key)
+
+    def write_annotation(self, key: str, data: bytes) -> None:
+        assert isinstance(data, bytes), type(data)
+        if data:
+            self.annotations[key] = data
+        else:
+            self.annotations.pop(key, None)
+        self.modified = True
+
     def apply_result(self, image: Image, bounds: Bounds, name: str) -> str:
         self.layers_added.append((name, bounds, image))
         return f"layer-{len(self.layers_added) + 1}"
+
+    def update_layer(self, layer_id: str, image: Image, bounds: Bounds) -> str:
+        """Like Krita's adapter: the layer keeps its name and place (here: its id)."""
+        assert layer_id in [layer.id for layer in self.layers()], layer_id
+        self.layers_updated.append((layer_id, bounds, image))
+        return layer_id
+
+    def apply_upscaled(self, image: Image, name: str, new_document: bool = False) -> str:
+        """Like Krita's adapter: the canvas (every layer) scaled to the image, the image on top
+        (or a new document with it, this one unchanged)."""
+        self.upscales.append((name, image, new_document))
+        if new_document:
+            return "new-document-layer-1"
+        scaled = PILImage.fromarray(self.pixels, "RGBA").resize((image.width, image.height))
+        self.pixels = np.asarray(scaled).copy()
+        self.width, self.height = image.width, image.height
+        return self.apply_result(image, Bounds(0, 0, image.width, image.height), name)
 
 
 @dataclass

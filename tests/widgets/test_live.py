@@ -319,3 +319,34 @@ def test_disconnecting_stops_live_painting(qtbot, setup) -> None:
     qtbot.waitUntil(lambda: not live.active, timeout=WAIT)
     assert live.message == "Live painting stopped: disconnected from the server."
     assert not document.live_visible
+
+
+def test_regions_go_with_live_requests_at_the_size_live_samples(qtbot, qt_loop) -> None:
+    """A region's layer mask travels at the size the canvas is sampled at; a region whose
+    layer does not reach the selection's crop is left out."""
+    from ai_diffusion.state.document import LayerInfo
+    from ai_diffusion.state.params import LayerRegion
+
+    document = FakeDocument(width=2048, height=1536)
+    document.extra_layers = [LayerInfo("barn", "Barn", "paintlayer")]
+    alpha = np.zeros((1536, 2048), np.uint8)
+    alpha[:, :512] = 255
+    document.painted = {"barn": alpha}
+    controller = Controller(FakeDocuments([document]), FakeConnector())
+    controller.connect_server(ServerConfig("127.0.0.1:8188"))
+    qtbot.waitUntil(lambda: controller.state == "connected", timeout=WAIT)
+    live = LiveMode(controller, debounce_ms=60_000, poll_ms=10)
+    params = LiveParams(CHECKPOINT, "a farm", seed=7, regions=(LayerRegion("barn", "a barn"),))
+    request, _ = live.build_request(document) if live.start(params) else (None, None)
+    assert request is not None
+    [region] = request.regions
+    assert region.prompt == "a barn" and region.mask.extent == request.image.extent
+    mask = np.asarray(PILImage.open(io.BytesIO(region.mask.data)).convert("L"))
+    assert (
+        mask[:, : mask.shape[1] // 4 - 2].min() == 255 and mask[:, mask.shape[1] // 2 :].max() == 0
+    )
+    request.validate()
+    document.selection = Bounds(1800, 1300, 100, 100)  # far from the barn
+    request, _ = live.build_request(document)
+    assert request.regions == ()
+    live.stop()

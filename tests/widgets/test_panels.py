@@ -235,10 +235,9 @@ def test_modes_show_only_their_own_controls(qtbot, setup) -> None:
     assert modes.mode == "generate" and modes.page("generate").isAncestorOf(widget.lora_box)
     assert widget.lists.isVisible() and widget.advanced.isVisible()
     assert modes.page("live") is widget.live_panel and modes.buttons["live"].isEnabled()
-    for mode in ("upscale",):
-        assert (
-            not modes.buttons[mode].isEnabled() and "not available" in modes.buttons[mode].toolTip()
-        )
+    assert modes.page("upscale") is widget.upscale_page and modes.buttons["upscale"].isEnabled()
+    modes.set_page("upscale", None)  # a mode without controls is disabled and says why
+    assert not modes.buttons["upscale"].isEnabled()
     page = QtWidgets.QLabel("upscale controls")
     modes.set_page("upscale", page)
     qtbot.mouseClick(modes.buttons["upscale"], Qt.MouseButton.LeftButton)

@@ -171,6 +171,27 @@ def test_parameters_become_controls_and_the_canvas_runs_through_the_queue(
     assert (image.width, image.height) == (256, 192)
 
 
+def test_running_again_updates_the_layer_its_output_names(
+    qtbot, docker, served, tmp_path: Path
+) -> None:
+    """The first Apply makes the layer "Painted"; the next run's Apply updates that layer
+    instead of piling up copies, and a result of the built-in modes is still a new layer."""
+    widget, document = docker
+    widget.workflow.open_file(write(tmp_path, graph()))
+    widget.prompt.setPlainText("a fox")
+    for run in (1, 2):
+        qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda run=run: widget.history.count() == run, timeout=WAIT)
+        widget.history.setCurrentRow(run - 1)
+        qtbot.mouseClick(widget.apply_button, Qt.MouseButton.LeftButton)
+    assert [name for name, _, _ in document.layers_added] == ["Painted"]
+    painted = next(layer.id for layer in document.layers() if layer.name == "Painted")
+    [(layer_id, bounds, image)] = document.layers_updated
+    assert layer_id == painted and bounds == Bounds(0, 0, 256, 192)
+    assert image == widget.controller.results[1].image  # the second run's pixels
+    assert "Updated layer 'Painted'" in widget.message.text()
+
+
 def test_a_missing_custom_node_is_one_sentence_and_queues_nothing(
     qtbot, docker, served, tmp_path: Path
 ) -> None:

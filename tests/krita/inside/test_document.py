@@ -253,3 +253,55 @@ def test_a_preview_that_cannot_be_decoded_is_skipped():
         adapter.apply_result(Image(b"not an image", 8, 8), Bounds(0, 0, 8, 8), "[AI] x (1)")
     assert "could not be read" in error.value.message
     doc.close()
+
+
+def test_update_layer_replaces_pixels_in_the_bounds_and_keeps_the_layer_as_it_was():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    layer_id = adapter.apply_result(_png(64, 48, (255, 0, 0, 255)), Bounds(0, 0, 64, 48), "Out")
+    adapter.apply_result(_png(8, 8, (0, 0, 0, 255)), Bounds(0, 0, 8, 8), "above")
+    node = adapter._node(layer_id)
+    node.setOpacity(128)
+    node.setBlendingMode("multiply")
+    names = [n.name() for n in doc.rootNode().childNodes()]
+    new_id = adapter.update_layer(layer_id, _png(16, 16, (0, 0, 255, 255)), Bounds(8, 8, 16, 16))
+    assert [n.name() for n in doc.rootNode().childNodes()] == names  # same place, same name
+    updated = adapter._node(new_id)
+    assert adapter._node(layer_id) is None or new_id == layer_id
+    assert (updated.opacity(), updated.blendingMode()) == (128, "multiply")
+    b, g, r, a = bytes(updated.pixelData(10, 10, 1, 1))
+    assert (r, g, b, a) == (0, 0, 255, 255)  # inside the bounds: the new image
+    b, g, r, a = bytes(updated.pixelData(40, 40, 1, 1))
+    assert (r, g, b, a) == (255, 0, 0, 255)  # outside: what the layer had
+    doc.close()
+
+
+def test_only_paint_layers_are_updated():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    group = doc.createNode("Group", "grouplayer")
+    doc.rootNode().addChildNode(group, None)
+    with pytest.raises(UserError, match="not a paint layer"):
+        adapter.update_layer(
+            group.uniqueId().toString(), _png(8, 8, (0, 0, 0, 255)), Bounds(0, 0, 8, 8)
+        )
+    doc.close()
+
+
+def test_a_layer_mask_is_where_the_layer_has_pixels_and_none_elsewhere():
+    doc = _document()
+    adapter = KritaDocument(doc)
+    group = doc.createNode("Barn", "grouplayer")
+    doc.rootNode().addChildNode(group, None)
+    inside = doc.createNode("walls", "paintlayer")
+    group.addChildNode(inside, None)
+    inside.setPixelData(bytes([0, 0, 255, 128]) * (16 * 8), 4, 4, 16, 8)  # half opaque
+    doc.refreshProjection()
+    doc.waitForDone()
+    group.setVisible(False)  # a hidden region layer still counts
+    group_id = group.uniqueId().toString()
+    mask = _decode(adapter.layer_mask(group_id, Bounds(0, 0, 64, 48)))
+    assert (mask.width(), mask.height()) == (64, 48)
+    assert abs(QtGui.qGray(mask.pixel(8, 8)) - 128) <= 1 and QtGui.qGray(mask.pixel(40, 30)) == 0
+    assert adapter.layer_mask(group_id, Bounds(32, 24, 32, 24)) is None  # nothing there
+    doc.close()

@@ -62,6 +62,13 @@ class Driver:
         self.result.setdefault("screenshots", []).append(path)
         return path
 
+    def grab(self, widget, name):
+        """A picture of one widget as Krita draws it (the docker for the docs)."""
+        path = os.path.join(OUT, name)
+        widget.grab().save(path)
+        self.result.setdefault("screenshots", []).append(path)
+        return path
+
     def process_events(self):
         QApplication.processEvents()
 
