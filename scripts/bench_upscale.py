@@ -34,12 +34,12 @@ CHECKPOINT = "random-sd15-tiny.safetensors"
 UPSCALER = "random-compact-4x.safetensors"
 
 
-async def measure(url: str, size: int, factor: float, steps: int) -> dict[str, Any]:
+async def measure(url: str, size: int, factor: float, steps: int, seed: int = 1) -> dict[str, Any]:
     source = png(painting(size, size))
     request = GenerationRequest(
         checkpoint=CHECKPOINT,
         prompt="a painting, detailed",
-        sampling=Sampling(steps=steps, seed=1),
+        sampling=Sampling(steps=steps, seed=seed),
         image=Image.from_png(source),
         upscale=UpscaleRef(UPSCALER, factor=factor, refine=0.35, tile_overlap=96),
     )
@@ -49,11 +49,11 @@ async def measure(url: str, size: int, factor: float, steps: int) -> dict[str, A
         client.traffic.sent = client.traffic.received = 0
         started = time.perf_counter()
         job = await client.enqueue(workflow)
-        tiles: set[int] = set()
+        steps_heard = 0  # step messages that reached the client (none for a detached job)
         result: bytes | None = None
         async for event in client.listen():
-            if isinstance(event, Progress) and event.part:
-                tiles.add(event.part)
+            if isinstance(event, Progress):
+                steps_heard += 1
             elif isinstance(event, Finished) and event.job_id == job:
                 (result,) = event.images
                 break
@@ -70,7 +70,8 @@ async def measure(url: str, size: int, factor: float, steps: int) -> dict[str, A
         "source": f"{size}×{size}",
         "result": f"{result_size.width}×{result_size.height}",
         "tiles": len(workflow.parts),
-        "tiles_reported": len(tiles),
+        "followed": "asking the server (detached)" if workflow.detached else "the socket",
+        "step_messages_heard": steps_heard,
         "graph_nodes": len(workflow.graph),
         "source_png_bytes": len(source),
         "result_png_bytes": len(result),
@@ -96,12 +97,15 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--factor", type=float, default=2.0)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--seed", type=int, default=1, help="another seed: a real server cannot reuse its cache"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     server = None if args.server else FakeServer()
     try:
         url = args.server or server.url  # type: ignore[union-attr]
-        figures = asyncio.run(measure(url, args.size, args.factor, args.steps))
+        figures = asyncio.run(measure(url, args.size, args.factor, args.steps, args.seed))
     finally:
         if server is not None:
             server.close()

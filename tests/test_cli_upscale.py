@@ -32,7 +32,7 @@ def picture(tmp_path: Path) -> Path:
     return path
 
 
-def test_upscale_with_refine_has_the_factors_size_and_counts_tiles(
+def test_upscale_with_refine_has_the_factors_size_and_says_how_many_tiles(
     fake_server: str, picture: Path, tmp_path: Path
 ) -> None:
     result = cli(
@@ -47,7 +47,9 @@ def test_upscale_with_refine_has_the_factors_size_and_counts_tiles(
     assert "upscale" in path.name
     count = len(plan_tiles(Extent(225, 175), 128, 32))
     assert count == 6
-    assert "tile 1/6 step 2/2" in result.stderr and "tile 6/6 step 2/2" in result.stderr
+    # Followed by asking the server, not step by step (see test_upscale_traffic.py).
+    assert "Refining 6 tiles on the server" in result.stderr
+    assert "step 1/" not in result.stderr
 
 
 def test_upscale_alone_to_a_factor(fake_server: str, picture: Path, tmp_path: Path) -> None:

@@ -57,6 +57,13 @@ class ComfyClient:
         # replaced it, which then stays open and hears nothing (see tests/fakes/comfy_sockets.py).
         self.quiet_poll = 10.0  # seconds without a message, while jobs are open, before polling
         self._heard = 0.0  # loop time of the last websocket frame
+        # Detached jobs (``Workflow.detached``: large tiled graphs) are queued under a client id
+        # that no socket uses, so the server's per-node messages for them go nowhere; they are
+        # followed by asking the server every ``detached_poll`` seconds.
+        self.detached_client_id = uuid.uuid4().hex
+        self.detached_poll = 2.0
+        self._detached: dict[str, str] = {}  # job id → what the painter is told while it runs
+        self._polled = 0.0  # loop time of the last poll
         self._watch: asyncio.Task[None] | None = None
         # Ids of jobs posted whose answer has not been handled yet: a cancel (Ctrl-C) right
         # after the server took a job must still find it (see cancel_all).
@@ -178,7 +185,7 @@ class ComfyClient:
         prompt_id = str(uuid.uuid4())  # chosen here (ComfyUI takes it) so a cancel knows it
         body = {
             "prompt": graph,
-            "client_id": self.client_id,
+            "client_id": self.detached_client_id if workflow.detached else self.client_id,
             "prompt_id": prompt_id,
             # A tiled upscale's step previews would show single tiles: none are sent for it.
             "extra_data": {
@@ -204,6 +211,12 @@ class ComfyClient:
             raise network_failure(self.config, e) from e
         job_id, number = answers.prompt_answer(_json(text), self.config.url)
         self._submitting.add(job_id)  # an older server may choose its own id
+        if workflow.detached:
+            self._detached[job_id] = (
+                f"Refining {len(workflow.parts)} tiles on the server; the picture comes when "
+                "all are done (the server's step-by-step progress for a job this large would "
+                "be more data than the picture)."
+            )
         position = await self._queue_position(job_id)
         self._emit(Queued(job_id, position))
         await self.jobs.add(job_id, workflow.output_node, number, workflow.streamed, workflow.parts)
@@ -484,17 +497,25 @@ class ComfyClient:
         settle them from ``/queue`` and ``/history`` (exactly once, like after a reconnect), so
         no job waits for events that will never come."""
         loop = asyncio.get_running_loop()
-        while not self._closed and self.jobs.outstanding():
-            quiet = loop.time() - self._heard
-            if quiet < self.quiet_poll:
-                await asyncio.sleep(self.quiet_poll - quiet)
+        while not self._closed and (outstanding := self.jobs.outstanding()):
+            now = loop.time()
+            wait = self.quiet_poll - (now - self._heard)
+            if any(job in self._detached for job in outstanding):
+                wait = min(wait, self.detached_poll - (now - self._polled))
+            if wait > 0:
+                await asyncio.sleep(wait)
                 continue
-            log.info("no message for %.0f s: asking the server about open jobs", quiet)
-            self._heard = loop.time()
+            if now - self._heard >= self.quiet_poll:
+                log.info(
+                    "no message for %.0f s: asking the server about open jobs", now - self._heard
+                )
+                self._heard = now
+            self._polled = now
             try:
                 await self.reconcile()
             except Exception:  # polling must never end the client; the next round retries
                 log.exception("polling the server for open jobs failed")
+        self._detached = {j: m for j, m in self._detached.items() if j in self.jobs.jobs}
 
     async def reconcile(self) -> None:
         """Settle jobs whose messages may have been missed while disconnected: finished ones
@@ -517,6 +538,8 @@ class ComfyClient:
                 await self.jobs.settle_from_history(job_id, entry)
             elif job_id not in queue:
                 await self._lost(job_id)
+            elif job_id in queue.running and job_id in self._detached:
+                self.jobs.started(job_id, self._detached[job_id])
 
     async def _reconcile_by_id(self) -> None:
         """The same through ``GET /api/jobs/{id}`` (ComfyUI 0.6+): one answer per job says
@@ -542,6 +565,8 @@ class ComfyClient:
                 return
             if state.entry is not None:
                 await self.jobs.settle_from_history(job_id, state.entry)
+            elif state.status == "in_progress" and job_id in self._detached:
+                self.jobs.started(job_id, self._detached[job_id])
 
     async def _lost(self, job_id: str) -> None:
         if await self.jobs.download_known_results(job_id):

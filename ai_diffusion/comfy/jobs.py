@@ -77,11 +77,17 @@ class JobTracker:
             self.running = None
         return self.jobs.pop(job_id, None) is not None
 
-    def _mark_started(self, job: Job) -> None:
+    def _mark_started(self, job: Job, message: str = "") -> None:
         self.running = job.id
         if not job.started:
             job.started = True
-            self.emit(Started(job.id))
+            self.emit(Started(job.id, message))
+
+    def started(self, job_id: str, message: str = "") -> None:
+        """The server says the job runs (a detached job, followed by asking the server)."""
+        job = self.jobs.get(job_id)
+        if job is not None:
+            self._mark_started(job, message)
 
     async def on_message(self, message: Message) -> None:
         data = message.data

@@ -63,7 +63,6 @@ class DockerWidget(QtWidgets.QWidget):
         # Styles: one click sets model, LoRAs, prompt template, negative, sampling, size.
         self.styles = build_styles(session.settings_dir, session.model_choice, session.settings)
         self.style_picker = StylePicker(self.styles, self, self)
-        layout.addWidget(self.style_picker)
         # The model with its family on top; its sampling and pieces go to Advanced, its Edit
         # switch (and reference layers) to the Edit page.
         self.model_choice = session.model_choice
@@ -74,6 +73,7 @@ class DockerWidget(QtWidgets.QWidget):
             parts_elsewhere=True,
         )
         self.checkpoint = self.model_picker.models
+        self.model_picker.top_row.addWidget(self.style_picker, 2)
         layout.addWidget(self.model_picker)
         self.prompt = PromptEdit(self)
         layout.addWidget(self.prompt)

@@ -51,7 +51,13 @@ class ModelPicker(QtWidgets.QGroupBox):
             'Change the image (or the selection) as the prompt says, e.g. "make the sky '
             'stormy". For instruction-editing models: Flux.1 Kontext, Qwen-Image Edit.'
         )
-        col.addWidget(self.models)
+        # The model's row; the docker puts the style picker beside it (one row for both keeps
+        # the painting loop in sight on a laptop screen).
+        self.top_row = QtWidgets.QHBoxLayout()
+        self.top_row.setContentsMargins(0, 0, 0, 0)
+        self.top_row.setSpacing(2)
+        self.top_row.addWidget(self.models, 3)
+        col.addLayout(self.top_row)
         col.addWidget(self.family)
         col.addWidget(self.missing)
         # Parts the docker places elsewhere (Edit's page, the Advanced section); a picker on

@@ -86,7 +86,6 @@ class StylePicker(QtWidgets.QWidget):
         row = QtWidgets.QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
-        row.addWidget(QtWidgets.QLabel("Style", self))
         row.addWidget(self.box, 1)
         row.addWidget(self.menu_button)
         self.box.activated.connect(self._on_activated)

@@ -37,9 +37,18 @@ class Workflow:
     extent: Extent = Extent(0, 0)
     mode: Mode = Mode.txt2img
     streamed: bool = False  # the output node sends its images over the websocket
-    # Sampler nodes that are parts of one result (an upscale's tiles), in order: the client
-    # counts them in its progress ("tile 3 of 12"). Empty: one sampler, steps only.
+    # Sampler nodes that are parts of one result (an upscale's tiles), in order. Empty: one
+    # sampler, steps only.
     parts: tuple[str, ...] = ()
+
+    @property
+    def detached(self) -> bool:
+        """Run without the live connection's per-node messages (the client follows the job by
+        asking the server instead). ComfyUI sends, at every start, step and end of any node,
+        the state of every node started so far: for a graph of several tiles (hundreds of
+        nodes) that is far more data than the picture itself, so such a job is not followed
+        step by step."""
+        return len(self.parts) > 1
 
 
 class _Builder(Steps):

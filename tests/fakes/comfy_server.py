@@ -724,17 +724,27 @@ class FakeComfy:
             i for i, n in job.graph.items() if n["class_type"] in ("KSampler", "KSamplerAdvanced")
         }
         sent = 0
+        # Like ComfyUI (comfy_execution/progress.py): every start, step and end of any node
+        # sends the state of every node started so far, so a graph of n nodes costs about n²
+        # entries on the socket (what a large tiled upscale must avoid).
+        states: dict[str, dict[str, Any]] = {}
+
+        async def node_state(node_id: str, value: float, maximum: float, state: str) -> None:
+            states[node_id] = {
+                "value": value, "max": maximum, "state": state, "node_id": node_id,
+                "prompt_id": pid, "display_node_id": node_id, "parent_node_id": None,
+                "real_node_id": node_id,
+            }  # fmt: skip
+            await say("progress_state", {"nodes": dict(states)})
+
+        previous: str | None = None
         for node_id in job.graph:
             self.last_node = node_id
+            if previous is not None:
+                await node_state(previous, 1.0, 1.0, "finished")
+            previous = node_id
             await say("executing", {"node": node_id, "display_node": node_id})
-            await say(
-                "progress_state",
-                {
-                    "nodes": {
-                        node_id: {"value": 0, "max": 1, "state": "running", "node_id": node_id}
-                    }
-                },
-            )
+            await node_state(node_id, 0.0, 1.0, "running")
             if node_id in samplers:
                 steps = self.faults.steps_override or job.graph[node_id]["inputs"].get("steps", 1)
                 for step in range(1, steps + 1):
@@ -761,19 +771,7 @@ class FakeComfy:
                         return
                     await asyncio.sleep(self.faults.step_delay)
                     await say("progress", {"value": step, "max": steps, "node": node_id})
-                    await say(
-                        "progress_state",
-                        {
-                            "nodes": {
-                                node_id: {
-                                    "value": step,
-                                    "max": steps,
-                                    "state": "running",
-                                    "node_id": node_id,
-                                }
-                            }
-                        },
-                    )
+                    await node_state(node_id, float(step), float(steps), "running")
                     if job.previews:
                         await self.send_binary(c, pid, node_id, _preview_jpeg(step))
                     sent += 1
@@ -786,6 +784,8 @@ class FakeComfy:
                         await self.sockets.close(c)
                     if step in self.faults.drop_ws_at_steps:
                         await self._drop_and_wait(c)
+        if previous is not None:
+            await node_state(previous, 1.0, 1.0, "finished")
         try:
             results = await asyncio.get_running_loop().run_in_executor(
                 None, execute, job.graph, self.inputs.__getitem__

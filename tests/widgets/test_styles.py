@@ -275,5 +275,13 @@ def test_the_picker_sits_on_top_and_fits_the_narrow_docker(qtbot, setup) -> None
     button = picker.menu_button
     right = button.mapTo(widget, QtCore.QPoint(button.width(), 0)).x()
     assert button.isVisible() and right <= scroll.viewport().width()
-    assert picker.mapTo(widget, QtCore.QPoint(0, 0)).y() < widget.model_picker.y()
+    # On the model's row, at the top: the painting loop below keeps its room.
+    models = widget.model_picker.models
+    top = picker.mapTo(widget, QtCore.QPoint(0, 0)).y()
+    assert abs(top - models.mapTo(widget, QtCore.QPoint(0, 0)).y()) <= 4
+    assert (
+        picker.mapTo(widget, QtCore.QPoint(0, 0)).x()
+        > models.mapTo(widget, QtCore.QPoint(0, 0)).x()
+    )
+    assert top < widget.prompt.mapTo(widget, QtCore.QPoint(0, 0)).y()
     scroll.takeWidget()
