@@ -255,13 +255,7 @@ class Controller(StateObject):
             self._ui.post(self.generate, params)
             return None
         try:
-            if self.client is None:
-                raise UserError(
-                    "Connect to a server first (paste its address above, then Connect)."
-                )
-            document = self.documents.active()
-            if document is None:
-                raise UserError("Open or create an image in Krita first.")
+            document = self._document_for_a_job()
             request, bounds = self.build_request(document, params)
         except Exception as e:
             self._report(e)
@@ -288,6 +282,15 @@ class Controller(StateObject):
         # events of this job that came before its id are replayed in order.
         self._ui.post(self._register, job)
 
+    def _document_for_a_job(self) -> CanvasDocument:
+        """The document a new job reads, once a server is connected (else a sentence)."""
+        if self.client is None:
+            raise UserError("Connect to a server first (paste its address above, then Connect).")
+        document = self.documents.active()
+        if document is None:
+            raise UserError("Open or create an image in Krita first.")
+        return document
+
     def _register(self, job: Job) -> None:
         self.jobs[job.id] = job
         early = [e for e in self._unclaimed if e.job_id == job.id]
@@ -305,18 +308,12 @@ class Controller(StateObject):
             self._ui.post(self.generate_workflow, prepare)
             return None
         try:
-            if self.client is None:
-                raise UserError(
-                    "Connect to a server first (paste its address above, then Connect)."
-                )
+            document = self._document_for_a_job()
             if not isinstance(self.client, ComfyClient):
                 raise UserError(
                     "Workflows need a ComfyUI server: connect to one (its address, or a Cloud "
                     "GPU pod) to run them."
                 )
-            document = self.documents.active()
-            if document is None:
-                raise UserError("Open or create an image in Krita first.")
             run = prepare(document)
         except Exception as e:
             self._report(e)
@@ -335,19 +332,13 @@ class Controller(StateObject):
 
     def generate_upscale(self, prepare: Callable[[CanvasDocument], UpscaleRun]) -> Any:
         """Queue an upscale like ``generate``: ``prepare`` reads the active document (now, in
-        this Qt callback) into an :class:`UpscaleRun`. Its progress counts tiles; its result is
-        applied when it arrives (the canvas resized, as one undo step, or a new document)."""
+        this Qt callback) into an :class:`UpscaleRun`. Its result is applied when it arrives
+        (the canvas resized and the result on top, or a new document)."""
         if inside_task():
             self._ui.post(self.generate_upscale, prepare)
             return None
         try:
-            if self.client is None:
-                raise UserError(
-                    "Connect to a server first (paste its address above, then Connect)."
-                )
-            document = self.documents.active()
-            if document is None:
-                raise UserError("Open or create an image in Krita first.")
+            document = self._document_for_a_job()
             run = prepare(document)
             run.request.validate()
         except Exception as e:

@@ -4,6 +4,7 @@ from a selection, apply both as layers, check pixels, take a screenshot."""
 import os
 
 from krita import Krita, Selection
+from scenarios import connected_panel
 
 from ai_diffusion.qt import QtWidgets
 
@@ -318,17 +319,7 @@ def workflow_mode(driver):
     background = doc.rootNode().childNodes()[0]
     background.setPixelData(bytes([40, 90, 200, 255]) * (256 * 192), 0, 0, 256, 192)
     doc.refreshProjection()
-    app.activeWindow().addView(doc)
-    app.setActiveDocument(doc)
-    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
-    dock = driver.docker(DOCKER_ID)
-    dock.show()
-    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
-    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
-    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
-    panel.connect_button.click()
-    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
-    assert panel.controller.state == "connected", panel.status.text()
+    panel = yield from connected_panel(driver, doc)
 
     graph = {
         "3": {"class_type": "KSampler", "_meta": {"title": "Sampler [param: steps, cfg]"},
@@ -419,17 +410,7 @@ def regions(driver):
         doc.rootNode().addChildNode(layer, None)
         layer.setPixelData(bytes([30, 60, 90, 255]) * (128 * 192), x, 0, 128, 192)
     doc.refreshProjection()
-    app.activeWindow().addView(doc)
-    app.setActiveDocument(doc)
-    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
-    dock = driver.docker(DOCKER_ID)
-    dock.show()
-    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
-    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
-    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
-    panel.connect_button.click()
-    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
-    assert panel.controller.state == "connected", panel.status.text()
+    panel = yield from connected_panel(driver, doc)
     panel.seed_random.setChecked(False)
     panel.prompt.setPlainText("a farm")
     panel.canvas_changed()
@@ -473,17 +454,7 @@ def upscale(driver):
         bytes([200, 120, 40, 255]) * (128 * 96), 0, 0, 128, 96
     )
     doc.refreshProjection()
-    app.activeWindow().addView(doc)
-    app.setActiveDocument(doc)
-    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
-    dock = driver.docker(DOCKER_ID)
-    dock.show()
-    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
-    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
-    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
-    panel.connect_button.click()
-    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
-    assert panel.controller.state == "connected", panel.status.text()
+    panel = yield from connected_panel(driver, doc)
     panel.modes.buttons["upscale"].click()
     page = panel.upscale_page
     yield (lambda: page.model.count() > 0, 5000, "the upscale models")
@@ -516,17 +487,7 @@ def styles(driver):
 
     app = Krita.instance()
     doc = app.createDocument(128, 96, "styles", "RGBA", "U8", "", 72.0)
-    app.activeWindow().addView(doc)
-    app.setActiveDocument(doc)
-    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
-    dock = driver.docker(DOCKER_ID)
-    dock.show()
-    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
-    yield (lambda: panel.objectName() == "ai_diffusion_content", 5000, "the docker content")
-    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
-    panel.connect_button.click()
-    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
-    assert panel.controller.state == "connected", panel.status.text()
+    panel = yield from connected_panel(driver, doc)
     picker = panel.style_picker
     picker.box.setCurrentIndex(picker.box.findData("SD1.5 painterly"))
     picker.box.activated.emit(picker.box.currentIndex())  # as a click on the entry does

@@ -1,11 +1,8 @@
 """Live painting in real Krita: start it from the docker, paint strokes through the Krita API,
 and see the [AI] live layer update; Keep adds a layer, Stop removes the live layer."""
 
-import os
-
 from krita import Krita
-
-from ai_diffusion.qt import QtWidgets
+from scenarios import connected_panel
 
 DOCKER_ID = "ai_diffusion_docker"
 CHECKPOINT = "random-sd15-tiny.safetensors"
@@ -27,17 +24,7 @@ def paint_live(driver):
     sketch = doc.rootNode().childNodes()[0]
     sketch.setPixelData(bytes([255, 255, 255, 255]) * (256 * 192), 0, 0, 256, 192)
     doc.refreshProjection()
-    app.activeWindow().addView(doc)
-    app.setActiveDocument(doc)
-    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
-    dock = driver.docker(DOCKER_ID)
-    dock.show()
-    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
-    yield (lambda: panel is not None, 5000, "the docker content")
-    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
-    panel.connect_button.click()
-    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
-    assert panel.controller.state == "connected", panel.status.text()
+    panel = yield from connected_panel(driver, doc)
     panel.checkpoint.setCurrentText(CHECKPOINT)
 
     live, live_panel = panel.live, panel.live_panel

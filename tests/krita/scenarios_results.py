@@ -5,8 +5,9 @@ gives the same pixels. Also: keeping results is no step in Krita's undo history.
 import os
 
 from krita import Krita
+from scenarios import connected_panel
 
-from ai_diffusion.qt import QtGui, QtWidgets
+from ai_diffusion.qt import QtGui
 
 DOCKER_ID = "ai_diffusion_docker"
 CHECKPOINT = "random-sd15-tiny.safetensors"
@@ -54,15 +55,7 @@ def kept_results_after_reopen(driver):
     )
     doc.refreshProjection()
     _show(app, doc)
-    yield (lambda: driver.docker(DOCKER_ID) is not None, 20000, "the AI docker")
-    dock = driver.docker(DOCKER_ID)
-    dock.show()
-    panel = dock.findChild(QtWidgets.QWidget, "ai_diffusion_content")
-    yield (lambda: panel is not None, 5000, "the docker content")
-    panel.url.setText(os.environ["AI_DIFFUSION_TEST_SERVER"])
-    panel.connect_button.click()
-    yield (lambda: panel.controller.state in ("connected", "error"), 20000, "connecting")
-    assert panel.controller.state == "connected", panel.status.text()
+    panel = yield from connected_panel(driver)
     yield (lambda: panel.checkpoint.findText(CHECKPOINT) >= 0, 20000, "the model list")
     panel.checkpoint.setCurrentText(CHECKPOINT)
     panel.prompt.setPlainText("a lighthouse at dusk")
