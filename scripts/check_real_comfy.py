@@ -33,7 +33,14 @@ from PIL import Image as PILImage
 from ai_diffusion.comfy import ComfyClient, ServerConfig
 from ai_diffusion.comfy.events import Failed, Finished, Interrupted
 from ai_diffusion.errors import UserError
-from ai_diffusion.request import ControlLayer, Extent, GenerationRequest, Image, LoraRef
+from ai_diffusion.request import (
+    ControlLayer,
+    Extent,
+    GenerationRequest,
+    Image,
+    LoraRef,
+    RegionPrompt,
+)
 from ai_diffusion.workflow import default_sampling
 
 
@@ -69,6 +76,7 @@ def requests_for(
         "img2img": replace(base, image=image, strength=0.6),
         "inpaint": replace(base, image=image, mask=hole),
         "inpaint refine": replace(base, image=image, mask=hole, strength=0.5),
+        "regions": replace(base, regions=(RegionPrompt("a red barn", hole),)),
     }
     stem = entry.name.rsplit(".", 1)[0]
     lora = next((name for name in loras if name.startswith(stem + "-")), None)

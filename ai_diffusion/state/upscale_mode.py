@@ -3,8 +3,9 @@ refine in tiles at a strength (with the model chosen at the top, as img2img uses
 the result goes (this document, resized; or a new document).
 
 Generating reads the whole canvas and hands an :class:`~.controller.UpscaleRun` to
-``Controller.generate_upscale``: progress counts tiles, and the result is applied when it
-arrives.
+``Controller.generate_upscale``; the result is applied when it arrives. A refine of several
+tiles is followed by asking the server (``Workflow.detached``): the message says how many
+tiles run, not which one.
 """
 
 from __future__ import annotations

@@ -110,6 +110,10 @@ class DockerWidget(QtWidgets.QWidget):
         self.modes.set_page("live", self.live_panel)
         self.live_panel.regions = lambda: tuple(self.region_box.regions())
         self.region_box.changed.connect(self.live_panel.params_changed)
+        self.live_panel.wrap = lambda text: (
+            self.styles.style.wrap(text) if self.styles.style else text
+        )
+        bind(self.styles, "current", lambda _: self.live_panel.params_changed())
         self.workflow = session.workflow
         self.workflow_page = named(WorkflowPage(self.workflow, self), "ai_workflow")
         self.modes.set_page("workflow", self.workflow_page)

@@ -29,6 +29,8 @@ class LivePanel(QtWidgets.QGroupBox):
         self.model = model
         # The Generate page's regions (the docker sets this): they apply to live painting too.
         self.regions: Callable[[], tuple[LayerRegion, ...]] = tuple
+        # The chosen style's template around the live prompt (the docker sets this).
+        self.wrap: Callable[[str], str] = str
         col = QtWidgets.QVBoxLayout(self)
         self.prompt = _named(QtWidgets.QPlainTextEdit(self), "ai_live_prompt")
         self.prompt.setPlaceholderText("What the sketch shows, e.g. a red barn in snow")
@@ -93,7 +95,7 @@ class LivePanel(QtWidgets.QGroupBox):
         checkpoint, negative = self.model()
         return LiveParams(
             checkpoint=checkpoint,
-            prompt=self.prompt.toPlainText(),
+            prompt=self.wrap(self.prompt.toPlainText()),
             negative_prompt=negative,
             strength=self.strength.value() / 100,
             seed=self.seed.value(),

@@ -354,6 +354,7 @@ def workflow_mode(driver):
     assert panel.history.count() == 1, panel.message.text()
     driver.result["result_name"] = panel.controller.results[-1].name
     driver.screenshot("krita-workflow-mode.png")
+    driver.grab(panel, "docker-workflow.png")
     panel.history.setCurrentRow(0)
     panel.apply_button.click()
     yield 500

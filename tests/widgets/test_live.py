@@ -350,3 +350,20 @@ def test_regions_go_with_live_requests_at_the_size_live_samples(qtbot, qt_loop) 
     request, _ = live.build_request(document)
     assert request.regions == ()
     live.stop()
+
+
+def test_live_prompts_go_in_the_chosen_styles_template(qtbot, qt_loop, tmp_path) -> None:
+    from ai_diffusion.secrets import SecretStore
+    from ai_diffusion.ui.docker_widget import create_docker_widget
+
+    widget = create_docker_widget(
+        None, FakeDocuments([FakeDocument()]), tmp_path, SecretStore(use_system=False)
+    )
+    qtbot.addWidget(widget)
+    panel = widget.live_panel
+    panel.prompt.setPlainText("a red barn")
+    widget.style_picker.choose("SD1.5 painterly")
+    assert panel.params().prompt.startswith("a red barn, oil painting")
+    assert widget.live.params.prompt == panel.params().prompt  # the change reached live mode
+    widget.style_picker.choose("")
+    assert panel.params().prompt == "a red barn"
