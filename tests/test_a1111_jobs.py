@@ -35,6 +35,7 @@ from ai_diffusion.request import (
     InvalidRequest,
     LoraRef,
     Preprocess,
+    RegionPrompt,
     Resolution,
     Sampling,
     UpscaleRef,
@@ -318,6 +319,28 @@ async def test_generation_then_upscale_to_a_size(
     events = await run(webui_client, request)
     assert [r for r, _ in webui.fake.received] == ["txt2img", "extras"]
     assert pixels(events[-1].images[0]).shape[:2] == (1000, 1000)  # type: ignore[union-attr]
+
+
+async def test_the_upscale_factor_is_kept_whatever_the_models_own(
+    webui: RunningWebUI, webui_client: WebUIClient
+) -> None:
+    image = png_of(np.full((40, 60, 3), 90, np.uint8))
+    request = GenerationRequest(image=image, upscale=UpscaleRef("R-ESRGAN 4x+", factor=2.0))
+    events = await run(webui_client, request)
+    assert pixels(events[-1].images[0]).shape[:2] == (80, 120)  # type: ignore[union-attr]
+
+
+async def test_a_refine_or_regions_are_refused_in_words_before_sending(
+    webui: RunningWebUI, webui_client: WebUIClient
+) -> None:
+    image = png_of(np.full((64, 64, 3), 90, np.uint8))
+    refine = UpscaleRef("R-ESRGAN 4x+", factor=2.0, refine=0.3)
+    with pytest.raises(InvalidRequest, match="without the tiled refine"):
+        await webui_client.submit(txt2img(image=image, upscale=refine, strength=1.0))
+    region = RegionPrompt("a barn", png_of(np.full((512, 512), 255, np.uint8)))
+    with pytest.raises(InvalidRequest, match="Regions need a ComfyUI server"):
+        await webui_client.submit(txt2img(extent=Extent(512, 512), regions=(region,)))
+    assert webui.fake.received == []
 
 
 async def test_out_of_memory_is_a_painter_message(

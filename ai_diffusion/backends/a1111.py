@@ -51,7 +51,7 @@ from . import feather, png
 from .a1111_catalog import Catalog
 from .a1111_http import optional_json, request_json
 from .a1111_job import Job, busy, decode_image, generation_info, soft_mask_of
-from .a1111_payload import Payload, build_payload, upscale_body
+from .a1111_payload import Payload, build_payload, upscale_body, upscaled_size
 from .contract import UploadProgress
 from .png_scale import Scaler, scale_png
 from .tasks import stop_tasks
@@ -360,12 +360,8 @@ class WebUIClient:
     async def _upscale(self, request: GenerationRequest, image: bytes) -> bytes:
         assert request.upscale is not None
         upscaler = self.catalog.upscaler(request.upscale.model)
-        size = png_size(image)
-        extent = request.upscale.extent
-        scale = float(upscaler.get("scale") or 4)
-        width = extent.width if extent else round(size.width * scale)
-        height = extent.height if extent else round(size.height * scale)
-        body = upscale_body(image, upscaler, width, height)
+        size = upscaled_size(request.upscale, png_size(image), upscaler)
+        body = upscale_body(image, upscaler, size.width, size.height)
         answer = await request_json(
             self.session,
             self.config,

@@ -9,7 +9,15 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..request import ControlLayer, GenerationRequest, Mode, Preprocess
+from ..request import (
+    ControlLayer,
+    Extent,
+    GenerationRequest,
+    InvalidRequest,
+    Mode,
+    Preprocess,
+    UpscaleRef,
+)
 from ..workflow.families import family_of
 from ..workflow.geometry import sampling_extent
 from ..workflow.loras import extract_loras
@@ -73,6 +81,15 @@ def upscale_body(image_png: bytes, upscaler: dict[str, Any], width: int, height:
     }
 
 
+def upscaled_size(up: UpscaleRef, source: Extent, upscaler: dict[str, Any]) -> Extent:
+    """The size asked for (an extent, or the source × the factor), else the model's own."""
+    size = up.size_for(source)
+    if size is not None:
+        return size
+    scale = float(upscaler.get("scale") or 4)
+    return Extent(round(source.width * scale), round(source.height * scale))
+
+
 def build_payload(
     request: GenerationRequest, catalog: Catalog, soft_mask_png: bytes | None = None
 ) -> Payload:
@@ -80,17 +97,22 @@ def build_payload(
     result is later pasted under) as the mask; every name is checked against ``catalog``
     first, raising :class:`InvalidRequest` naming what the WebUI lacks."""
     request.validate()
+    if request.regions:
+        raise InvalidRequest(
+            "Regions need a ComfyUI server: the WebUI has no prompts per part of the picture "
+            "without extensions. Remove the regions, or connect to a ComfyUI server."
+        )
+    if request.upscale is not None and request.upscale.refine > 0:
+        raise InvalidRequest(
+            "The WebUI upscales without the tiled refine: turn Refine off, or connect to a "
+            "ComfyUI server to refine in tiles."
+        )
     mode = request.mode
     if mode is Mode.upscale:
         assert request.image is not None and request.upscale is not None
         upscaler = catalog.upscaler(request.upscale.model)
-        extent = request.upscale.extent
-        if extent is None:
-            scale = float(upscaler.get("scale") or 4)
-            width, height = round(request.image.width * scale), round(request.image.height * scale)
-        else:
-            width, height = extent.width, extent.height
-        extras = upscale_body(request.image.data, upscaler, width, height)
+        size = upscaled_size(request.upscale, request.image.extent, upscaler)
+        extras = upscale_body(request.image.data, upscaler, size.width, size.height)
         return Payload("/sdapi/v1/extra-single-image", extras)
     if request.upscale is not None:
         catalog.upscaler(request.upscale.model)  # checked now, applied to the results later
