@@ -37,3 +37,4 @@ def test_results_come_back_after_save_and_reopen(
     assert result["modified_after_reopen"] is False
     assert result["applied"] == ["[AI] a lighthouse at dusk (11)"]
     assert result["same_pixels"] is True
+    assert result["region_after"] == ["Background", "the sea at dusk"]

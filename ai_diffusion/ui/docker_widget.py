@@ -25,6 +25,7 @@ from ..state.document import DocumentSource
 from ..state.observable import bind
 from ..state.params import Params
 from ..state.pods import PodController, ProviderFactory, default_factory
+from ..state.regions import DocumentRegions
 from ..state.session import Session, build_session
 from ..state.style_choice import build_styles
 from ..state.upscale_mode import UpscaleMode
@@ -100,6 +101,9 @@ class DockerWidget(QtWidgets.QWidget):
         )
         self.lora_box, self.control_box, self.lists = page.lora_box, page.control_box, page.lists
         self.region_box = page.region_box
+        self.document_regions = DocumentRegions()
+        self._regions_for: str | None = None  # the document whose regions are shown
+        self.region_box.changed.connect(self._keep_regions)
         self.advanced, self.resolution = page.advanced, page.resolution.box
         self.negative, self.batch = self.advanced.negative, self.advanced.batch
         self.seed, self.seed_random = self.advanced.seed, self.advanced.seed_random
@@ -226,12 +230,27 @@ class DockerWidget(QtWidgets.QWidget):
             layers = document.layers() if document is not None else []
             self.control_box.set_layers(layers)
             self.region_box.set_layers(layers)
+            self._show_regions_of(document)
             self.model_picker.set_layers(layers)
             self.bar.set_selection(document is not None and document.selection_bounds() is not None)
         except Exception as e:  # the adapter could not list layers: say so, keep going
             self.controller.message = getattr(e, "message", f"Could not list the layers: {e}")
         self.upscale_page.update_size()
         self.refresh_history()
+
+    def _show_regions_of(self, document: Any) -> None:
+        """Each document has its own regions (kept in it): a switch shows the new one's."""
+        document_id = document.id if document is not None else None
+        if document_id == self._regions_for:
+            return
+        self._regions_for = document_id
+        regions = self.document_regions.of(document) if document is not None else []
+        self.region_box.set_regions(regions)
+
+    def _keep_regions(self) -> None:
+        document = self.controller.documents.active()
+        if document is not None and document.id == self._regions_for:
+            self.document_regions.keep(document, self.region_box.regions())
 
     def _canvas_size(self) -> Any:
         document = self.controller.documents.active()

@@ -93,6 +93,21 @@ class RegionBox(QtWidgets.QWidget):
         self.changed.emit()
         return row
 
+    def set_regions(self, regions: list[LayerRegion]) -> None:
+        """Show ``regions`` (another document's, or those kept in this one) instead."""
+        for row in list(self.rows):
+            self.rows_layout.removeWidget(row)
+            row.deleteLater()
+        self.rows = []
+        names = {layer.id: layer.name for layer in self.layers}
+        for region in regions:
+            name = names.get(region.layer_id, "(deleted)")
+            row = RegionRow(LayerInfo(region.layer_id, name, ""), region.prompt, self)
+            self.rows.append(row)
+            self.rows_layout.addWidget(row)
+            row.prompt.textChanged.connect(self.changed)
+        self.changed.emit()
+
     def remove(self, row: RegionRow) -> None:
         self.rows.remove(row)
         self.rows_layout.removeWidget(row)

@@ -68,6 +68,12 @@ def kept_results_after_reopen(driver):
     expected = _bgra(result.image)
     driver.result["tooltip_before"] = panel.history.item(0).toolTip()
     driver.result["modified_after_result"] = doc.modified()
+    # A region goes with the document too (its layer found again by the id Krita keeps).
+    panel.lists.set_open(True)
+    box = panel.region_box
+    box.layer.setCurrentIndex(box.layer.findText("Background"))
+    box.add_current().prompt.setText("the sea at dusk")
+    yield 300
 
     path = os.path.join(os.environ["AI_DIFFUSION_TEST_OUTPUT"], "kept.kra")
     doc.setBatchmode(True)  # no dialogs
@@ -82,6 +88,9 @@ def kept_results_after_reopen(driver):
     _show(app, reopened)
     yield (lambda: panel.history.count() == 1, 10000, "the kept result after reopening")
     driver.result["tooltip_after"] = panel.history.item(0).toolTip()
+    yield (lambda: len(panel.region_box.rows) == 1, 5000, "the kept region")
+    row = panel.region_box.rows[0]
+    driver.result["region_after"] = [row.label.text(), row.prompt.text()]
     driver.result["modified_after_reopen"] = reopened.modified()
     panel.history.setCurrentRow(0)
     panel.apply_button.click()

@@ -113,3 +113,47 @@ def test_a_deleted_region_layer_is_named_and_nothing_is_queued(qtbot, docker) ->
     qtbot.wait(300)
     assert len(fake.posted) == before
     assert "region's layer was deleted" in widget.message.text()
+
+
+def test_each_document_has_its_own_regions_and_keeps_them(qtbot, served, tmp_path) -> None:  # noqa: F811
+    from ai_diffusion.state import regions as kept
+
+    first, second = FakeDocument(W, H), FakeDocument(W, H)
+    for document in (first, second):
+        document.extra_layers = [LayerInfo("barn", "Barn", "paintlayer")]
+    documents = FakeDocuments([first, second])
+    widget = create_docker_widget(
+        None, documents, tmp_path / "settings", SecretStore(use_system=False)
+    )
+    qtbot.addWidget(widget)
+    widget.canvas_changed()
+    add_region(widget, "Barn", "a red barn")
+    documents.current = 1  # the painter switches to the other document
+    widget.canvas_changed()
+    assert widget.region_box.regions() == []
+    add_region(widget, "Barn", "a haystack")
+    documents.current = 0
+    widget.canvas_changed()
+    assert [r.prompt for r in widget.region_box.regions()] == ["a red barn"]
+    # Kept in each document (a .kra brings them back): a new docker, as after a restart.
+    assert [r.prompt for r in kept.decode(first.annotations[kept.ANNOTATION])] == ["a red barn"]
+    assert [r.prompt for r in kept.decode(second.annotations[kept.ANNOTATION])] == ["a haystack"]
+    again = create_docker_widget(
+        None, FakeDocuments([first]), tmp_path / "settings2", SecretStore(use_system=False)
+    )
+    qtbot.addWidget(again)
+    again.canvas_changed()
+    [row] = again.region_box.rows
+    assert (row.label.text(), row.prompt.text()) == ("Barn", "a red barn")
+    # Removing the last region removes it from the document too.
+    qtbot.mouseClick(row.remove, Qt.MouseButton.LeftButton)
+    assert kept.ANNOTATION not in first.annotations
+
+
+def test_damaged_regions_in_a_document_are_skipped() -> None:
+    from ai_diffusion.state import regions as kept
+    from ai_diffusion.state.params import LayerRegion
+
+    assert kept.decode(b"{not json") == [] and kept.decode(b'{"version": 99}') == []
+    regions = [LayerRegion("a", "a red barn, ünïcode"), LayerRegion("b", "sky")]
+    assert kept.decode(kept.encode(regions)) == regions
