@@ -125,19 +125,28 @@ def test_the_loop_has_room_when_the_first_document_comes_in_a_later_session(
     _loop_in_sight(result)
 
 
-def test_workflow_mode_runs_a_workflow_on_the_canvas(
-    profile: KritaProfile, test_output: Path, fake_server: str
-) -> None:
-    out = test_output / f"gui-workflow-{profile.krita.name}"
+def _against_the_fake(
+    profile: KritaProfile, test_output: Path, fake_server: str, scenario: str
+) -> dict:
+    """``scenarios_e2e:<scenario>`` against the fake ComfyUI, ended with no exception, no
+    error in Krita's log and the scenario's own checks passed; its result for the test's."""
+    out = test_output / f"gui-{scenario}-{profile.krita.name}"
     result = run_gui(
         profile,
-        "scenarios_e2e:workflow_mode",
+        f"scenarios_e2e:{scenario}",
         out,
         extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server},
     )
     assert result["exceptions"] == "", result["exceptions"]
     assert result["log_errors"] == [], result["log_errors"]
     assert result["ok"], result.get("error")
+    return result
+
+
+def test_workflow_mode_runs_a_workflow_on_the_canvas(
+    profile: KritaProfile, test_output: Path, fake_server: str
+) -> None:
+    result = _against_the_fake(profile, test_output, fake_server, "workflow_mode")
     assert result["controls"] == ["QSpinBox", "QDoubleSpinBox"]
     assert result["limits"] == [1, 10000, 0.0, 100.0]
     assert result["result_name"] == "Painted"
@@ -156,13 +165,7 @@ def test_workflow_mode_runs_a_workflow_on_the_canvas(
 def test_two_regions_change_two_areas(
     profile: KritaProfile, test_output: Path, fake_server: str
 ) -> None:
-    out = test_output / f"gui-regions-{profile.krita.name}"
-    result = run_gui(
-        profile, "scenarios_e2e:regions", out, extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server}
-    )
-    assert result["exceptions"] == "", result["exceptions"]
-    assert result["log_errors"] == [], result["log_errors"]
-    assert result["ok"], result.get("error")
+    result = _against_the_fake(profile, test_output, fake_server, "regions")
     assert result["region_rows"] == ["Barn", "Sky"]
     (barn, middle, sky), (barn2, middle2, sky2) = result["plain"], result["regional"]
 
@@ -178,13 +181,7 @@ def test_two_regions_change_two_areas(
 def test_upscale_doubles_the_canvas_and_two_undos_restore_it(
     profile: KritaProfile, test_output: Path, fake_server: str
 ) -> None:
-    out = test_output / f"gui-upscale-{profile.krita.name}"
-    result = run_gui(
-        profile, "scenarios_e2e:upscale", out, extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server}
-    )
-    assert result["exceptions"] == "", result["exceptions"]
-    assert result["log_errors"] == [], result["log_errors"]
-    assert result["ok"], result.get("error")
+    result = _against_the_fake(profile, test_output, fake_server, "upscale")
     assert result["size_text"] == "128×96 → 256×192"
     width, height, names = result["after"]
     assert (width, height) == (256, 192) and len(names) == 2, result["after"]
@@ -197,13 +194,7 @@ def test_upscale_doubles_the_canvas_and_two_undos_restore_it(
 def test_a_style_is_picked_used_exported_and_imported(
     profile: KritaProfile, test_output: Path, fake_server: str
 ) -> None:
-    out = test_output / f"gui-styles-{profile.krita.name}"
-    result = run_gui(
-        profile, "scenarios_e2e:styles", out, extra_env={"AI_DIFFUSION_TEST_SERVER": fake_server}
-    )
-    assert result["exceptions"] == "", result["exceptions"]
-    assert result["log_errors"] == [], result["log_errors"]
-    assert result["ok"], result.get("error")
+    result = _against_the_fake(profile, test_output, fake_server, "styles")
     shown, message = result["chosen"]
     assert shown == "SD1.5 painterly" and "not on this server" in message, result["chosen"]
     assert "random-sd15-tiny" in message  # the server's SD1.5 model is used
